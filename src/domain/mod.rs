@@ -1,0 +1,7 @@
+//! Domain types that can only hold valid values: once a `FeedUrl` exists, nobody
+//! downstream checks it again.
+
+pub mod feed_url;
+pub mod units;
+
+pub use feed_url::FeedUrl;

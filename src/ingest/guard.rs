@@ -1,0 +1,155 @@
+//! The SSRF guard: herald fetches URLs that strangers type, so it must never be turned
+//! into a probe of the network it runs in. Addresses are checked after DNS (by a
+//! resolver that drops non-public answers) and IP-literal URLs before every request,
+//! including each redirect hop.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Whether `ip` is an address on the public internet.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || a == 0                                   // "this network"
+        || (a == 100 && (64..128).contains(&b))     // shared address space (CGNAT)
+        || (a == 192 && b == 0 && c == 0)           // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19))       // benchmarking
+        || a >= 240) // reserved
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    let seg = ip.segments();
+    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
+    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
+        let v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+        return is_public_v4(v4);
+    }
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || (seg[0] & 0xfe00) == 0xfc00   // unique local
+        || (seg[0] & 0xffc0) == 0xfe80   // link-local
+        || (seg[0] & 0xffc0) == 0xfec0   // site-local (deprecated)
+        || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+        || seg[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible and other reserved
+}
+
+/// Why a URL was refused before any byte was sent.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Blocked(pub String);
+
+/// A DNS lookup that failed or found nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup for {host} failed: {reason}")]
+pub struct DnsFailure {
+    pub host: String,
+    pub reason: String,
+}
+
+/// Resolves with the system resolver, then keeps only the public addresses (all of them
+/// when private networks are allowed).
+#[derive(Debug, Clone, Copy)]
+pub struct GuardedResolver {
+    pub allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let lookup = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map(|addrs| addrs.collect::<Vec<SocketAddr>>());
+            let found: Vec<SocketAddr> = match lookup {
+                Ok(addrs) => addrs,
+                Err(e) => {
+                    return Err(Box::new(DnsFailure { host, reason: e.to_string() }) as _);
+                }
+            };
+            if found.is_empty() {
+                return Err(Box::new(DnsFailure { host, reason: "no addresses".into() }) as _);
+            }
+            let allowed: Vec<SocketAddr> =
+                found.iter().copied().filter(|a| allow_private || is_public(a.ip())).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(Blocked(format!(
+                    "{host} resolves to a private or reserved address ({}); refused",
+                    found[0].ip()
+                ))) as _);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Checks a URL before a request: scheme, and the address when the host is an IP literal
+/// (those never reach the resolver).
+pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), Blocked> {
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(Blocked(format!("{url}: scheme {other} is not allowed"))),
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+        Some(url::Host::Domain(_)) => return Ok(()),
+        None => return Err(Blocked(format!("{url}: no host"))),
+    };
+    if allow_private || is_public(ip) {
+        Ok(())
+    } else {
+        Err(Blocked(format!("{url}: {ip} is a private or reserved address; refused")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_special_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
+            "100.64.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "fc00::1", "fd12::1",
+            "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
+            "2001:db8::1", "198.18.0.1", "240.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().expect("test literal is an address");
+            assert!(!is_public(ip), "{ip} must be refused");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::101:101"] {
+            let ip: IpAddr = ip.parse().expect("test literal is an address");
+            assert!(is_public(ip), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn ip_literal_urls_are_checked() {
+        let url = |s: &str| url::Url::parse(s).expect("test literal is a URL");
+        assert!(check_url(&url("http://127.0.0.1:8080/feed"), false).is_err());
+        assert!(check_url(&url("http://[::1]/feed"), false).is_err());
+        assert!(check_url(&url("http://0x7f.1/feed"), false).is_err());
+        assert!(check_url(&url("http://127.0.0.1:8080/feed"), true).is_ok());
+        assert!(check_url(&url("https://example.com/feed"), false).is_ok());
+        assert!(check_url(&url("ftp://example.com/feed"), true).is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! Feed bytes → herald's own view of a feed. feed-rs does the format work (RSS 0.9x,
+//! 1.0, 2.0, Atom, JSON Feed, encodings); this module decides item identity and turns
+//! markup in titles into text.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Link, Text};
+use sha2::{Digest, Sha256};
+
+use super::text::html_to_text;
+
+/// A parsed feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub entries: Vec<ParsedEntry>,
+}
+
+/// One item, with a key that stays the same across polls and restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedEntry {
+    /// guid/id if the feed gives one, else the link, else a hash of title and content.
+    pub key: String,
+    /// The feed's own id for the item, if it has one.
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub author: Option<String>,
+    /// The item's content (or its summary when there is no content), as HTML.
+    pub content_html: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FeedParseError {
+    #[error("not a feed: the document is empty")]
+    Empty,
+    #[error("not a feed: got an HTML page (is this the site's address rather than its feed's?)")]
+    Html,
+    #[error("not a feed: {0}")]
+    Invalid(String),
+}
+
+/// Most items a poll considers; beyond this a feed is an archive, not a feed.
+pub const MAX_ENTRIES: usize = 1000;
+
+/// Parses feed bytes. `base` (the feed's URL) resolves relative links.
+pub fn parse_feed(bytes: &[u8], base: Option<&str>) -> Result<ParsedFeed, FeedParseError> {
+    let head = sniff(bytes);
+    if head.is_empty() {
+        return Err(FeedParseError::Empty);
+    }
+    if looks_like_html(&head) {
+        return Err(FeedParseError::Html);
+    }
+    // An empty id from the generator marks "the feed gave none": herald derives its own
+    // key below, where the item's content is at hand.
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(base)
+        .id_generator(|_links: &[Link], _title: &Option<Text>, _uri: Option<&str>| String::new())
+        .build();
+    let feed = parser.parse(bytes).map_err(|e| FeedParseError::Invalid(e.to_string()))?;
+
+    let base_url = base.and_then(|b| url::Url::parse(b).ok());
+    let title = feed.title.as_ref().map(text_of).filter(|t| !t.is_empty());
+    let site_url = pick_link(&feed.links).map(|l| absolutize(&l.href, base_url.as_ref()));
+    let mut seen = HashSet::new();
+    let entries = feed
+        .entries
+        .iter()
+        .take(MAX_ENTRIES)
+        .map(|e| entry(e, base_url.as_ref()))
+        .filter(|e| seen.insert(e.key.clone()))
+        .collect();
+    Ok(ParsedFeed { title, site_url, entries })
+}
+
+fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
+    let title = e.title.as_ref().map(text_of).filter(|t| !t.is_empty());
+    let link = pick_link(&e.links).map(|l| absolutize(&l.href, base));
+    let content_html = e
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .filter(|b| !b.trim().is_empty())
+        .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
+        .filter(|b| !b.trim().is_empty());
+    let id = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
+    let key = match (&id, &link) {
+        (Some(id), _) => id.clone(),
+        (None, Some(link)) => link.clone(),
+        (None, None) => {
+            let mut h = Sha256::new();
+            h.update(title.as_deref().unwrap_or_default().as_bytes());
+            h.update([0]);
+            h.update(content_html.as_deref().unwrap_or_default().as_bytes());
+            let digest = h.finalize();
+            let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        }
+    };
+    let image = e
+        .media
+        .iter()
+        .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
+        .next()
+        .or_else(|| {
+            e.media.iter().flat_map(|m| m.content.iter()).find_map(|c| {
+                let is_image = c.content_type.as_ref().is_some_and(|t| t.ty() == "image");
+                is_image.then(|| c.url.as_ref().map(|u| u.to_string())).flatten()
+            })
+        });
+    ParsedEntry {
+        key,
+        id,
+        title,
+        link,
+        published: e.published.or(e.updated),
+        author: e.authors.first().and_then(|a| a.name.as_deref()).map(|n| n.trim().to_string()).filter(|a| !a.is_empty()),
+        content_html,
+        image,
+    }
+}
+
+/// The page a feed or item points at: an `alternate` link, else the first link.
+fn pick_link(links: &[Link]) -> Option<&Link> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate") && !l.href.trim().is_empty())
+        .or_else(|| links.iter().find(|l| !l.href.trim().is_empty()))
+}
+
+fn absolutize(href: &str, base: Option<&url::Url>) -> String {
+    let href = href.trim();
+    match base {
+        Some(b) if url::Url::parse(href).is_err() => {
+            b.join(href).map(|u| u.to_string()).unwrap_or_else(|_| href.to_string())
+        }
+        _ => href.to_string(),
+    }
+}
+
+fn text_of(t: &Text) -> String {
+    let raw = if t.content_type.subty() == "html" || t.content.contains('<') || t.content.contains('&')
+    {
+        html_to_text(&t.content)
+    } else {
+        t.content.clone()
+    };
+    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first bytes after a BOM and whitespace, lowercased, for sniffing.
+fn sniff(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = (start + 512).min(bytes.len());
+    String::from_utf8_lossy(&bytes[start..end]).to_ascii_lowercase()
+}
+
+fn looks_like_html(head: &str) -> bool {
+    let after_prolog = match head.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map(|(_, r)| r.trim_start()).unwrap_or(""),
+        None => head,
+    };
+    after_prolog.starts_with("<!doctype html") || after_prolog.starts_with("<html")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_fall_back_from_guid_to_link_to_hash() {
+        let xml = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+            <item><guid>g1</guid><title>A</title><link>http://x/a</link></item>
+            <item><title>B</title><link>/b</link></item>
+            <item><title>C</title><description>c body</description></item>
+            <item><guid>g1</guid><title>A again</title></item>
+            </channel></rss>"#;
+        let f = parse_feed(xml, Some("http://x/feed")).expect("valid feed");
+        let keys: Vec<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys.len(), 3, "duplicate guid dropped: {keys:?}");
+        assert_eq!(keys[0], "g1");
+        assert_eq!(keys[1], "http://x/b");
+        assert!(keys[2].starts_with("sha256:"));
+        let again = parse_feed(xml, Some("http://x/feed")).expect("valid feed");
+        assert_eq!(again.entries[2].key, f.entries[2].key, "hash keys are stable");
+    }
+
+    #[test]
+    fn html_and_garbage_are_clear_errors() {
+        assert!(matches!(parse_feed(b"<!DOCTYPE html><html></html>", None), Err(FeedParseError::Html)));
+        assert!(matches!(parse_feed(b"   ", None), Err(FeedParseError::Empty)));
+        assert!(matches!(parse_feed(b"<rss><channel><item>", None), Err(FeedParseError::Invalid(_))));
+        assert!(parse_feed(&[0xff, 0xfe, 0x00, 0x3c], None).is_err());
+    }
+
+    #[test]
+    fn titles_lose_markup() {
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">A &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; feed</title>
+            <entry><id>e1</id><title type="html">&lt;em&gt;Hi&lt;/em&gt; there</title></entry></feed>"#;
+        let f = parse_feed(xml, None).expect("valid feed");
+        assert_eq!(f.title.as_deref(), Some("A bold feed"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("Hi there"));
+    }
+}

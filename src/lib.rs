@@ -1,0 +1,14 @@
+//! herald: a feed bot that brings article digests to Discord servers, Matrix rooms and
+//! the terminal. See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod bench;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod extract;
+pub mod ingest;
+pub mod localserver;
+pub mod textcli;
+pub mod store;
+pub mod summarize;

@@ -1,0 +1,486 @@
+//! The `herald` command line. Each subcommand is a thin shell over the library.
+
+use std::io::{BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use herald::app::App;
+use herald::clock;
+use herald::config::Config;
+use herald::domain::FeedUrl;
+use herald::domain::units::{format_duration, parse_duration};
+use herald::ingest::add::add_feed;
+use herald::ingest::opml::{OpmlFeed, parse_opml, write_opml};
+use herald::ingest::parse_feed;
+use herald::store::{FeedRow, FeedStatus};
+use herald::summarize::{Extractive, Summarizer};
+use herald::{bench, extract, textcli};
+
+/// herald: article digests from RSS, Atom and JSON feeds, for Discord, Matrix and the terminal.
+///
+/// Configuration comes from the environment and from a `.env` file in the current
+/// directory (see .env.example). With no configuration, herald keeps its data in
+/// ./data/herald.db.
+#[derive(Parser)]
+#[command(name = "herald", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage the feeds herald polls.
+    #[command(subcommand)]
+    Feeds(FeedsCmd),
+    /// Poll due feeds and store their new articles (forever, or once with --once).
+    Poll {
+        /// Poll what is due now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Full-text search over stored articles, best match first.
+    Search {
+        /// Words to look for; "quoted phrases" match as phrases.
+        #[arg(required = true)]
+        query: Vec<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: i64,
+    },
+    /// Show one stored article: summary, link, feed and date.
+    Article { id: i64 },
+    /// Parse a feed file and print its items as JSON.
+    ParseFeed {
+        /// The feed file ("-" for stdin).
+        file: PathBuf,
+    },
+    /// Extract an article's main text from HTML (a file or stdin).
+    Extract {
+        /// The page's address, used to resolve relative links.
+        #[arg(long)]
+        url: Option<String>,
+        /// Read JSON lines {"id","url","html"} from stdin; write {"id","title","text"}.
+        #[arg(long)]
+        jsonl: bool,
+        file: Option<PathBuf>,
+    },
+    /// Summarize plain text (a file or stdin): one sentence a line.
+    Summarize {
+        #[arg(long, default_value_t = 3)]
+        sentences: usize,
+        /// Read JSON lines {"id","text","title"} from stdin; write {"id","summary"}.
+        #[arg(long)]
+        jsonl: bool,
+        file: Option<PathBuf>,
+    },
+    /// Measure herald's speed on this machine.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum FeedsCmd {
+    /// Add a feed (a site's home page works too: its advertised feed is used).
+    Add {
+        url: String,
+        /// How often to poll it, e.g. 30m or 1h (default HERALD_POLL_INTERVAL, 15m).
+        #[arg(long)]
+        interval: Option<String>,
+        /// Store the URL without fetching it first.
+        #[arg(long)]
+        no_check: bool,
+    },
+    /// List feeds with their status, last error and next poll.
+    List,
+    /// Remove a feed (by id or URL) and its stored articles.
+    Remove { feed: String },
+    /// Stop polling a feed until it is resumed.
+    Pause { feed: String },
+    /// Resume a paused or disabled feed; it is polled right away.
+    Resume { feed: String },
+    /// Add every feed in an OPML file.
+    Import { file: PathBuf },
+    /// Print all feeds as OPML.
+    Export,
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Poll N feeds served on loopback: the 200 path, then the 304 path.
+    Poll {
+        #[arg(long, default_value_t = 10_000)]
+        feeds: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Text commands are pure functions of their input: no config, no runtime, no logs.
+    match &cli.command {
+        Command::ParseFeed { file } => return parse_feed_cmd(file),
+        Command::Extract { url, jsonl, file } => return extract_cmd(url.as_deref(), *jsonl, file.as_ref()),
+        Command::Summarize { sentences, jsonl, file } => {
+            return summarize_cmd(*sentences, *jsonl, file.as_ref());
+        }
+        _ => {}
+    }
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+                .unwrap_or_else(|_| "herald=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("herald: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("herald: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("herald: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    if let Command::Bench(BenchCmd::Poll { feeds }) = command {
+        bench::poll::run(feeds, config).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let app = App::open(config, clock::system()).await?;
+    match command {
+        Command::Feeds(cmd) => return feeds_cmd(&app, cmd).await,
+        Command::Poll { once } => {
+            if once {
+                let r = app.poller.poll_due(256).await?;
+                println!(
+                    "polled {} feed(s): {} new article(s), {} unchanged, {} failed",
+                    r.polled,
+                    r.new_articles.len(),
+                    r.not_modified,
+                    r.failed
+                );
+            } else {
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    let _ = tokio::signal::ctrl_c().await;
+                    let _ = tx.send(true);
+                });
+                tracing::info!("polling; Ctrl-C stops");
+                app.poller.run(rx, 256).await;
+            }
+        }
+        Command::Search { query, limit } => {
+            let query = query.join(" ");
+            let hits = app.store.search_articles(&query, limit.clamp(1, 100), 0).await?;
+            if hits.is_empty() {
+                println!("no articles match \"{query}\"");
+            }
+            for h in hits {
+                println!(
+                    "#{} {}\n    {}\n    {}\n",
+                    h.id,
+                    h.title.as_deref().unwrap_or("(untitled)"),
+                    h.url.as_deref().unwrap_or("-"),
+                    h.snippet.replace('\n', " ")
+                );
+            }
+        }
+        Command::Article { id } => match app.store.article(id).await? {
+            None => {
+                eprintln!("herald: no article #{id}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Some(a) => {
+                let feed = app.store.feed_by_id(a.feed_id).await?;
+                println!("#{} {}", a.id, a.title.as_deref().unwrap_or("(untitled)"));
+                println!("feed: {}", feed.as_ref().map(|f| f.name()).unwrap_or("?"));
+                println!("link: {}", a.url.as_deref().unwrap_or("-"));
+                println!("date: {}", when(a.published_at.unwrap_or(a.fetched_at)));
+                println!("\n{}", a.summary);
+            }
+        },
+        Command::ParseFeed { .. }
+        | Command::Extract { .. }
+        | Command::Summarize { .. }
+        | Command::Bench(_) => unreachable!("handled before the runtime starts"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
+    let now = app.clock.now();
+    match cmd {
+        FeedsCmd::Add { url, interval, no_check } => {
+            let interval = match interval {
+                Some(i) => parse_duration(&i).map_err(anyhow::Error::msg)?,
+                None => app.config.poll.default_interval,
+            };
+            let added = add_feed(
+                &app.store,
+                &app.fetcher,
+                &url,
+                interval,
+                app.config.poll.min_interval,
+                now,
+                !no_check,
+            )
+            .await;
+            match added {
+                Ok(a) => {
+                    if let Some(page) = &a.discovered_from {
+                        println!("{page} is a web page; using the feed it advertises.");
+                    }
+                    let verb = if a.created { "added" } else { "already there:" };
+                    let items = a.items.map(|n| format!(", {n} item(s)")).unwrap_or_default();
+                    println!(
+                        "{verb} feed #{} {} (every {}{items})",
+                        a.feed.id,
+                        a.feed.url,
+                        format_duration(Duration::from_secs(a.feed.poll_interval_s as u64))
+                    );
+                }
+                Err(e) => {
+                    eprintln!("herald: cannot add feed: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        FeedsCmd::List => {
+            let feeds = app.store.list_feeds().await?;
+            if feeds.is_empty() {
+                println!("no feeds yet: add one with `herald feeds add URL`");
+            }
+            for f in feeds {
+                print_feed(&f, now);
+            }
+        }
+        FeedsCmd::Remove { feed } => {
+            let f = find_feed(app, &feed).await?;
+            app.store.remove_feed(f.id).await?;
+            println!("removed feed #{} {}", f.id, f.url);
+        }
+        FeedsCmd::Pause { feed } => {
+            let f = find_feed(app, &feed).await?;
+            app.store.pause_feed(f.id).await?;
+            println!("paused feed #{} {}", f.id, f.url);
+        }
+        FeedsCmd::Resume { feed } => {
+            let f = find_feed(app, &feed).await?;
+            app.store.resume_feed(f.id, now).await?;
+            println!("resumed feed #{} {}: it will be polled now", f.id, f.url);
+        }
+        FeedsCmd::Import { file } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let entries = parse_opml(&bytes).map_err(anyhow::Error::msg)?;
+            let bar = indicatif::ProgressBar::new(entries.len() as u64);
+            let (mut added, mut existing, mut refused) = (0, 0, Vec::new());
+            for entry in &entries {
+                let result = add_feed(
+                    &app.store,
+                    &app.fetcher,
+                    &entry.url,
+                    app.config.poll.default_interval,
+                    app.config.poll.min_interval,
+                    now,
+                    false,
+                )
+                .await;
+                match result {
+                    Ok(a) if a.created => added += 1,
+                    Ok(_) => existing += 1,
+                    Err(e) => refused.push(format!("{}: {e}", entry.url)),
+                }
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            println!(
+                "imported {} feed(s): {added} added, {existing} already there, {} refused",
+                entries.len(),
+                refused.len()
+            );
+            for r in &refused {
+                println!("  refused {r}");
+            }
+        }
+        FeedsCmd::Export => {
+            let feeds: Vec<OpmlFeed> = app
+                .store
+                .list_feeds()
+                .await?
+                .into_iter()
+                .map(|f| OpmlFeed { url: f.url, title: f.title })
+                .collect();
+            print!("{}", write_opml("herald feeds", &feeds));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find_feed(app: &App, reference: &str) -> anyhow::Result<FeedRow> {
+    let found = match reference.trim().trim_start_matches('#').parse::<i64>() {
+        Ok(id) => app.store.feed_by_id(id).await?,
+        Err(_) => match FeedUrl::parse(reference) {
+            Ok(url) => app.store.feed_by_url(url.as_str()).await?,
+            Err(_) => None,
+        },
+    };
+    found.ok_or_else(|| {
+        anyhow::anyhow!("no feed \"{reference}\": give its id or URL (see `herald feeds list`)")
+    })
+}
+
+fn print_feed(f: &FeedRow, now: i64) {
+    let status = match f.status() {
+        FeedStatus::Ok => "ok".to_string(),
+        FeedStatus::Failing { failures } => format!("failing ({failures})"),
+        FeedStatus::Paused => "paused".to_string(),
+        FeedStatus::Disabled { .. } => "disabled".to_string(),
+    };
+    println!("#{:<5} {:<12} {}", f.id, status, f.name());
+    println!("       {}", f.url);
+    let every = format_duration(Duration::from_secs(f.poll_interval_s as u64));
+    let last = f.last_polled_at.map(when).unwrap_or_else(|| "never".into());
+    let next = if f.disabled_reason.is_some() {
+        "-".to_string()
+    } else if f.next_poll_at <= now {
+        "due now".to_string()
+    } else {
+        format!("in {}", format_duration(Duration::from_secs((f.next_poll_at - now) as u64)))
+    };
+    println!("       every {every}, last poll {last}, next {next}");
+    if let Some(reason) = &f.disabled_reason
+        && reason != "paused"
+    {
+        println!("       disabled: {reason} (resume with `herald feeds resume {}`)", f.id);
+    } else if let (Some(err), Some(kind)) = (&f.last_error, &f.last_error_kind) {
+        println!("       last error [{kind}]: {err}");
+    }
+}
+
+fn when(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+fn read_input(file: Option<&PathBuf>) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match file {
+        Some(p) if p.as_os_str() != "-" => buf = std::fs::read(p)?,
+        _ => {
+            std::io::stdin().read_to_end(&mut buf)?;
+        }
+    }
+    Ok(buf)
+}
+
+fn parse_feed_cmd(file: &PathBuf) -> ExitCode {
+    let bytes = match read_input(Some(file)) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("herald: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match parse_feed(&bytes, None) {
+        Ok(feed) => {
+            let entries: Vec<serde_json::Value> = feed
+                .entries
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "id": e.id,
+                        "title": e.title,
+                        "link": e.link,
+                        "published": e.published.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    })
+                })
+                .collect();
+            let out = serde_json::json!({"title": feed.title, "entries": entries});
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("herald: {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn extract_cmd(url: Option<&str>, jsonl: bool, file: Option<&PathBuf>) -> ExitCode {
+    if jsonl {
+        let stdin = std::io::stdin();
+        let result = textcli::extract_jsonl(BufReader::new(stdin.lock()), std::io::stdout().lock(), std::io::stderr());
+        return exit_of(result);
+    }
+    let bytes = match read_input(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("herald: cannot read input: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match extract::extract(&String::from_utf8_lossy(&bytes), url) {
+        Ok(x) => {
+            println!("{}", x.text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("herald: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn summarize_cmd(sentences: usize, jsonl: bool, file: Option<&PathBuf>) -> ExitCode {
+    if jsonl {
+        let stdin = std::io::stdin();
+        let result = textcli::summarize_jsonl(
+            BufReader::new(stdin.lock()),
+            std::io::stdout().lock(),
+            std::io::stderr(),
+            sentences,
+        );
+        return exit_of(result);
+    }
+    let bytes = match read_input(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("herald: cannot read input: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = std::io::stdout().lock();
+    for s in Extractive::default().summarize(None, &text, sentences) {
+        let _ = writeln!(out, "{s}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn exit_of(result: std::io::Result<usize>) -> ExitCode {
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The `articles` table and its FTS5 index.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError};
+use crate::clock::Timestamp;
+
+/// An article to store, as ingest produced it.
+#[derive(Debug, Clone, Default)]
+pub struct NewArticle {
+    pub feed_id: i64,
+    pub item_key: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub fetched_at: Timestamp,
+    pub text: String,
+    pub summary: String,
+    pub lang: Option<String>,
+    pub image_url: Option<String>,
+    /// `"page"` or `"feed"`: where `text` came from.
+    pub text_source: &'static str,
+    pub backfill: bool,
+}
+
+/// An article as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub feed_id: i64,
+    pub item_key: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub fetched_at: Timestamp,
+    pub text: String,
+    pub summary: String,
+    pub lang: Option<String>,
+    pub image_url: Option<String>,
+    pub text_source: String,
+    pub backfill: bool,
+}
+
+/// One search result, best first.
+#[derive(Debug, Clone, FromRow)]
+pub struct SearchHit {
+    pub id: i64,
+    pub feed_id: i64,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub fetched_at: Timestamp,
+    pub snippet: String,
+    pub rank: f64,
+}
+
+/// Turns what a person typed into an FTS5 query that cannot be a syntax error: every
+/// word becomes a quoted term (so `AND`, `-`, `:` or a stray quote are just words),
+/// "quoted phrases" stay phrases, and the last bare word also matches as a prefix.
+pub fn fts_query(input: &str) -> Option<String> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut last_bare = false;
+    for (i, part) in input.split('"').enumerate() {
+        let in_phrase = i % 2 == 1;
+        let words: Vec<&str> = part
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        if in_phrase {
+            terms.push(format!("\"{}\"", words.join(" ")));
+            last_bare = false;
+        } else {
+            terms.extend(words.iter().map(|w| format!("\"{w}\"")));
+            last_bare = true;
+        }
+    }
+    if last_bare && let Some(last) = terms.last_mut() {
+        last.push('*');
+    }
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+const ARTICLE_COLUMNS: &str = "id, feed_id, item_key, url, title, author, published_at, \
+     fetched_at, text, summary, lang, image_url, text_source, backfill";
+
+impl Store {
+    /// Which of `keys` this feed already has.
+    pub async fn known_item_keys(
+        &self,
+        feed_id: i64,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Default::default());
+        }
+        // One round trip however many keys: the list travels as a JSON array.
+        let json = serde_json::to_string(keys).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT item_key FROM articles
+             WHERE feed_id = ? AND item_key IN (SELECT value FROM json_each(?))",
+        )
+        .bind(feed_id)
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Stores an article unless the feed already has its key. Returns the new id, or
+    /// `None` when it was already there (so a replayed poll stores nothing twice).
+    pub async fn insert_article(&self, a: &NewArticle) -> Result<Option<i64>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
+                 fetched_at, text, summary, lang, image_url, text_source, backfill)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(feed_id, item_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(a.feed_id)
+        .bind(&a.item_key)
+        .bind(&a.url)
+        .bind(&a.title)
+        .bind(&a.author)
+        .bind(a.published_at)
+        .bind(a.fetched_at)
+        .bind(&a.text)
+        .bind(&a.summary)
+        .bind(&a.lang)
+        .bind(&a.image_url)
+        .bind(a.text_source)
+        .bind(a.backfill)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn article(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
+        let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// The feed's articles, newest first.
+    pub async fn articles_of_feed(
+        &self,
+        feed_id: i64,
+        limit: i64,
+    ) -> Result<Vec<ArticleRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE feed_id = ?
+             ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(feed_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn count_articles(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&self.pool).await?)
+    }
+
+    /// Full-text search, best match first (title counts most, then summary, then text).
+    pub async fn search_articles(
+        &self,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let Some(fts) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(
+            "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
+                    snippet(articles_fts, -1, '**', '**', '…', 16) AS snippet,
+                    bm25(articles_fts, 8.0, 3.0, 1.0) AS rank
+             FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+             WHERE articles_fts MATCH ?
+             ORDER BY rank LIMIT ? OFFSET ?",
+        )
+        .bind(fts)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn fts_query_cannot_be_a_syntax_error() {
+        assert_eq!(fts_query("korea peace").as_deref(), Some("\"korea\" \"peace*\""));
+        assert_eq!(fts_query("\"north korea\" talks").as_deref(), Some("\"north korea\" \"talks*\""));
+        assert_eq!(fts_query("AND OR NOT -x:y").as_deref(), Some("\"AND\" \"OR\" \"NOT\" \"x\" \"y*\""));
+        assert_eq!(fts_query("  ** \" "), None);
+        assert_eq!(fts_query("\"unterminated").as_deref(), Some("\"unterminated\""));
+    }
+}

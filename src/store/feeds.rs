@@ -1,0 +1,267 @@
+//! The `feeds` table: one row per URL, its polling state and health.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError};
+use crate::clock::Timestamp;
+
+/// A feed as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct FeedRow {
+    pub id: i64,
+    pub url: String,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub poll_interval_s: i64,
+    pub next_poll_at: Timestamp,
+    pub last_polled_at: Option<Timestamp>,
+    pub last_success_at: Option<Timestamp>,
+    pub failures: i64,
+    pub last_error: Option<String>,
+    pub last_error_kind: Option<String>,
+    pub disabled_reason: Option<String>,
+    pub primed: bool,
+    pub created_at: Timestamp,
+}
+
+/// What an admin sees in `feeds list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStatus {
+    Ok,
+    Failing { failures: i64 },
+    Paused,
+    Disabled { reason: String },
+}
+
+/// The value of `disabled_reason` that means "paused by an admin".
+pub(crate) const PAUSED: &str = "paused";
+
+impl FeedRow {
+    pub fn status(&self) -> FeedStatus {
+        match self.disabled_reason.as_deref() {
+            Some(PAUSED) => FeedStatus::Paused,
+            Some(reason) => FeedStatus::Disabled { reason: reason.to_string() },
+            None if self.failures > 0 => FeedStatus::Failing { failures: self.failures },
+            None => FeedStatus::Ok,
+        }
+    }
+
+    /// The feed's title, or its URL while it has none.
+    pub fn name(&self) -> &str {
+        self.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or(&self.url)
+    }
+}
+
+/// What a successful poll learned about the feed.
+#[derive(Debug, Clone, Default)]
+pub struct PollSuccess {
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+const FEED_COLUMNS: &str = "id, url, title, site_url, etag, last_modified, poll_interval_s, \
+     next_poll_at, last_polled_at, last_success_at, failures, last_error, last_error_kind, \
+     disabled_reason, primed, created_at";
+
+impl Store {
+    /// Adds a feed, or returns the existing one for that URL. The flag says whether it is new.
+    pub async fn add_feed(
+        &self,
+        url: &str,
+        interval_s: i64,
+        now: Timestamp,
+    ) -> Result<(FeedRow, bool), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT(url) DO NOTHING",
+        )
+        .bind(url)
+        .bind(interval_s)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = self.feed_by_url(url).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok((row, inserted))
+    }
+
+    pub async fn feed_by_url(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(url).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn feed_by_id(&self, id: i64) -> Result<Option<FeedRow>, StoreError> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn list_feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn count_feeds(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM feeds").fetch_one(&self.pool).await?)
+    }
+
+    /// Removes a feed and its articles. Returns whether it existed.
+    pub async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM feeds WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stops polling a feed until it is resumed.
+    pub async fn pause_feed(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE feeds SET disabled_reason = ? WHERE id = ?")
+            .bind(PAUSED)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Resumes a paused or disabled feed: its failure count starts over and it is due now.
+    pub async fn resume_feed(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE feeds SET disabled_reason = NULL, failures = 0, next_poll_at = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_poll_interval(&self, id: i64, interval_s: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE feeds SET poll_interval_s = ? WHERE id = ?")
+            .bind(interval_s)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` due feeds by pushing their next poll `lease_s` ahead, so a
+    /// crash mid-poll only delays the feed and two pollers never take the same one.
+    pub async fn claim_due_feeds(
+        &self,
+        now: Timestamp,
+        lease_s: i64,
+        limit: i64,
+    ) -> Result<Vec<FeedRow>, StoreError> {
+        let sql = format!(
+            "UPDATE feeds SET next_poll_at = ?1 + ?2
+             WHERE id IN (SELECT id FROM feeds
+                          WHERE disabled_reason IS NULL AND next_poll_at <= ?1
+                          ORDER BY next_poll_at LIMIT ?3)
+             RETURNING {FEED_COLUMNS}"
+        );
+        let mut rows: Vec<FeedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(lease_s)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows)
+    }
+
+    /// When the next feed is due, if any feed is active.
+    pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Records a poll that reached the feed (new content or 304).
+    pub async fn record_poll_success(
+        &self,
+        id: i64,
+        now: Timestamp,
+        next_poll_at: Timestamp,
+        learned: Option<&PollSuccess>,
+    ) -> Result<(), StoreError> {
+        match learned {
+            None => {
+                sqlx::query(
+                    "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
+                     failures = 0, last_error = NULL, last_error_kind = NULL WHERE id = ?",
+                )
+                .bind(now)
+                .bind(now)
+                .bind(next_poll_at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            }
+            Some(s) => {
+                sqlx::query(
+                    "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
+                     failures = 0, last_error = NULL, last_error_kind = NULL, primed = 1,
+                     title = coalesce(?, title), site_url = coalesce(?, site_url),
+                     etag = ?, last_modified = ? WHERE id = ?",
+                )
+                .bind(now)
+                .bind(now)
+                .bind(next_poll_at)
+                .bind(&s.title)
+                .bind(&s.site_url)
+                .bind(&s.etag)
+                .bind(&s.last_modified)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a failed poll. Returns the new count of consecutive failures; at
+    /// `disable_after` the feed is disabled with the error as its reason.
+    pub async fn record_poll_failure(
+        &self,
+        id: i64,
+        now: Timestamp,
+        next_poll_at: Timestamp,
+        error: &str,
+        kind: &str,
+        disable_after: i64,
+    ) -> Result<i64, StoreError> {
+        let failures: i64 = sqlx::query_scalar(
+            "UPDATE feeds SET last_polled_at = ?1, next_poll_at = ?2, failures = failures + 1,
+             last_error = ?3, last_error_kind = ?4,
+             disabled_reason = CASE WHEN failures + 1 >= ?5 AND disabled_reason IS NULL
+                 THEN 'disabled after ' || (failures + 1) || ' consecutive failures: ' || ?3
+                 ELSE disabled_reason END
+             WHERE id = ?6 RETURNING failures",
+        )
+        .bind(now)
+        .bind(next_poll_at)
+        .bind(error)
+        .bind(kind)
+        .bind(disable_after)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(failures)
+    }
+}
+
+impl Store {
+    /// Makes every active feed due at `at` (an operator's "poll everything now").
+    pub async fn reschedule_all(&self, at: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE feeds SET next_poll_at = ? WHERE disabled_reason IS NULL")
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,99 @@
+//! Every SQL statement herald runs lives under this module, behind functions named for
+//! what they do, so that another database can be added without touching callers.
+
+mod articles;
+mod feeds;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
+
+pub use articles::{ArticleRow, NewArticle, SearchHit};
+pub use feeds::{FeedRow, FeedStatus, PollSuccess};
+
+/// Handle to herald's database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database directory {path}: {source}")]
+    Dir { path: String, source: std::io::Error },
+}
+
+/// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
+fn migrator() -> Migrator {
+    let embedded: [(i64, &str, &'static str); 1] =
+        [(1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql"))];
+    Migrator::with_migrations(
+        embedded
+            .into_iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    AssertSqlSafe(sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let file = options.get_filename();
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !is_memory(file) {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        migrator().run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub async fn open_in_memory() -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: every connection to :memory: would be its own empty database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn is_memory(path: &Path) -> bool {
+    path.as_os_str() == ":memory:"
+}
