@@ -40,6 +40,8 @@ pub struct FetchConfig {
     pub concurrency: usize,
     pub per_host_concurrency: usize,
     pub allow_private_networks: bool,
+    /// Private addresses allowed even when private networks are not (e.g. one intranet host).
+    pub private_allowlist: Vec<std::net::IpAddr>,
 }
 
 /// A variable that holds a value herald cannot use.
@@ -67,6 +69,7 @@ impl Default for FetchConfig {
             concurrency: 32,
             per_host_concurrency: 2,
             allow_private_networks: false,
+            private_allowlist: Vec::new(),
         }
     }
 }
@@ -162,6 +165,15 @@ impl Config {
         }
         if let Some(v) = get("HERALD_ALLOW_PRIVATE_NETWORKS") {
             fetch.allow_private_networks = boolean("HERALD_ALLOW_PRIVATE_NETWORKS", &v)?;
+        }
+        if let Some(v) = get("HERALD_PRIVATE_ALLOWLIST") {
+            fetch.private_allowlist = v
+                .split(',')
+                .map(|a| a.trim().parse().map_err(|_| ConfigError {
+                    var: "HERALD_PRIVATE_ALLOWLIST",
+                    message: format!("\"{}\" is not an IP address", a.trim()),
+                }))
+                .collect::<Result<_, _>>()?;
         }
         Ok(Config { data_dir, database_url, poll, fetch })
     }

@@ -13,7 +13,7 @@ use reqwest::{StatusCode, redirect};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::guard::{self, Blocked, DnsFailure, GuardedResolver};
+use super::guard::{self, Blocked, DnsFailure, GuardedResolver, Policy};
 use crate::config::FetchConfig;
 
 /// What is being fetched: it sets the body cap and the `Accept` header.
@@ -100,24 +100,30 @@ impl FetchError {
 pub struct Fetcher {
     client: reqwest::Client,
     cfg: FetchConfig,
+    policy: Policy,
     global: Arc<Semaphore>,
     per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
+        let policy = Policy {
+            allow_private: cfg.allow_private_networks,
+            allowlist: cfg.private_allowlist.clone(),
+        };
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
             // Redirects are followed by hand so that every hop passes the guard.
             .redirect(redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver { allow_private: cfg.allow_private_networks }))
+            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| FetchError::Other(format!("HTTP client: {e}")))?;
         Ok(Fetcher {
             client,
+            policy,
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             per_host: Mutex::new(HashMap::new()),
             cfg,
@@ -163,7 +169,7 @@ impl Fetcher {
 
         let mut current = url.clone();
         for hop in 0..=self.cfg.max_redirects {
-            guard::check_url(&current, self.cfg.allow_private_networks)
+            guard::check_url(&current, &self.policy)
                 .map_err(|Blocked(m)| FetchError::Blocked(m))?;
             let mut req = self.client.get(current.clone()).header(header::ACCEPT, accept);
             // Validators belong to the URL that issued them: only on the first hop.

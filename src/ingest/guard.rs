@@ -64,16 +64,28 @@ pub struct DnsFailure {
     pub reason: String,
 }
 
-/// Resolves with the system resolver, then keeps only the public addresses (all of them
-/// when private networks are allowed).
-#[derive(Debug, Clone, Copy)]
-pub struct GuardedResolver {
+/// Which addresses herald may connect to.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
     pub allow_private: bool,
+    pub allowlist: Vec<IpAddr>,
+}
+
+impl Policy {
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        self.allow_private || is_public(ip) || self.allowlist.contains(&ip)
+    }
+}
+
+/// Resolves with the system resolver, then keeps only the addresses the policy allows.
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    pub policy: Policy,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
+        let policy = self.policy.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
             let lookup = tokio::net::lookup_host((host.as_str(), 0))
@@ -89,7 +101,7 @@ impl Resolve for GuardedResolver {
                 return Err(Box::new(DnsFailure { host, reason: "no addresses".into() }) as _);
             }
             let allowed: Vec<SocketAddr> =
-                found.iter().copied().filter(|a| allow_private || is_public(a.ip())).collect();
+                found.iter().copied().filter(|a| policy.allows(a.ip())).collect();
             if allowed.is_empty() {
                 return Err(Box::new(Blocked(format!(
                     "{host} resolves to a private or reserved address ({}); refused",
@@ -103,7 +115,7 @@ impl Resolve for GuardedResolver {
 
 /// Checks a URL before a request: scheme, and the address when the host is an IP literal
 /// (those never reach the resolver).
-pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), Blocked> {
+pub fn check_url(url: &url::Url, policy: &Policy) -> Result<(), Blocked> {
     match url.scheme() {
         "http" | "https" => {}
         other => return Err(Blocked(format!("{url}: scheme {other} is not allowed"))),
@@ -114,7 +126,7 @@ pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), Blocked> {
         Some(url::Host::Domain(_)) => return Ok(()),
         None => return Err(Blocked(format!("{url}: no host"))),
     };
-    if allow_private || is_public(ip) {
+    if policy.allows(ip) {
         Ok(())
     } else {
         Err(Blocked(format!("{url}: {ip} is a private or reserved address; refused")))
@@ -145,11 +157,16 @@ mod tests {
     #[test]
     fn ip_literal_urls_are_checked() {
         let url = |s: &str| url::Url::parse(s).expect("test literal is a URL");
-        assert!(check_url(&url("http://127.0.0.1:8080/feed"), false).is_err());
-        assert!(check_url(&url("http://[::1]/feed"), false).is_err());
-        assert!(check_url(&url("http://0x7f.1/feed"), false).is_err());
-        assert!(check_url(&url("http://127.0.0.1:8080/feed"), true).is_ok());
-        assert!(check_url(&url("https://example.com/feed"), false).is_ok());
-        assert!(check_url(&url("ftp://example.com/feed"), true).is_err());
+        let strict = Policy::default();
+        let open = Policy { allow_private: true, allowlist: vec![] };
+        let one = Policy { allow_private: false, allowlist: vec!["127.0.0.2".parse().expect("literal")] };
+        assert!(check_url(&url("http://127.0.0.1:8080/feed"), &strict).is_err());
+        assert!(check_url(&url("http://[::1]/feed"), &strict).is_err());
+        assert!(check_url(&url("http://0x7f.1/feed"), &strict).is_err());
+        assert!(check_url(&url("http://127.0.0.1:8080/feed"), &open).is_ok());
+        assert!(check_url(&url("http://127.0.0.2:8080/feed"), &one).is_ok());
+        assert!(check_url(&url("http://127.0.0.1:8080/feed"), &one).is_err());
+        assert!(check_url(&url("https://example.com/feed"), &strict).is_ok());
+        assert!(check_url(&url("ftp://example.com/feed"), &open).is_err());
     }
 }

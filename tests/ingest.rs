@@ -1,0 +1,341 @@
+//! Ingest end to end: a real HTTP server on 127.0.0.1, a real SQLite file, herald's own
+//! fetcher, parser, extractor and poller.
+
+mod support;
+
+use std::io::Write;
+use std::time::Duration;
+
+use herald::clock::{Clock, ManualClock};
+use herald::ingest::FeedOutcome;
+use herald::localserver::{Body, Response};
+use support::{Site, T0, app, rss, seed_page};
+
+const MIN: i64 = 60;
+
+async fn add(app: &herald::app::App, url: &str) -> i64 {
+    app.store.add_feed(url, 900, app.clock.now()).await.expect("add feed").0.id
+}
+
+async fn poll_one(app: &herald::app::App, id: i64) -> FeedOutcome {
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("feed exists");
+    app.poller.poll_feed(&feed).await.expect("store works")
+}
+
+#[tokio::test]
+async fn first_poll_backfills_then_new_items_get_page_text_and_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let old = [("a", "Old news one", "http://example.invalid/1", "<p>First.</p>")];
+    site.feed("/feed.xml", "application/rss+xml", &rss("Eurasia", &old));
+    let id = add(&app, &site.url("/feed.xml")).await;
+
+    match poll_one(&app, id).await {
+        FeedOutcome::Updated { new_articles, backfilled } => {
+            assert!(new_articles.is_empty(), "a new feed's items are not announced");
+            assert_eq!(backfilled, 1);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(site.hits("/1").is_empty(), "backfilled items do not fetch pages");
+
+    site.page("/korea", &seed_page());
+    let link = site.url("/korea");
+    let items = [
+        ("b", "Welcome Moves towards Peace and Security in Korea", link.as_str(), "<p>Teaser.</p>"),
+        ("a", "Old news one", "http://example.invalid/1", "<p>First.</p>"),
+    ];
+    site.feed("/feed.xml", "application/rss+xml", &rss("Eurasia", &items));
+    clock.advance(20 * MIN);
+    let new = match poll_one(&app, id).await {
+        FeedOutcome::Updated { new_articles, .. } => new_articles,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(new.len(), 1, "only the new item is new");
+    let a = app.store.article(new[0]).await.expect("read").expect("stored");
+    assert_eq!(a.text_source, "page", "the page's text replaced the feed's teaser");
+    assert!(a.text.contains("The Korean war never ended."), "{}", a.text);
+    assert!(!a.text.contains("Other story one"), "related links are not article text");
+    assert!(!a.summary.is_empty());
+    assert!(a.summary.len() <= 700, "summary fits a chat message: {}", a.summary.len());
+    assert_eq!(a.image_url.as_deref(), Some(site.url("/images/dmz.jpg").as_str()));
+    assert_eq!(a.lang.as_deref(), Some("en"));
+
+    let hits = app.store.search_articles("korea ceasefire", 10, 0).await.expect("search");
+    assert_eq!(hits.first().map(|h| h.id), Some(a.id));
+    assert!(hits[0].snippet.contains("**"), "snippet marks the match: {}", hits[0].snippet);
+
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+    assert_eq!(feed.title.as_deref(), Some("Eurasia"));
+    assert!(feed.etag.is_some());
+    let wait = feed.next_poll_at - clock.now();
+    assert!((810..=990).contains(&wait), "next poll in 15m ±10%: {wait}s");
+}
+
+#[tokio::test]
+async fn unchanged_feeds_cost_a_304() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    site.feed("/f", "application/rss+xml", &rss("F", &[("1", "One", "http://e.invalid/1", "x")]));
+    let id = add(&app, &site.url("/f")).await;
+    assert!(matches!(poll_one(&app, id).await, FeedOutcome::Updated { .. }));
+    assert_eq!(poll_one(&app, id).await, FeedOutcome::NotModified);
+    let hits = site.hits("/f");
+    assert_eq!(hits.len(), 2);
+    assert!(hits[1].header("if-none-match").is_some(), "second request is conditional");
+    assert!(hits[1].header("user-agent").is_some_and(|ua| ua.starts_with("herald/")));
+}
+
+#[tokio::test]
+async fn retry_after_and_max_age_set_the_next_poll() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    site.route("/limited", |_| Response::status(429).header("Retry-After", "3600"));
+    let id = add(&app, &site.url("/limited")).await;
+    match poll_one(&app, id).await {
+        FeedOutcome::Failed { kind, failures, disabled, error } => {
+            assert_eq!(kind, "http-status");
+            assert_eq!(failures, 1);
+            assert!(!disabled);
+            assert!(error.contains("429"), "{error}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+    assert!(feed.next_poll_at >= T0 + 3600, "Retry-After honoured");
+
+    let body = rss("F", &[("1", "One", "http://e.invalid/1", "x")]);
+    site.route("/cached", move |_| {
+        Response::new(200, "application/rss+xml", body.clone()).header("Cache-Control", "max-age=7200")
+    });
+    let id = add(&app, &site.url("/cached")).await;
+    poll_one(&app, id).await;
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+    assert!(feed.next_poll_at - T0 >= 6480, "max-age stretches the interval");
+}
+
+#[tokio::test]
+async fn failing_feeds_back_off_then_disable_and_can_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    site.route("/broken", |_| Response::new(500, "text/plain", "oops"));
+    let id = add(&app, &site.url("/broken")).await;
+    let mut waits = Vec::new();
+    for n in 1..=10 {
+        let due = app.store.claim_due_feeds(i64::MAX / 2, 0, 10).await.expect("claim");
+        assert!(due.iter().any(|f| f.id == id) || n > 1);
+        let outcome = poll_one(&app, id).await;
+        let FeedOutcome::Failed { failures, disabled, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(failures, n);
+        assert_eq!(disabled, n == 10);
+        let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+        waits.push(feed.next_poll_at - clock.now());
+    }
+    assert!(waits[3] > waits[0] * 4, "backoff grows: {waits:?}");
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+    let reason = feed.disabled_reason.clone().expect("disabled");
+    assert!(reason.contains("10 consecutive failures") && reason.contains("500"), "{reason}");
+    assert_eq!(feed.last_error_kind.as_deref(), Some("http-status"));
+    assert!(app.store.claim_due_feeds(i64::MAX / 2, 0, 10).await.expect("claim").is_empty());
+
+    site.feed("/broken", "application/rss+xml", &rss("Back", &[]));
+    assert!(app.store.resume_feed(id, clock.now()).await.expect("resume"));
+    let due = app.store.claim_due_feeds(clock.now(), 600, 10).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert!(matches!(app.poller.poll_feed(&due[0]).await.expect("ok"), FeedOutcome::Updated { .. }));
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+    assert_eq!((feed.failures, feed.disabled_reason), (0, None));
+}
+
+async fn failure_kind(app: &herald::app::App, url: &str) -> (String, String) {
+    let id = add(app, url).await;
+    match poll_one(app, id).await {
+        FeedOutcome::Failed { kind, error, .. } => (kind.to_string(), error),
+        other => panic!("{url}: expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn hostile_servers_get_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |c| {
+        c.fetch.request_timeout = Duration::from_secs(1);
+        c.fetch.max_feed_bytes = 200_000;
+    })
+    .await;
+
+    site.route("/slow", |_| Response {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/rss+xml".into())],
+        body: Body::Slow { chunk: b"<rss>".to_vec(), every: Duration::from_millis(400), count: 20 },
+    });
+    let (kind, error) = failure_kind(&app, &site.url("/slow")).await;
+    assert_eq!(kind, "timeout", "{error}");
+
+    site.route("/endless", |_| Response {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/rss+xml".into())],
+        body: Body::Endless { chunk: vec![b'x'; 16 * 1024] },
+    });
+    let (kind, error) = failure_kind(&app, &site.url("/endless")).await;
+    assert_eq!(kind, "too-large", "{error}");
+
+    // 50 MB of zeros gzip down to about 50 KB: the cap must count decoded bytes.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..50 {
+        gz.write_all(&zeros).expect("compress");
+    }
+    let bomb = gz.finish().expect("compress");
+    assert!(bomb.len() < 200_000);
+    site.route("/bomb", move |_| {
+        Response::new(200, "application/rss+xml", bomb.clone()).header("Content-Encoding", "gzip")
+    });
+    let (kind, error) = failure_kind(&app, &site.url("/bomb")).await;
+    assert_eq!(kind, "too-large", "{error}");
+
+    let loop_url = site.url("/loop");
+    site.route("/loop", move |_| Response::status(302).header("Location", &loop_url));
+    let (kind, error) = failure_kind(&app, &site.url("/loop")).await;
+    assert_eq!(kind, "redirect", "{error}");
+    assert_eq!(site.hits("/loop").len(), 6, "1 request + 5 redirects, then stop");
+
+    site.route("/broken-xml", |_| Response::new(200, "application/rss+xml", "<rss version=\"2.0\"><channel><item><title>x</ti"));
+    let (kind, error) = failure_kind(&app, &site.url("/broken-xml")).await;
+    assert_eq!(kind, "not-a-feed", "{error}");
+
+    site.page("/html", "<!DOCTYPE html><html><body><p>Welcome to my site</p></body></html>");
+    let (kind, error) = failure_kind(&app, &site.url("/html")).await;
+    assert_eq!(kind, "not-a-feed");
+    assert!(error.contains("HTML page"), "{error}");
+
+    let (kind, _) = failure_kind(&app, &site.url("/missing")).await;
+    assert_eq!(kind, "http-status");
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_directly_after_dns_and_on_redirect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    // The first site sits on an allow-listed loopback address; everything else is private.
+    let allowed = Site::start_on("127.0.0.2:0").await;
+    let private = Site::start().await;
+    let app = app(dir.path(), &clock, |c| {
+        c.fetch.allow_private_networks = false;
+        c.fetch.private_allowlist = vec!["127.0.0.2".parse().expect("literal")];
+    })
+    .await;
+    private.feed("/secret", "application/rss+xml", &rss("Internal", &[]));
+    allowed.feed("/ok", "application/rss+xml", &rss("Fine", &[]));
+
+    let (kind, error) = failure_kind(&app, &private.url("/secret")).await;
+    assert_eq!(kind, "blocked", "{error}");
+
+    let by_name = private.url("/secret").replace("127.0.0.1", "localhost");
+    let (kind, error) = failure_kind(&app, &by_name).await;
+    assert_eq!(kind, "blocked", "{error}");
+
+    let target = private.url("/secret");
+    allowed.route("/jump", move |_| Response::status(301).header("Location", &target));
+    let (kind, error) = failure_kind(&app, &allowed.url("/jump")).await;
+    assert_eq!(kind, "blocked", "{error}");
+    assert!(private.hits("/secret").is_empty(), "no request reached the private server");
+
+    let id = add(&app, &allowed.url("/ok")).await;
+    assert!(matches!(poll_one(&app, id).await, FeedOutcome::Updated { .. }));
+}
+
+#[tokio::test]
+async fn duplicate_guids_and_replays_store_each_item_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let items = [
+        ("same", "First copy", "http://e.invalid/1", "one"),
+        ("same", "Second copy", "http://e.invalid/2", "two"),
+        ("other", "Other", "http://e.invalid/3", "three"),
+    ];
+    // No ETag: every poll is a full 200, so dedup must come from item keys.
+    let body = rss("Dups", &items);
+    site.route("/dups", move |_| Response::new(200, "text/xml", body.clone()));
+    let id = add(&app, &site.url("/dups")).await;
+    for _ in 0..3 {
+        poll_one(&app, id).await;
+    }
+    assert_eq!(app.store.count_articles().await.expect("count"), 2);
+}
+
+#[tokio::test]
+async fn restart_stores_nothing_twice_and_marks_nothing_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let items = [("1", "One", "http://e.invalid/1", "x"), ("2", "Two", "http://e.invalid/2", "y")];
+    let body = rss("R", &items);
+    site.route("/r", move |_| Response::new(200, "application/rss+xml", body.clone()));
+    let (articles, feed_id) = {
+        let app = app(dir.path(), &clock, |_| {}).await;
+        let id = add(&app, &site.url("/r")).await;
+        let report = app.poller.poll_due(10).await.expect("poll");
+        assert_eq!(report.polled, 1);
+        let n = app.store.count_articles().await.expect("count");
+        app.store.close().await;
+        (n, id)
+    };
+    assert_eq!(articles, 2);
+
+    clock.advance(3600);
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let report = app.poller.poll_due(10).await.expect("poll");
+    assert_eq!(report.polled, 1, "the feed was due again after the restart");
+    assert!(report.new_articles.is_empty(), "nothing re-marked new: {report:?}");
+    assert_eq!(app.store.count_articles().await.expect("count"), 2);
+    let feed = app.store.feed_by_id(feed_id).await.expect("read").expect("exists");
+    assert!(feed.primed);
+}
+
+#[tokio::test]
+async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
+    use herald::ingest::add::{AddFeedError, add_feed};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    site.page("/", "<html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/rss\"></head><body>Home</body></html>");
+    site.feed("/rss", "application/rss+xml", &rss("Site", &[("1", "One", "http://e.invalid/1", "x")]));
+    site.page("/plain", "<html><body>No feeds here</body></html>");
+    let min = Duration::from_secs(60);
+    let fifteen = Duration::from_secs(900);
+
+    let added = add_feed(&app.store, &app.fetcher, &site.url("/"), fifteen, min, T0, true)
+        .await
+        .expect("discovered");
+    assert_eq!(added.feed.url, site.url("/rss"));
+    assert_eq!(added.items, Some(1));
+    assert!(added.discovered_from.is_some());
+
+    let err = add_feed(&app.store, &app.fetcher, &site.url("/plain"), fifteen, min, T0, true)
+        .await
+        .expect_err("not a feed");
+    assert!(matches!(err, AddFeedError::Unusable { .. }), "{err}");
+    let err = add_feed(&app.store, &app.fetcher, "ftp://x/y", fifteen, min, T0, true)
+        .await
+        .expect_err("bad scheme");
+    assert!(matches!(err, AddFeedError::BadUrl(_)), "{err}");
+    let err = add_feed(&app.store, &app.fetcher, &site.url("/rss"), Duration::from_secs(10), min, T0, true)
+        .await
+        .expect_err("too often");
+    assert!(matches!(err, AddFeedError::IntervalTooShort { .. }), "{err}");
+    assert_eq!(app.store.count_feeds().await.expect("count"), 1);
+}
