@@ -161,7 +161,8 @@ impl Config {
             fetch.concurrency = number("HERALD_CONCURRENCY", &v, 1, 4096)? as usize;
         }
         if let Some(v) = get("HERALD_PER_HOST_CONCURRENCY") {
-            fetch.per_host_concurrency = number("HERALD_PER_HOST_CONCURRENCY", &v, 1, 1024)? as usize;
+            fetch.per_host_concurrency =
+                number("HERALD_PER_HOST_CONCURRENCY", &v, 1, 1024)? as usize;
         }
         if let Some(v) = get("HERALD_ALLOW_PRIVATE_NETWORKS") {
             fetch.allow_private_networks = boolean("HERALD_ALLOW_PRIVATE_NETWORKS", &v)?;
@@ -169,10 +170,12 @@ impl Config {
         if let Some(v) = get("HERALD_PRIVATE_ALLOWLIST") {
             fetch.private_allowlist = v
                 .split(',')
-                .map(|a| a.trim().parse().map_err(|_| ConfigError {
-                    var: "HERALD_PRIVATE_ALLOWLIST",
-                    message: format!("\"{}\" is not an IP address", a.trim()),
-                }))
+                .map(|a| {
+                    a.trim().parse().map_err(|_| ConfigError {
+                        var: "HERALD_PRIVATE_ALLOWLIST",
+                        message: format!("\"{}\" is not an IP address", a.trim()),
+                    })
+                })
                 .collect::<Result<_, _>>()?;
         }
         Ok(Config { data_dir, database_url, poll, fetch })

@@ -4,11 +4,12 @@
 pub mod app;
 pub mod bench;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod extract;
 pub mod ingest;
 pub mod localserver;
-pub mod textcli;
 pub mod store;
 pub mod summarize;
+pub mod textcli;

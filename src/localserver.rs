@@ -37,9 +37,15 @@ impl Request {
 pub enum Body {
     Bytes(Vec<u8>),
     /// `count` chunks, one every `every`.
-    Slow { chunk: Vec<u8>, every: Duration, count: usize },
+    Slow {
+        chunk: Vec<u8>,
+        every: Duration,
+        count: usize,
+    },
     /// The same chunk until the client hangs up.
-    Endless { chunk: Vec<u8> },
+    Endless {
+        chunk: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone)]

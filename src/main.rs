@@ -36,10 +36,14 @@ enum Command {
     #[command(subcommand)]
     Feeds(FeedsCmd),
     /// Poll due feeds and store their new articles (forever, or once with --once).
+    ///
+    /// Feed URLs given here are added first (checked, and discovered from a site's page).
     Poll {
         /// Poll what is due now, then exit.
         #[arg(long)]
         once: bool,
+        /// Feeds to add before polling.
+        feeds: Vec<String>,
     },
     /// Full-text search over stored articles, best match first.
     Search {
@@ -120,7 +124,9 @@ fn main() -> ExitCode {
     // Text commands are pure functions of their input: no config, no runtime, no logs.
     match &cli.command {
         Command::ParseFeed { file } => return parse_feed_cmd(file),
-        Command::Extract { url, jsonl, file } => return extract_cmd(url.as_deref(), *jsonl, file.as_ref()),
+        Command::Extract { url, jsonl, file } => {
+            return extract_cmd(url.as_deref(), *jsonl, file.as_ref());
+        }
         Command::Summarize { sentences, jsonl, file } => {
             return summarize_cmd(*sentences, *jsonl, file.as_ref());
         }
@@ -165,7 +171,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     let app = App::open(config, clock::system()).await?;
     match command {
         Command::Feeds(cmd) => return feeds_cmd(&app, cmd).await,
-        Command::Poll { once } => {
+        Command::Poll { once, feeds } => {
+            for url in feeds {
+                let added = add_feed(
+                    &app.store,
+                    &app.fetcher,
+                    &url,
+                    app.config.poll.default_interval,
+                    app.config.poll.min_interval,
+                    app.clock.now(),
+                    true,
+                )
+                .await;
+                match added {
+                    Ok(a) => println!("following feed #{} {}", a.feed.id, a.feed.url),
+                    Err(e) => {
+                        eprintln!("herald: cannot add feed: {e}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+            if app.store.count_feeds().await? == 0 {
+                eprintln!(
+                    "herald: no feeds yet: `herald poll URL` or `herald feeds add URL` first"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             if once {
                 let r = app.poller.poll_due(256).await?;
                 println!(
@@ -427,7 +458,11 @@ fn parse_feed_cmd(file: &PathBuf) -> ExitCode {
 fn extract_cmd(url: Option<&str>, jsonl: bool, file: Option<&PathBuf>) -> ExitCode {
     if jsonl {
         let stdin = std::io::stdin();
-        let result = textcli::extract_jsonl(BufReader::new(stdin.lock()), std::io::stdout().lock(), std::io::stderr());
+        let result = textcli::extract_jsonl(
+            BufReader::new(stdin.lock()),
+            std::io::stdout().lock(),
+            std::io::stderr(),
+        );
         return exit_of(result);
     }
     let bytes = match read_input(file) {

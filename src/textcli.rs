@@ -27,7 +27,11 @@ struct TextLine {
 }
 
 /// Runs extraction over JSON lines. Returns how many lines failed.
-pub fn extract_jsonl(input: impl BufRead, mut out: impl Write, mut err: impl Write) -> std::io::Result<usize> {
+pub fn extract_jsonl(
+    input: impl BufRead,
+    mut out: impl Write,
+    mut err: impl Write,
+) -> std::io::Result<usize> {
     batch(input, &mut out, &mut err, |line: PageLine| {
         let id = line.id.clone();
         match extract::extract(&line.html, line.url.as_deref()) {

@@ -112,7 +112,8 @@ async fn retry_after_and_max_age_set_the_next_poll() {
 
     let body = rss("F", &[("1", "One", "http://e.invalid/1", "x")]);
     site.route("/cached", move |_| {
-        Response::new(200, "application/rss+xml", body.clone()).header("Cache-Control", "max-age=7200")
+        Response::new(200, "application/rss+xml", body.clone())
+            .header("Cache-Control", "max-age=7200")
     });
     let id = add(&app, &site.url("/cached")).await;
     poll_one(&app, id).await;
@@ -150,7 +151,10 @@ async fn failing_feeds_back_off_then_disable_and_can_resume() {
     assert!(app.store.resume_feed(id, clock.now()).await.expect("resume"));
     let due = app.store.claim_due_feeds(clock.now(), 600, 10).await.expect("claim");
     assert_eq!(due.len(), 1);
-    assert!(matches!(app.poller.poll_feed(&due[0]).await.expect("ok"), FeedOutcome::Updated { .. }));
+    assert!(matches!(
+        app.poller.poll_feed(&due[0]).await.expect("ok"),
+        FeedOutcome::Updated { .. }
+    ));
     let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
     assert_eq!((feed.failures, feed.disabled_reason), (0, None));
 }
@@ -210,7 +214,13 @@ async fn hostile_servers_get_clear_errors() {
     assert_eq!(kind, "redirect", "{error}");
     assert_eq!(site.hits("/loop").len(), 6, "1 request + 5 redirects, then stop");
 
-    site.route("/broken-xml", |_| Response::new(200, "application/rss+xml", "<rss version=\"2.0\"><channel><item><title>x</ti"));
+    site.route("/broken-xml", |_| {
+        Response::new(
+            200,
+            "application/rss+xml",
+            "<rss version=\"2.0\"><channel><item><title>x</ti",
+        )
+    });
     let (kind, error) = failure_kind(&app, &site.url("/broken-xml")).await;
     assert_eq!(kind, "not-a-feed", "{error}");
 
@@ -313,7 +323,11 @@ async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
     let site = Site::start().await;
     let app = app(dir.path(), &clock, |_| {}).await;
     site.page("/", "<html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/rss\"></head><body>Home</body></html>");
-    site.feed("/rss", "application/rss+xml", &rss("Site", &[("1", "One", "http://e.invalid/1", "x")]));
+    site.feed(
+        "/rss",
+        "application/rss+xml",
+        &rss("Site", &[("1", "One", "http://e.invalid/1", "x")]),
+    );
     site.page("/plain", "<html><body>No feeds here</body></html>");
     let min = Duration::from_secs(60);
     let fifteen = Duration::from_secs(900);
@@ -333,9 +347,17 @@ async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
         .await
         .expect_err("bad scheme");
     assert!(matches!(err, AddFeedError::BadUrl(_)), "{err}");
-    let err = add_feed(&app.store, &app.fetcher, &site.url("/rss"), Duration::from_secs(10), min, T0, true)
-        .await
-        .expect_err("too often");
+    let err = add_feed(
+        &app.store,
+        &app.fetcher,
+        &site.url("/rss"),
+        Duration::from_secs(10),
+        min,
+        T0,
+        true,
+    )
+    .await
+    .expect_err("too often");
     assert!(matches!(err, AddFeedError::IntervalTooShort { .. }), "{err}");
     assert_eq!(app.store.count_feeds().await.expect("count"), 1);
 }

@@ -31,8 +31,7 @@ pub async fn run(feeds: usize, mut config: Config) -> anyhow::Result<()> {
         if req.header("if-none-match") == Some(etag.as_str()) {
             return Response::status(304).header("ETag", &etag);
         }
-        Response::new(200, "application/rss+xml", sample_feed(req.path()))
-            .header("ETag", &etag)
+        Response::new(200, "application/rss+xml", sample_feed(req.path())).header("ETag", &etag)
     });
     let mut servers = Vec::new();
     for h in 1..=HOSTS {
@@ -63,7 +62,8 @@ pub async fn run(feeds: usize, mut config: Config) -> anyhow::Result<()> {
             report.not_modified,
             report.failed,
         );
-        if report.failed > 0 || report.polled != feeds || (expect_new == (report.not_modified > 0)) {
+        if report.failed > 0 || report.polled != feeds || (expect_new == (report.not_modified > 0))
+        {
             anyhow::bail!("bench run was not clean: {report:?}");
         }
     }

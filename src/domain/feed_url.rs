@@ -80,7 +80,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_feed_address() {
-        for bad in ["", "ftp://example.com/x", "file:///etc/passwd", "https://", "http://u:p@x.com/"] {
+        for bad in
+            ["", "ftp://example.com/x", "file:///etc/passwd", "https://", "http://u:p@x.com/"]
+        {
             assert!(FeedUrl::parse(bad).is_err(), "{bad} should be refused");
         }
         assert!(FeedUrl::parse("javascript:alert(1)").is_err());

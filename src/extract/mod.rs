@@ -18,10 +18,8 @@ pub enum ExtractError {
 }
 
 pub fn extract(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
-    let cfg = dom_smoothie::Config {
-        text_mode: dom_smoothie::TextMode::Formatted,
-        ..Default::default()
-    };
+    let cfg =
+        dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
     let mut r = dom_smoothie::Readability::new(html, url, Some(cfg))
         .map_err(|e| ExtractError::Failed(e.to_string()))?;
     let a = r.parse().map_err(|e| ExtractError::Failed(e.to_string()))?;

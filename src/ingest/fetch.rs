@@ -45,7 +45,9 @@ pub struct Body {
 #[derive(Debug, Clone)]
 pub enum Fetched {
     /// 304: nothing changed since the validators were issued.
-    NotModified { max_age: Option<Duration> },
+    NotModified {
+        max_age: Option<Duration>,
+    },
     Body(Body),
 }
 
@@ -173,7 +175,9 @@ impl Fetcher {
                 .map_err(|Blocked(m)| FetchError::Blocked(m))?;
             let mut req = self.client.get(current.clone()).header(header::ACCEPT, accept);
             // Validators belong to the URL that issued them: only on the first hop.
-            if hop == 0 && let Some(v) = validators {
+            if hop == 0
+                && let Some(v) = validators
+            {
                 if let Some(etag) = &v.etag {
                     req = req.header(header::IF_NONE_MATCH, etag);
                 }
@@ -184,11 +188,10 @@ impl Fetcher {
             let resp = req.send().await.map_err(|e| classify(e, self.cfg.request_timeout))?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                let location = resp
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| FetchError::BadRedirect(format!("HTTP {status} without Location")))?;
+                let location =
+                    resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(
+                        || FetchError::BadRedirect(format!("HTTP {status} without Location")),
+                    )?;
                 current = current
                     .join(location)
                     .map_err(|e| FetchError::BadRedirect(format!("{location:?}: {e}")))?;
@@ -257,11 +260,7 @@ fn classify(e: reqwest::Error, timeout: Duration) -> FetchError {
         return FetchError::Timeout(timeout);
     }
     let detail = error_chain(&e);
-    if e.is_connect() {
-        FetchError::Connect(detail)
-    } else {
-        FetchError::Other(detail)
-    }
+    if e.is_connect() { FetchError::Connect(detail) } else { FetchError::Other(detail) }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

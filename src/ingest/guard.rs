@@ -38,7 +38,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     let seg = ip.segments();
     // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
     if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
-        let v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+        let v4 =
+            Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
         return is_public_v4(v4);
     }
     !(ip.is_unspecified()
@@ -140,10 +141,27 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "fc00::1", "fd12::1",
-            "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
-            "2001:db8::1", "198.18.0.1", "240.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2001:db8::1",
+            "198.18.0.1",
+            "240.0.0.1",
         ] {
             let ip: IpAddr = ip.parse().expect("test literal is an address");
             assert!(!is_public(ip), "{ip} must be refused");
@@ -159,7 +177,8 @@ mod tests {
         let url = |s: &str| url::Url::parse(s).expect("test literal is a URL");
         let strict = Policy::default();
         let open = Policy { allow_private: true, allowlist: vec![] };
-        let one = Policy { allow_private: false, allowlist: vec!["127.0.0.2".parse().expect("literal")] };
+        let one =
+            Policy { allow_private: false, allowlist: vec!["127.0.0.2".parse().expect("literal")] };
         assert!(check_url(&url("http://127.0.0.1:8080/feed"), &strict).is_err());
         assert!(check_url(&url("http://[::1]/feed"), &strict).is_err());
         assert!(check_url(&url("http://0x7f.1/feed"), &strict).is_err());

@@ -66,7 +66,8 @@ pub fn parse_opml(bytes: &[u8]) -> Result<Vec<OpmlFeed>, String> {
 /// Writes an OPML 2.0 document listing `feeds`.
 pub fn write_opml(title: &str, feeds: &[OpmlFeed]) -> String {
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n");
     out.push_str(&format!("  <head><title>{}</title></head>\n  <body>\n", esc(title)));
     for f in feeds {
         let name = esc(f.title.as_deref().unwrap_or(&f.url));
@@ -86,7 +87,10 @@ mod tests {
     #[test]
     fn round_trip_and_nesting() {
         let feeds = vec![
-            OpmlFeed { url: "https://a.example/feed?x=1&y=2".into(), title: Some("A & \"B\"".into()) },
+            OpmlFeed {
+                url: "https://a.example/feed?x=1&y=2".into(),
+                title: Some("A & \"B\"".into()),
+            },
             OpmlFeed { url: "https://c.example/rss".into(), title: None },
         ];
         let doc = write_opml("herald", &feeds);

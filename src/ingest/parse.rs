@@ -119,7 +119,12 @@ fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
         title,
         link,
         published: e.published.or(e.updated),
-        author: e.authors.first().and_then(|a| a.name.as_deref()).map(|n| n.trim().to_string()).filter(|a| !a.is_empty()),
+        author: e
+            .authors
+            .first()
+            .and_then(|a| a.name.as_deref())
+            .map(|n| n.trim().to_string())
+            .filter(|a| !a.is_empty()),
         content_html,
         image,
     }
@@ -144,12 +149,12 @@ fn absolutize(href: &str, base: Option<&url::Url>) -> String {
 }
 
 fn text_of(t: &Text) -> String {
-    let raw = if t.content_type.subty() == "html" || t.content.contains('<') || t.content.contains('&')
-    {
-        html_to_text(&t.content)
-    } else {
-        t.content.clone()
-    };
+    let raw =
+        if t.content_type.subty() == "html" || t.content.contains('<') || t.content.contains('&') {
+            html_to_text(&t.content)
+        } else {
+            t.content.clone()
+        };
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -193,9 +198,15 @@ mod tests {
 
     #[test]
     fn html_and_garbage_are_clear_errors() {
-        assert!(matches!(parse_feed(b"<!DOCTYPE html><html></html>", None), Err(FeedParseError::Html)));
+        assert!(matches!(
+            parse_feed(b"<!DOCTYPE html><html></html>", None),
+            Err(FeedParseError::Html)
+        ));
         assert!(matches!(parse_feed(b"   ", None), Err(FeedParseError::Empty)));
-        assert!(matches!(parse_feed(b"<rss><channel><item>", None), Err(FeedParseError::Invalid(_))));
+        assert!(matches!(
+            parse_feed(b"<rss><channel><item>", None),
+            Err(FeedParseError::Invalid(_))
+        ));
         assert!(parse_feed(&[0xff, 0xfe, 0x00, 0x3c], None).is_err());
     }
 

@@ -160,7 +160,9 @@ impl Poller {
     ) -> Result<Result<FeedOutcome, PollError>, StoreError> {
         let url = match Url::parse(&feed.url) {
             Ok(u) => u,
-            Err(e) => return Ok(Err(FetchError::Other(format!("stored URL is invalid: {e}")).into())),
+            Err(e) => {
+                return Ok(Err(FetchError::Other(format!("stored URL is invalid: {e}")).into()));
+            }
         };
         let validators =
             Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
@@ -345,7 +347,8 @@ impl Poller {
         max_age: Option<Duration>,
         now: Timestamp,
     ) -> Timestamp {
-        let server = max_age.map(|d| d.min(self.cfg.max_server_delay).as_secs() as i64).unwrap_or(0);
+        let server =
+            max_age.map(|d| d.min(self.cfg.max_server_delay).as_secs() as i64).unwrap_or(0);
         now + jitter(self.interval_s(feed).max(server), 0.1)
     }
 

@@ -64,10 +64,8 @@ pub fn fts_query(input: &str) -> Option<String> {
     let mut last_bare = false;
     for (i, part) in input.split('"').enumerate() {
         let in_phrase = i % 2 == 1;
-        let words: Vec<&str> = part
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> =
+            part.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
         if words.is_empty() {
             continue;
         }
@@ -198,8 +196,14 @@ mod tests {
     #[test]
     fn fts_query_cannot_be_a_syntax_error() {
         assert_eq!(fts_query("korea peace").as_deref(), Some("\"korea\" \"peace*\""));
-        assert_eq!(fts_query("\"north korea\" talks").as_deref(), Some("\"north korea\" \"talks*\""));
-        assert_eq!(fts_query("AND OR NOT -x:y").as_deref(), Some("\"AND\" \"OR\" \"NOT\" \"x\" \"y*\""));
+        assert_eq!(
+            fts_query("\"north korea\" talks").as_deref(),
+            Some("\"north korea\" \"talks*\"")
+        );
+        assert_eq!(
+            fts_query("AND OR NOT -x:y").as_deref(),
+            Some("\"AND\" \"OR\" \"NOT\" \"x\" \"y*\"")
+        );
         assert_eq!(fts_query("  ** \" "), None);
         assert_eq!(fts_query("\"unterminated").as_deref(), Some("\"unterminated\""));
     }

@@ -112,7 +112,8 @@ impl Store {
 
     /// Removes a feed and its articles. Returns whether it existed.
     pub async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM feeds WHERE id = ?").bind(id).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM feeds WHERE id = ?").bind(id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -174,11 +175,9 @@ impl Store {
 
     /// When the next feed is due, if any feed is active.
     pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar("SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Records a poll that reached the feed (new content or 304).

@@ -111,11 +111,8 @@ pub fn seed_text() -> String {
 /// and a footer around the article body.
 pub fn seed_page() -> String {
     let text = seed_text();
-    let mut paragraphs: Vec<String> = text
-        .split("\n\n")
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let mut paragraphs: Vec<String> =
+        text.split("\n\n").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
     // The first two lines are the section and the headline.
     let section = paragraphs.remove(0);
     let headline = paragraphs.remove(0);
@@ -144,7 +141,11 @@ fn html_escape(s: &str) -> String {
 }
 
 /// A herald on a fresh database in `dir`, fetching from loopback, on a manual clock.
-pub async fn app(dir: &std::path::Path, clock: &ManualClock, tweak: impl FnOnce(&mut Config)) -> App {
+pub async fn app(
+    dir: &std::path::Path,
+    clock: &ManualClock,
+    tweak: impl FnOnce(&mut Config),
+) -> App {
     let data = dir.display().to_string();
     let mut config = Config::from_lookup(|name| match name {
         "HERALD_DATA_DIR" => Some(data.clone()),
