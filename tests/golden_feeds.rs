@@ -176,7 +176,8 @@ fn is_generated_id(id: &str) -> bool {
 /// The link herald picks among a golden entry's links: the first `alternate` (or
 /// rel-less) link, else the first link. With no base URL herald only trims it.
 fn golden_pick_link(links: &[Value]) -> Option<String> {
-    let href = |l: &Value| l["href"].as_str().map(str::trim).filter(|h| !h.is_empty()).map(String::from);
+    let href =
+        |l: &Value| l["href"].as_str().map(str::trim).filter(|h| !h.is_empty()).map(String::from);
     links
         .iter()
         .filter(|l| l["rel"].as_str().is_none_or(|r| r == "alternate"))
@@ -241,7 +242,8 @@ fn compare(file: &str, feed: &ParsedFeed, golden: &Value, problems: &mut Vec<Str
             fail(format!("title: {m}"));
         }
 
-        let want_date = golden_instant(&want["published"]).or_else(|| golden_instant(&want["updated"]));
+        let want_date =
+            golden_instant(&want["published"]).or_else(|| golden_instant(&want["updated"]));
         if got.published != want_date {
             fail(format!("published: herald {:?}, feed-rs {want_date:?}", got.published));
         }
@@ -277,7 +279,10 @@ fn compare(file: &str, feed: &ParsedFeed, golden: &Value, problems: &mut Vec<Str
                     None => got.key.starts_with("sha256:"),
                 };
                 if !fallback_ok {
-                    fail(format!("key {:?} is neither the link {:?} nor a hash", got.key, got.link));
+                    fail(format!(
+                        "key {:?} is neither the link {:?} nor a hash",
+                        got.key, got.link
+                    ));
                 }
             }
         }
@@ -291,8 +296,9 @@ fn fixtures_match_feed_rs_golden_parses() {
     for path in fixture_files() {
         let Some(golden_path) = golden_of(&path) else { continue };
         let file = rel(&path);
-        let golden: Value = serde_json::from_slice(&std::fs::read(&golden_path).expect("read golden"))
-            .unwrap_or_else(|e| panic!("{}: bad golden JSON: {e}", golden_path.display()));
+        let golden: Value =
+            serde_json::from_slice(&std::fs::read(&golden_path).expect("read golden"))
+                .unwrap_or_else(|e| panic!("{}: bad golden JSON: {e}", golden_path.display()));
         let bytes = std::fs::read(&path).expect("read fixture");
         match parse_feed(&bytes, None) {
             Ok(feed) => compare(&file, &feed, &golden, &mut problems),
@@ -316,7 +322,8 @@ fn every_fixture_parses_or_errs_quickly_without_panicking() {
         let file = rel(&path);
         let bytes = std::fs::read(&path).expect("read fixture");
         let started = Instant::now();
-        let result = std::panic::catch_unwind(|| parse_feed(&bytes, Some("https://example.com/feed")));
+        let result =
+            std::panic::catch_unwind(|| parse_feed(&bytes, Some("https://example.com/feed")));
         let took = started.elapsed();
         match result {
             Err(_) => problems.push(format!("{file}: parse_feed panicked")),

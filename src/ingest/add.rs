@@ -102,9 +102,12 @@ async fn probe(fetcher: &Fetcher, url: &Url) -> Result<usize, Probe> {
         Ok(Fetched::NotModified { .. }) => return Err(Probe::Failed("unexpected 304".into())),
         Err(e) => return Err(Probe::Failed(e.to_string())),
     };
+    let served_as_html =
+        body.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
     match parse_feed(&body.bytes, Some(body.url.as_str())) {
         Ok(feed) => Ok(feed.entries.len()),
-        Err(FeedParseError::Html) => {
+        // A page the sniffer missed still says what it is in its Content-Type.
+        Err(e) if matches!(e, FeedParseError::Html) || served_as_html => {
             Err(Probe::Html(String::from_utf8_lossy(&body.bytes).into_owned(), body.url))
         }
         Err(e) => Err(Probe::Failed(e.to_string())),

@@ -71,9 +71,9 @@ pub fn parse_feed(bytes: &[u8], base: Option<&str>) -> Result<ParsedFeed, FeedPa
     let entries = feed
         .entries
         .iter()
-        .take(MAX_ENTRIES)
         .map(|e| entry(e, base_url.as_ref()))
         .filter(|e| seen.insert(e.key.clone()))
+        .take(MAX_ENTRIES)
         .collect();
     Ok(ParsedFeed { title, site_url, entries })
 }
@@ -167,11 +167,20 @@ fn sniff(bytes: &[u8]) -> String {
 }
 
 fn looks_like_html(head: &str) -> bool {
-    let after_prolog = match head.strip_prefix("<?xml") {
-        Some(rest) => rest.split_once("?>").map(|(_, r)| r.trim_start()).unwrap_or(""),
-        None => head,
-    };
-    after_prolog.starts_with("<!doctype html") || after_prolog.starts_with("<html")
+    let mut rest = head.trim_start();
+    // Skip the prolog, comments and processing instructions that may precede the root.
+    loop {
+        if let Some(r) = rest.strip_prefix("<?") {
+            rest = r.split_once("?>").map(|(_, r)| r).unwrap_or("").trim_start();
+        } else if let Some(r) = rest.strip_prefix("<!--") {
+            rest = r.split_once("-->").map(|(_, r)| r).unwrap_or("").trim_start();
+        } else {
+            break;
+        }
+    }
+    ["<!doctype html", "<html", "<head", "<body", "<meta", "<title", "<div", "<script"]
+        .iter()
+        .any(|tag| rest.starts_with(tag))
 }
 
 #[cfg(test)]
@@ -203,6 +212,12 @@ mod tests {
             Err(FeedParseError::Html)
         ));
         assert!(matches!(parse_feed(b"   ", None), Err(FeedParseError::Empty)));
+        let commented = b"<!-- generated --><!DOCTYPE html><html></html>";
+        assert!(matches!(parse_feed(commented, None), Err(FeedParseError::Html)));
+        assert!(matches!(
+            parse_feed(b"<head><title>x</title></head>", None),
+            Err(FeedParseError::Html)
+        ));
         assert!(matches!(
             parse_feed(b"<rss><channel><item>", None),
             Err(FeedParseError::Invalid(_))
