@@ -10,6 +10,7 @@ pub mod domain;
 pub mod extract;
 pub mod ingest;
 pub mod localserver;
+pub mod score;
 pub mod store;
 pub mod summarize;
 pub mod textcli;

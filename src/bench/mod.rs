@@ -1,6 +1,7 @@
 //! `herald bench ...`: speed measured on this machine, reported in the README.
 
 pub mod poll;
+pub mod text;
 
 /// CPU time (user + system) this process has used, from /proc.
 pub fn cpu_time() -> std::time::Duration {

@@ -9,6 +9,13 @@ pub fn html_to_text(html: &str) -> String {
     while let Some(lt) = rest.find('<') {
         out.push_str(&decode_entities(&rest[..lt]));
         let after = &rest[lt + 1..];
+        // `<` starts a tag only before a name, `/`, `!` or `?`; otherwise it is text.
+        let opens_tag = after.starts_with(|c: char| c.is_ascii_alphabetic() || "/!?".contains(c));
+        if !opens_tag {
+            out.push('<');
+            rest = after;
+            continue;
+        }
         let Some(gt) = after.find('>') else {
             // A lone '<' is text.
             out.push_str(&decode_entities(&rest[lt..]));

@@ -1,0 +1,607 @@
+//! Noise removal in two passes.
+//!
+//! Readability picks the right container but keeps what publishers put inside
+//! it: figures and credits, share bars, "related" boxes, newsletter prompts,
+//! timestamps. The DOM pass ([`prune_dom`]) removes elements whose *markup*
+//! says what they are (tag, class, id, role); the text pass ([`clean_text`])
+//! removes lines whose *wording* does, for sites whose markup is anonymous.
+//! Every rule is generic (no site names), and the DOM rules refuse to delete
+//! anything long enough to be the article itself.
+
+use dom_query::{Document, NodeRef};
+
+/// Tags that hold furniture, never body text.
+const NOISE_TAGS: &[&str] = &[
+    "figure",
+    "figcaption",
+    "picture",
+    "video",
+    "audio",
+    "iframe",
+    "form",
+    "button",
+    "select",
+    "textarea",
+    "nav",
+    "aside",
+    "footer",
+    "dialog",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "time",
+];
+
+/// ARIA roles of page furniture.
+const NOISE_ROLES: &[&str] =
+    &["navigation", "complementary", "dialog", "alertdialog", "banner", "contentinfo"];
+
+/// Class/id words that mark furniture. Matched against the words of the
+/// attribute (split on `-`, `_`, spaces and camelCase) so that "share-bar"
+/// matches but "shareholder" does not.
+const NOISE_WORDS: &[&str] = &[
+    "share",
+    "sharing",
+    "social",
+    "sharebar",
+    "newsletter",
+    "subscribe",
+    "subscription",
+    "signup",
+    "related",
+    "recommended",
+    "recommendations",
+    "promo",
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "bio",
+    "biography",
+    "caption",
+    "captions",
+    "credit",
+    "credits",
+    "byline",
+    "dateline",
+    "timestamp",
+    "breadcrumb",
+    "breadcrumbs",
+    "outbrain",
+    "taboola",
+    "sponsored",
+    "advert",
+    "advertisement",
+    "ad",
+    "ads",
+    "popup",
+    "modal",
+    "overlay",
+    "toolbar",
+    "tags",
+    "comments",
+    "comment",
+    "disqus",
+    "paywall",
+    "more",
+    "trending",
+    "popular",
+    "readmore",
+    "jump",
+    "gallery",
+    "slideshow",
+    "carousel",
+    "lightbox",
+    "author",
+    "meta",
+    "print",
+    "correction",
+    "widget",
+];
+
+/// Elements matched only by class/id words are spared above this many
+/// characters: a class like "post-more-content" can name the article itself.
+const CONTAINER_GUARD_CHARS: usize = 1200;
+
+fn attr_words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).flat_map(split_camel)
+}
+
+fn split_camel(w: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in w.chars() {
+        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase();
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn is_noise_attr(node: &NodeRef) -> bool {
+    for name in ["class", "id"] {
+        let Some(v) = node.attr(name) else { continue };
+        // Cheap substring pre-check; most class lists match nothing.
+        let low = v.to_ascii_lowercase();
+        if !NOISE_WORDS.iter().any(|w| low.contains(w)) {
+            continue;
+        }
+        if attr_words(&v).any(|w| NOISE_WORDS.contains(&w.as_str())) {
+            return true;
+        }
+    }
+    false
+}
+
+fn text_len(node: &NodeRef) -> usize {
+    node.text().chars().filter(|c| !c.is_whitespace()).count()
+}
+
+fn link_text_len(node: &NodeRef) -> usize {
+    node.find(&["a"]).iter().map(text_len).sum()
+}
+
+/// Why an element looks like furniture, strongest evidence first.
+enum Noise {
+    None,
+    /// Tag, role, hidden or author markup: furniture by construction.
+    Markup,
+    /// Class or id words: only a hint, so long elements are spared.
+    Named,
+}
+
+fn classify(node: &NodeRef) -> Noise {
+    let name = node.node_name();
+    let name = name.as_deref().unwrap_or("");
+    if NOISE_TAGS.contains(&name)
+        || node.has_attr("hidden")
+        || node.attr("aria-hidden").is_some_and(|v| v.as_ref() == "true")
+        || node.attr("role").is_some_and(|r| NOISE_ROLES.contains(&r.as_ref()))
+        || node.attr("rel").is_some_and(|r| r.as_ref() == "author")
+        || node.attr("itemprop").is_some_and(|r| r.as_ref() == "author")
+    {
+        return Noise::Markup;
+    }
+    if matches!(name, "body" | "html" | "main" | "article") {
+        return Noise::None;
+    }
+    if is_noise_attr(node) {
+        return Noise::Named;
+    }
+    Noise::None
+}
+
+/// Removes furniture from the whole document before Readability scores it, so
+/// it can neither be chosen nor dragged in with the article. One pre-order
+/// walk; descendants of removed elements are skipped.
+pub fn prune_dom(doc: &Document) {
+    let Some(body) = doc.body() else { return };
+    let body_len = text_len(&body);
+    let guard = CONTAINER_GUARD_CHARS.max(body_len / 4);
+
+    let mut dead = std::collections::HashSet::new();
+    let mut doomed: Vec<NodeRef> = Vec::new();
+    for node in body.descendants_it() {
+        if !node.is_element() {
+            continue;
+        }
+        if node.parent().is_some_and(|p| dead.contains(&p.id)) {
+            dead.insert(node.id);
+            continue;
+        }
+        let remove = match classify(&node) {
+            Noise::None => false,
+            // <aside>/<footer> are sometimes (mis)used as the article wrapper.
+            Noise::Markup => text_len(&node) < guard,
+            // Embedded posts (tweets, Instagram) sit in "social" wrappers but
+            // are quoted material the article is about.
+            Noise::Named => {
+                text_len(&node) < CONTAINER_GUARD_CHARS && node.find(&["blockquote"]).is_empty()
+            }
+        };
+        if remove {
+            dead.insert(node.id);
+            doomed.push(node);
+        }
+    }
+    for node in &doomed {
+        node.remove_from_parent();
+    }
+    // Paragraphs and list items that are nothing but a link are "more
+    // stories" teasers; real paragraphs carry text of their own.
+    for node in doc.select("p, li, h2, h3, h4, h5, h6").nodes() {
+        let text = node.text();
+        let total = text.chars().filter(|c| !c.is_whitespace()).count();
+        // Short link-only items are usually product or glossary links
+        // inside the prose; teaser headlines are longer.
+        if total == 0 || total >= 300 || text.split_whitespace().count() < 4 {
+            continue;
+        }
+        if link_text_len(node) * 10 >= total * 9 {
+            node.remove_from_parent();
+        }
+    }
+}
+
+/// Exact lines (lowercased, trimmed of punctuation) that are UI, not prose.
+const UI_LINES: &[&str] = &[
+    "share",
+    "share this",
+    "share this article",
+    "share this story",
+    "share on facebook",
+    "share on twitter",
+    "tweet",
+    "email",
+    "print",
+    "caption",
+    "close",
+    "advertisement",
+    "ad",
+    "continue reading",
+    "continue reading below",
+    "read more",
+    "read full article",
+    "see more",
+    "show more",
+    "load more",
+    "related",
+    "related articles",
+    "related stories",
+    "related content",
+    "more on this story",
+    "more from",
+    "you may also like",
+    "you might also like",
+    "recommended",
+    "recommended for you",
+    "don t miss",
+    "dont miss",
+    "most popular",
+    "trending",
+    "trending now",
+    "sign up",
+    "subscribe",
+    "log in",
+    "comments",
+    "view comments",
+    "listen to this article",
+    "skip to content",
+    "back to top",
+    "enlarge",
+    "enlarge this image",
+    "toggle caption",
+    "hide caption",
+    "image",
+    "photo",
+    "video",
+    "follow us",
+    "loading",
+    "watch",
+    "getty images",
+    "ap",
+    "reuters",
+    "afp",
+];
+
+/// Prefixes of lines that are credits, prompts or timestamps.
+const NOISE_PREFIXES: &[&str] = &[
+    "share:",
+    "photo:",
+    "photos:",
+    "image:",
+    "picture:",
+    "pictured:",
+    "credit:",
+    "credits:",
+    "photograph:",
+    "illustration:",
+    "video:",
+    "read more",
+    "see more:",
+    "see also:",
+    "related:",
+    "more:",
+    "also read",
+    "read also",
+    "click here",
+    "sign up",
+    "subscribe to",
+    "follow us",
+    "updated:",
+    "updated ",
+    "published:",
+    "published ",
+    "posted:",
+    "posted ",
+    "last updated",
+    "first published",
+    "this article was",
+    "copyright",
+    "all rights reserved",
+    "citation:",
+    "get the latest",
+    "get our",
+    "join our",
+    "download the",
+    "listen to",
+    "watch:",
+    "watch the",
+    "image copyright",
+    "image caption",
+    "media caption",
+    "(photo",
+    "(image",
+    "image source",
+];
+
+/// Phrases that mark a closing block (related links, newsletter, author bio);
+/// once seen in the last part of a text, everything after is dropped.
+const TAIL_MARKERS: &[&str] = &[
+    "you may also like",
+    "you might also like",
+    "related articles",
+    "related stories",
+    "more stories",
+    "recommended for you",
+    "more from",
+    "read next",
+    "what to read next",
+    "most read",
+    "trending now",
+    "sign up for",
+    "subscribe to our newsletter",
+    "about the author",
+];
+
+fn norm_line(l: &str) -> String {
+    l.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn word_count(l: &str) -> usize {
+    l.split_whitespace().count()
+}
+
+/// Headline-style kickers and teasers shout; body text does not.
+fn is_shouting(l: &str) -> bool {
+    let letters: Vec<char> = l.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() < 4 {
+        return false;
+    }
+    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
+    upper * 10 >= letters.len() * 9 && word_count(l) < 20
+}
+
+fn has_digit(l: &str) -> bool {
+    l.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Photo credits: "(Photo by X/Getty Images)", "...Credit: EPA", "Image: AP".
+fn is_credit(l: &str) -> bool {
+    let low = l.to_lowercase();
+    let credit_word = [
+        "getty images",
+        "/ap",
+        "ap photo",
+        "reuters",
+        "afp",
+        "shutterstock",
+        "epa",
+        "credit:",
+        "photo by",
+        "image:",
+        "photograph:",
+        "(photo",
+        "(image",
+        "handout",
+    ]
+    .iter()
+    .any(|k| low.contains(k));
+    let wrapped = (l.starts_with('(') && l.ends_with(')'))
+        || low.contains("credit:")
+        || low.contains("(image:")
+        || low.contains("(photo:");
+    if credit_word && (wrapped || word_count(l) <= 12) {
+        return true;
+    }
+    // Captions end with the agency credit and have no closing period:
+    // "... visit to North Korea KIM WON-JIN/AFP/Getty Images".
+    let unterminated = !l.trim_end().ends_with(['.', '!', '?', '"', '”', '’']);
+    const AGENCY_TAILS: &[&str] = &[
+        "getty images",
+        "/afp",
+        "/ap",
+        "/reuters",
+        "/epa",
+        "shutterstock",
+        "ap photo",
+        "(reuters)",
+        "(ap)",
+        "(afp)",
+    ];
+    unterminated && word_count(l) <= 60 && AGENCY_TAILS.iter().any(|t| low.trim_end().ends_with(t))
+}
+
+/// Bylines and datelines standing alone: "By Jane Doe", "Nov. 20, 2019 5:27 am".
+fn is_byline_or_date(l: &str) -> bool {
+    let wc = word_count(l);
+    let low = l.to_lowercase();
+    if low.starts_with("by ") && wc <= 12 && !l.ends_with('.') {
+        return true;
+    }
+    if wc <= 10 && has_digit(l) {
+        const MONTHS: &[&str] =
+            &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+        let words: Vec<String> = norm_line(l).split(' ').map(str::to_string).collect();
+        let month = words.iter().any(|w| MONTHS.iter().any(|m| w.starts_with(m) && w.len() <= 9));
+        let clock = low.contains(" am")
+            || low.contains(" pm")
+            || low.contains("a.m.")
+            || low.contains("p.m.")
+            || l.contains(':');
+        let ago = low.ends_with(" ago");
+        let iso = l.len() >= 10
+            && l.as_bytes().get(4) == Some(&b'-')
+            && l.as_bytes().get(7) == Some(&b'-');
+        if (month && (clock || wc <= 5)) || ago || iso {
+            return true;
+        }
+    }
+    false
+}
+
+/// True for lines a reader never wants in a body or a summary: UI labels,
+/// credits, captions, bylines, bare datelines, copyright, shouted teasers.
+pub fn is_noise_line(l: &str, title: Option<&str>) -> bool {
+    let n = norm_line(l);
+    if n.is_empty() {
+        return true;
+    }
+    if UI_LINES.contains(&n.as_str()) {
+        return true;
+    }
+    let low = l.trim().to_lowercase();
+    let wc = word_count(l);
+    if wc <= 25 && NOISE_PREFIXES.iter().any(|p| low.starts_with(p)) {
+        return true;
+    }
+    if let Some(t) = title
+        && norm_line(t) == n
+    {
+        return true;
+    }
+    if (low.contains('©') || low.contains("all rights reserved")) && wc <= 40 {
+        return true;
+    }
+    // "Image 1 of 8", "1 / 12"
+    if wc <= 5 && (low.starts_with("image ") || low.starts_with("photo ")) && has_digit(l) {
+        return true;
+    }
+    is_shouting(l) || is_credit(l) || is_byline_or_date(l)
+}
+
+/// Normalises whitespace to one paragraph per line, `"\n\n"` between
+/// paragraphs, and drops the lines a reader never wants.
+pub fn clean_text(raw: &str, title: Option<&str>) -> String {
+    let lines: Vec<String> = raw
+        .split('\n')
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let total: usize = lines.iter().map(|l| l.len()).sum();
+    let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut seen_chars = 0usize;
+    for l in &lines {
+        seen_chars += l.len();
+        let n = norm_line(l);
+        let in_tail = seen_chars * 2 > total;
+        if in_tail && word_count(l) <= 8 && TAIL_MARKERS.iter().any(|m| n.starts_with(m)) {
+            break;
+        }
+        // Section labels and kickers printed above the headline belong to
+        // the page, not the story: drop them once the headline shows up.
+        if title.is_some_and(|t| norm_line(t) == n) {
+            if kept.len() <= 3 && kept.iter().all(|k| word_count(k) <= 6) {
+                kept.clear();
+            }
+            continue;
+        }
+        if is_noise_line(l, title) {
+            continue;
+        }
+        // A block repeated back to back (caption echoed for a lightbox) adds
+        // nothing; repeats further apart can be real (recipes, refrains).
+        if kept.last().is_some_and(|k| k == l) {
+            continue;
+        }
+        kept.push(l);
+    }
+    kept.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = include_str!("../../../shared/data/seed/000_09268671e900c80b.txt");
+
+    #[test]
+    fn seed_article_loses_its_furniture() {
+        let out = clean_text(SEED, Some("Welcome Moves towards Peace and Security in Korea"));
+        assert!(!out.contains("Share:"), "{out}");
+        assert!(!out.contains("Handout photo"), "{out}");
+        assert!(!out.contains("KIM WON-JIN"), "{out}");
+        assert!(!out.contains("Welcome Moves towards Peace"), "title is metadata, not body");
+        assert!(out.starts_with("The Korean war never ended."), "{out}");
+        assert!(out.contains("a comprehensive peace treaty at last."));
+        assert!(out.contains("\n\nNew Approach\n\n"), "subheadings stay");
+    }
+
+    #[test]
+    fn ui_and_dateline_lines_go() {
+        for l in [
+            "Share",
+            "• Share:",
+            "Photo: Hau Dinh, AP",
+            "Image 1 of 8",
+            "Updated 5:27 am CST, Wednesday, November 20, 2019",
+            "By Justine Coleman - 11/18/19 11:04 PM EST",
+            "Continue Reading Below",
+            "READ MORE ON FOX BUSINESS BY CLICKING HERE",
+            "Protesters do not want Hong Kong to lose its autonomy (Image: getty )",
+            "(Handout photo by Dong-A Ilbo via Getty Images/Getty Images)",
+            "Published 1 day ago",
+            "© 2019 Example Media. All rights reserved.",
+        ] {
+            assert!(is_noise_line(l, None), "{l}");
+        }
+        for l in [
+            "The Korean war never ended.",
+            "New Approach",
+            "By the end of the year, the company had hired 300 people and opened two plants.",
+            "On May 3, the minister resigned after weeks of pressure from his own party.",
+            "Reuters reported that the deal had collapsed after talks in Geneva broke down late on Friday.",
+        ] {
+            assert!(!is_noise_line(l, None), "{l}");
+        }
+    }
+
+    #[test]
+    fn related_tail_is_cut() {
+        let body = "A long paragraph of real article text that goes on. ".repeat(20);
+        let raw = format!("{body}\nYou may also like...\nSome other story\nAnother story");
+        let out = clean_text(&raw, None);
+        assert!(!out.contains("Some other story"));
+    }
+
+    #[test]
+    fn dom_pruning_keeps_body() {
+        let html = r#"<html><body><article><div class="share-bar"><a href="x">Share</a></div>
+            <p>Real text one that matters a lot to the reader of this page.</p>
+            <figure><img src="a.jpg"><figcaption>A caption (Photo: AP)</figcaption></figure>
+            <div class="newsletter-signup">Sign up for our newsletter</div>
+            <p class="shareholder-note">Shareholders met on Tuesday.</p>
+            <ul><li><a href="/other">Other story headline you missed</a></li></ul>
+            </article></body></html>"#;
+        let doc = Document::from(html);
+        prune_dom(&doc);
+        let t = doc.select("body").text().to_string();
+        assert!(t.contains("Real text one"));
+        assert!(t.contains("Shareholders met"));
+        assert!(!t.contains("A caption"));
+        assert!(!t.contains("newsletter"));
+        assert!(!t.contains("Other story headline you missed"));
+        assert!(!t.contains("Share\n") && !t.contains(">Share<"));
+    }
+}
