@@ -538,13 +538,7 @@ fn summarize_cmd(sentences: usize, jsonl: bool, file: Option<&PathBuf>) -> ExitC
 }
 
 fn exit_of_bench(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("herald: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_of(result.map(|()| 0).map_err(|e| std::io::Error::other(format!("{e:#}"))))
 }
 
 fn exit_of(result: std::io::Result<usize>) -> ExitCode {

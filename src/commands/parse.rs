@@ -31,8 +31,6 @@ pub const MAX_LATEST: u32 = 20;
 pub const MAX_PAGE: u32 = 1000;
 /// Upper bound for `--since 3650d`, which keeps the cutoff arithmetic in range.
 const MAX_SINCE: Duration = Duration::from_secs(3650 * 24 * 3600);
-/// Longest user text echoed back in an error.
-const MAX_ECHO_CHARS: usize = 40;
 
 /// A parsed command. Independent of any text form so that Discord's slash
 /// commands can be mapped onto it directly.
@@ -1009,43 +1007,15 @@ fn parse_bounded(text: &str, min: u32, max: u32) -> Option<u32> {
 /// "90s", "30m", "1h30m", "7d", "2w" (case-insensitive); `None` on anything
 /// else, including overflow.
 fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim().to_ascii_lowercase();
-    if text.is_empty() {
+    let text = text.trim();
+    // A bare number is ambiguous in a command (seconds? minutes?): it needs a unit.
+    if text.is_empty() || text.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
-    for c in text.chars() {
-        if let Some(digit) = c.to_digit(10) {
-            number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(u64::from(digit))?);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
-    }
-    // A trailing number without a unit is ambiguous.
-    if number.is_some() {
-        return None;
-    }
-    Some(Duration::from_secs(total))
+    crate::domain::units::parse_duration(text).ok()
 }
 
-fn echo(s: &str) -> String {
-    if s.chars().count() <= MAX_ECHO_CHARS {
-        s.to_string()
-    } else {
-        let mut short: String = s.chars().take(MAX_ECHO_CHARS).collect();
-        short.push('…');
-        short
-    }
-}
+use crate::domain::schedule::echo;
 
 // ---------------------------------------------------------------- lexing
 

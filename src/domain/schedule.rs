@@ -529,7 +529,8 @@ fn max_distance(word: &str) -> usize {
     }
 }
 
-fn echo(s: &str) -> String {
+/// User text quoted back in an error, cut short so errors stay one line.
+pub(crate) fn echo(s: &str) -> String {
     if s.chars().count() <= MAX_ECHO_CHARS {
         s.to_string()
     } else {
