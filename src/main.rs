@@ -35,6 +35,8 @@ enum Command {
     /// Manage the feeds herald polls.
     #[command(subcommand)]
     Feeds(FeedsCmd),
+    /// Run herald: polling, delivery, and this terminal as a channel (type /help).
+    Run,
     /// Poll due feeds and store their new articles (forever, or once with --once).
     ///
     /// Feed URLs given here are added first (checked, and discovered from a site's page).
@@ -197,12 +199,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
     let app = App::open(config, clock::system()).await?;
     match command {
+        Command::Run => herald::run::run_console(app).await?,
         Command::Feeds(cmd) => return feeds_cmd(&app, cmd).await,
         Command::Poll { once, feeds } => {
             for url in feeds {
+                let console = app.store.console_community(app.clock.now()).await?;
                 let added = add_feed(
                     &app.store,
                     &app.fetcher,
+                    console,
                     &url,
                     app.config.poll.default_interval,
                     app.config.poll.min_interval,
@@ -245,7 +250,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Search { query, limit } => {
             let query = query.join(" ");
-            let hits = app.store.search_articles(&query, limit.clamp(1, 100), 0).await?;
+            let hits =
+                app.store.search_articles(&query, None, None, limit.clamp(1, 100), 0).await?;
             if hits.is_empty() {
                 println!("no articles match \"{query}\"");
             }
@@ -289,9 +295,11 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
                 Some(i) => parse_duration(&i).map_err(anyhow::Error::msg)?,
                 None => app.config.poll.default_interval,
             };
+            let console = app.store.console_community(now).await?;
             let added = add_feed(
                 &app.store,
                 &app.fetcher,
+                console,
                 &url,
                 interval,
                 app.config.poll.min_interval,
@@ -347,12 +355,14 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let entries = parse_opml(&bytes).map_err(anyhow::Error::msg)?;
+            let console = app.store.console_community(now).await?;
             let bar = indicatif::ProgressBar::new(entries.len() as u64);
             let (mut added, mut existing, mut refused) = (0, 0, Vec::new());
             for entry in &entries {
                 let result = add_feed(
                     &app.store,
                     &app.fetcher,
+                    console,
                     &entry.url,
                     app.config.poll.default_interval,
                     app.config.poll.min_interval,

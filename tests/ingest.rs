@@ -14,7 +14,11 @@ use support::{Site, T0, app, rss, seed_page};
 const MIN: i64 = 60;
 
 async fn add(app: &herald::app::App, url: &str) -> i64 {
-    app.store.add_feed(url, 900, app.clock.now()).await.expect("add feed").0.id
+    let now = app.clock.now();
+    let id = app.store.add_feed(url, 900, now).await.expect("add feed").0.id;
+    let console = app.store.console_community(now).await.expect("community");
+    app.store.link_feed(console, id, None, now).await.expect("link");
+    id
 }
 
 async fn poll_one(app: &herald::app::App, id: i64) -> FeedOutcome {
@@ -63,7 +67,8 @@ async fn first_poll_backfills_then_new_items_get_page_text_and_summary() {
     assert_eq!(a.image_url.as_deref(), Some(site.url("/images/dmz.jpg").as_str()));
     assert_eq!(a.lang.as_deref(), Some("en"));
 
-    let hits = app.store.search_articles("korea ceasefire", 10, 0).await.expect("search");
+    let hits =
+        app.store.search_articles("korea ceasefire", None, None, 10, 0).await.expect("search");
     assert_eq!(hits.first().map(|h| h.id), Some(a.id));
     assert!(hits[0].snippet.contains("**"), "snippet marks the match: {}", hits[0].snippet);
 
@@ -332,24 +337,25 @@ async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
     let min = Duration::from_secs(60);
     let fifteen = Duration::from_secs(900);
 
-    let added = add_feed(&app.store, &app.fetcher, &site.url("/"), fifteen, min, T0, true)
+    let added = add_feed(&app.store, &app.fetcher, 1, &site.url("/"), fifteen, min, T0, true)
         .await
         .expect("discovered");
     assert_eq!(added.feed.url, site.url("/rss"));
     assert_eq!(added.items, Some(1));
     assert!(added.discovered_from.is_some());
 
-    let err = add_feed(&app.store, &app.fetcher, &site.url("/plain"), fifteen, min, T0, true)
+    let err = add_feed(&app.store, &app.fetcher, 1, &site.url("/plain"), fifteen, min, T0, true)
         .await
         .expect_err("not a feed");
     assert!(matches!(err, AddFeedError::Unusable { .. }), "{err}");
-    let err = add_feed(&app.store, &app.fetcher, "ftp://x/y", fifteen, min, T0, true)
+    let err = add_feed(&app.store, &app.fetcher, 1, "ftp://x/y", fifteen, min, T0, true)
         .await
         .expect_err("bad scheme");
     assert!(matches!(err, AddFeedError::BadUrl(_)), "{err}");
     let err = add_feed(
         &app.store,
         &app.fetcher,
+        1,
         &site.url("/rss"),
         Duration::from_secs(10),
         min,

@@ -39,9 +39,11 @@ pub async fn run(feeds: usize, mut config: Config) -> anyhow::Result<()> {
         servers.push(LocalServer::start(SocketAddr::new(ip, 0), handler.clone()).await?);
     }
     let now = app.clock.now();
+    let console = app.store.console_community(now).await?;
     for i in 0..feeds {
         let url = servers[i % servers.len()].url(&format!("/feed/{i}.xml"));
-        app.store.add_feed(&url, 900, now).await?;
+        let (feed, _) = app.store.add_feed(&url, 900, now).await?;
+        app.store.link_feed(console, feed.id, None, now).await?;
     }
     println!("bench poll: {feeds} feeds on {HOSTS} loopback hosts, {ITEMS_PER_FEED} items each");
 

@@ -5,4 +5,7 @@
 //! Today this holds the grammar; execution and the neutral reply come with the
 //! console, Discord and Matrix adapters.
 
+pub mod execute;
 pub mod parse;
+
+pub use execute::{Core, CoreLimits, Ctx};

@@ -2,6 +2,7 @@
 //! downstream checks it again.
 
 pub mod feed_url;
+pub mod filter;
 pub mod schedule;
 pub mod units;
 

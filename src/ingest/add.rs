@@ -28,7 +28,7 @@ pub enum AddFeedError {
 #[derive(Debug, Clone)]
 pub struct AddedFeed {
     pub feed: FeedRow,
-    /// False when the URL was already there.
+    /// False when the community already had this feed.
     pub created: bool,
     /// Items in the feed when it was checked (None when not checked).
     pub items: Option<usize>,
@@ -36,10 +36,12 @@ pub struct AddedFeed {
     pub discovered_from: Option<String>,
 }
 
-/// Checks (unless `check` is false) and stores a feed.
+/// Checks (unless `check` is false) and stores a feed, in `community`'s list.
+#[allow(clippy::too_many_arguments)]
 pub async fn add_feed(
     store: &Store,
     fetcher: &Fetcher,
+    community: i64,
     input: &str,
     interval: Duration,
     min_interval: Duration,
@@ -57,7 +59,8 @@ pub async fn add_feed(
     let mut discovered_from = None;
     if check {
         if let Some(existing) = store.feed_by_url(url.as_str()).await? {
-            return Ok(AddedFeed { feed: existing, created: false, items: None, discovered_from });
+            let created = store.link_feed(community, existing.id, None, now).await?;
+            return Ok(AddedFeed { feed: existing, created, items: None, discovered_from });
         }
         match probe(fetcher, url.as_url()).await {
             Ok(n) => items = Some(n),
@@ -87,7 +90,8 @@ pub async fn add_feed(
             }
         }
     }
-    let (feed, created) = store.add_feed(url.as_str(), interval.as_secs() as i64, now).await?;
+    let (feed, _) = store.add_feed(url.as_str(), interval.as_secs() as i64, now).await?;
+    let created = store.link_feed(community, feed.id, None, now).await?;
     Ok(AddedFeed { feed, created, items, discovered_from })
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use url::Url;
@@ -18,8 +19,9 @@ use super::parse::{FeedParseError, ParsedEntry, parse_feed};
 use super::text::html_to_text;
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::PollConfig;
+use crate::domain::filter::WordFilter;
 use crate::extract;
-use crate::store::{FeedRow, NewArticle, PollSuccess, Store, StoreError};
+use crate::store::{FeedRow, NewArticle, PollSuccess, Store, StoreError, SubscriptionRow};
 use crate::summarize::Summarizer;
 
 /// How long a claimed feed stays claimed if its poller dies mid-poll.
@@ -98,10 +100,16 @@ impl Poller {
                 return Ok(report);
             }
             let concurrency = self.fetcher.config().concurrency.max(1);
-            let mut outcomes = futures_util::stream::iter(feeds)
-                .map(|feed| async move { self.poll_feed(&feed).await })
-                .buffer_unordered(concurrency);
-            while let Some(outcome) = outcomes.next().await {
+            // Futures pushed by hand (not a mapping closure) keep this future `Send` for
+            // any lifetime, so it can be spawned.
+            let mut pending = feeds.into_iter();
+            let mut outcomes = FuturesUnordered::new();
+            loop {
+                while outcomes.len() < concurrency {
+                    let Some(feed) = pending.next() else { break };
+                    outcomes.push(self.poll_owned(feed));
+                }
+                let Some(outcome) = outcomes.next().await else { break };
                 report.polled += 1;
                 match outcome? {
                     FeedOutcome::NotModified => report.not_modified += 1,
@@ -113,6 +121,22 @@ impl Poller {
                 }
             }
         }
+    }
+
+    async fn poll_owned(&self, feed: FeedRow) -> Result<FeedOutcome, StoreError> {
+        self.poll_feed(&feed).await
+    }
+
+    async fn store_entry(
+        &self,
+        feed_id: i64,
+        entry: ParsedEntry,
+        backfill: bool,
+        subscriptions: Arc<Vec<SubscriptionRow>>,
+    ) -> Result<Option<crate::store::Enqueued>, StoreError> {
+        let article = self.build_article(feed_id, &entry, backfill).await;
+        let channels = fan_out(&subscriptions, &article);
+        self.store.insert_article_with_deliveries(&article, &channels, self.clock.now()).await
     }
 
     /// Polls until `shutdown` turns true, sleeping until the next feed is due.
@@ -193,23 +217,31 @@ impl Poller {
         let keys: Vec<String> = parsed.entries.iter().map(|e| e.key.clone()).collect();
         let known = self.store.known_item_keys(feed.id, &keys).await?;
         let backfill = !feed.primed;
-        let fresh: Vec<&ParsedEntry> =
-            parsed.entries.iter().filter(|e| !known.contains(&e.key)).collect();
+        let fresh: Vec<ParsedEntry> =
+            parsed.entries.iter().filter(|e| !known.contains(&e.key)).cloned().collect();
 
+        let subscriptions = if backfill || fresh.is_empty() {
+            Vec::new()
+        } else {
+            self.store.instant_subscriptions(feed.id).await?
+        };
+        let subscriptions = Arc::new(subscriptions);
         let mut new_articles = Vec::new();
-        let mut stored = futures_util::stream::iter(fresh)
-            .map(|entry| async move {
-                let article = self.build_article(feed.id, entry, backfill).await;
-                self.store.insert_article(&article).await
-            })
-            .buffered(if backfill { 1 } else { PAGES_PER_FEED });
+        let width = if backfill { 1 } else { PAGES_PER_FEED };
+        let mut pending = fresh.into_iter();
+        let mut stored = FuturesOrdered::new();
         let mut backfilled = 0;
-        while let Some(id) = stored.next().await {
-            if let Some(id) = id? {
+        loop {
+            while stored.len() < width {
+                let Some(entry) = pending.next() else { break };
+                stored.push_back(self.store_entry(feed.id, entry, backfill, subscriptions.clone()));
+            }
+            let Some(enqueued) = stored.next().await else { break };
+            if let Some(e) = enqueued? {
                 if backfill {
                     backfilled += 1;
                 } else {
-                    new_articles.push(id);
+                    new_articles.push(e.article_id);
                 }
             }
         }
@@ -362,6 +394,25 @@ impl Poller {
             retry_after.map(|d| d.min(self.cfg.max_server_delay).as_secs() as i64).unwrap_or(0);
         backoff.max(asked).max(1)
     }
+}
+
+/// The channels whose instant subscriptions take this article: made before it was
+/// seen, and passing their word filters.
+pub fn fan_out(subscriptions: &[SubscriptionRow], article: &NewArticle) -> Vec<i64> {
+    let parts = [
+        article.title.as_deref().unwrap_or_default(),
+        article.summary.as_str(),
+        article.text.as_str(),
+    ];
+    subscriptions
+        .iter()
+        .filter(|s| s.created_at <= article.fetched_at)
+        .filter(|s| {
+            s.include_words == "[]" && s.exclude_words == "[]"
+                || WordFilter::new(&s.include(), &s.exclude()).matches(&parts)
+        })
+        .map(|s| s.channel_id)
+        .collect()
 }
 
 /// `secs` moved by up to ±`spread` of itself, so feeds added together drift apart.

@@ -164,28 +164,57 @@ impl Store {
     }
 
     /// Full-text search, best match first (title counts most, then summary, then text).
+    /// `feeds` limits the search to those feeds (a community's); `since` to articles
+    /// first seen after that instant.
     pub async fn search_articles(
         &self,
         query: &str,
+        feeds: Option<&[i64]>,
+        since: Option<Timestamp>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let Some(fts) = fts_query(query) else {
             return Ok(Vec::new());
         };
+        let feeds_json = feeds.map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
         Ok(sqlx::query_as(
             "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
                     snippet(articles_fts, -1, '**', '**', '…', 16) AS snippet,
                     bm25(articles_fts, 8.0, 3.0, 1.0) AS rank
              FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-             WHERE articles_fts MATCH ?
-             ORDER BY rank LIMIT ? OFFSET ?",
+             WHERE articles_fts MATCH ?1
+               AND (?2 IS NULL OR a.feed_id IN (SELECT value FROM json_each(?2)))
+               AND (?3 IS NULL OR a.fetched_at >= ?3)
+             ORDER BY rank LIMIT ?4 OFFSET ?5",
         )
         .bind(fts)
+        .bind(feeds_json)
+        .bind(since)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// The newest articles of these feeds (backfill included: it is history people may
+    /// want to read).
+    pub async fn latest_articles(
+        &self,
+        feeds: &[i64],
+        limit: i64,
+    ) -> Result<Vec<ArticleRow>, StoreError> {
+        let json = serde_json::to_string(feeds).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles
+             WHERE feed_id IN (SELECT value FROM json_each(?))
+             ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }
 

@@ -160,6 +160,8 @@ impl Store {
             "UPDATE feeds SET next_poll_at = ?1 + ?2
              WHERE id IN (SELECT id FROM feeds
                           WHERE disabled_reason IS NULL AND next_poll_at <= ?1
+                            AND EXISTS (SELECT 1 FROM community_feeds cf
+                                        WHERE cf.feed_id = feeds.id AND cf.paused = 0)
                           ORDER BY next_poll_at LIMIT ?3)
              RETURNING {FEED_COLUMNS}"
         );

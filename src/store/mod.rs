@@ -2,6 +2,8 @@
 //! what they do, so that another database can be added without touching callers.
 
 mod articles;
+mod communities;
+mod deliveries;
 mod feeds;
 
 use std::borrow::Cow;
@@ -14,6 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 
 pub use articles::{ArticleRow, NewArticle, SearchHit};
+pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
+pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued};
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
 
 /// Handle to herald's database; cheap to clone.
@@ -34,8 +38,10 @@ pub enum StoreError {
 
 /// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
 fn migrator() -> Migrator {
-    let embedded: [(i64, &str, &'static str); 1] =
-        [(1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql"))];
+    let embedded: [(i64, &str, &'static str); 2] = [
+        (1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql")),
+        (2, "communities_delivery", include_str!("../../migrations/0002_communities_delivery.sql")),
+    ];
     Migrator::with_migrations(
         embedded
             .into_iter()

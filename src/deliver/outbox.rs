@@ -1,0 +1,313 @@
+//! The dispatcher: claims due deliveries and digests from the store, sends them through
+//! their platform with their idempotency key, and records the outcome.
+//!
+//! Exactly once: a row is claimed with a lease (a crash only delays it), its key was
+//! written when it was enqueued, and the platform drops a second message with the same
+//! key, so a resend after a crash shows nothing twice. Channels are sent to
+//! concurrently; one slow or refusing channel never holds up the others.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::{Notify, watch};
+use tracing::{info, warn};
+
+use super::digest::{DigestArticle, compose_digest};
+use super::post::article_post;
+use crate::clock::{SharedClock, Timestamp};
+use crate::domain::filter::WordFilter;
+use crate::domain::schedule::Schedule;
+use crate::platform::{Platform, SendError};
+use crate::store::{DeliveryJob, DigestJob, Store, StoreError};
+
+/// How long a claimed row stays claimed if its sender dies.
+const LEASE_S: i64 = 120;
+/// Attempts (not counting rate limits) before a delivery is given up.
+pub const MAX_ATTEMPTS: i64 = 12;
+const BATCH: i64 = 200;
+/// Channels sent to at once.
+const CHANNELS_AT_ONCE: usize = 16;
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DispatchReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub paused_channels: usize,
+    pub digests_sent: usize,
+    pub digests_empty: usize,
+}
+
+enum Outcome {
+    Sent,
+    Retry,
+    Failed,
+    Paused,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    clock: SharedClock,
+    platforms: Arc<HashMap<&'static str, Arc<dyn Platform>>>,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, clock: SharedClock, platforms: Vec<Arc<dyn Platform>>) -> Dispatcher {
+        let platforms = platforms.into_iter().map(|p| (p.name(), p)).collect();
+        Dispatcher { store, clock, platforms: Arc::new(platforms) }
+    }
+
+    /// One round: open due digests, then send what is due until nothing is.
+    pub async fn run_once(&self) -> Result<DispatchReport, StoreError> {
+        let mut report = DispatchReport::default();
+        self.open_due_digests().await?;
+        loop {
+            let now = self.clock.now();
+            let jobs = self.store.claim_due_deliveries(now, LEASE_S, BATCH).await?;
+            if jobs.is_empty() {
+                break;
+            }
+            self.send_deliveries(jobs, &mut report).await?;
+        }
+        loop {
+            let now = self.clock.now();
+            let jobs = self.store.claim_due_digests(now, LEASE_S, 20).await?;
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                self.send_digest(job, &mut report).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs rounds until `shutdown`; `wake` cuts the wait short when new rows arrive.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>, wake: Arc<Notify>) {
+        while !*shutdown.borrow() {
+            match self.run_once().await {
+                Ok(r) if r != DispatchReport::default() => info!(?r, "dispatch round"),
+                Ok(_) => {}
+                Err(e) => warn!("dispatch round failed: {e}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn send_deliveries(
+        &self,
+        jobs: Vec<DeliveryJob>,
+        report: &mut DispatchReport,
+    ) -> Result<(), StoreError> {
+        let mut by_channel: Vec<Vec<DeliveryJob>> = Vec::new();
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        for job in jobs {
+            let slot = *index.entry(job.channel_id).or_insert_with(|| {
+                by_channel.push(Vec::new());
+                by_channel.len() - 1
+            });
+            by_channel[slot].push(job);
+        }
+        let mut pending = by_channel.into_iter();
+        let mut rounds = FuturesUnordered::new();
+        loop {
+            while rounds.len() < CHANNELS_AT_ONCE {
+                let Some(jobs) = pending.next() else { break };
+                rounds.push(self.send_channel(jobs));
+            }
+            let Some(outcomes) = rounds.next().await else { break };
+            for outcome in outcomes? {
+                match outcome {
+                    Outcome::Sent => report.sent += 1,
+                    Outcome::Retry => report.retried += 1,
+                    Outcome::Failed => report.failed += 1,
+                    Outcome::Paused => report.paused_channels += 1,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one channel's posts in order; stops at the first refusal so the rest keep
+    /// their order and wait.
+    async fn send_channel(&self, jobs: Vec<DeliveryJob>) -> Result<Vec<Outcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut blocked: Option<Timestamp> = None;
+        for job in jobs {
+            if let Some(at) = blocked {
+                self.store
+                    .retry_delivery(job.id, at, "waiting behind an earlier post", false, false)
+                    .await?;
+                outcomes.push(Outcome::Retry);
+                continue;
+            }
+            let Some(platform) = self.platforms.get(job.platform.as_str()) else {
+                // No adapter for this platform in this process: leave it for one that has.
+                let at = self.clock.now() + 60;
+                self.store
+                    .retry_delivery(job.id, at, "platform not connected", false, false)
+                    .await?;
+                outcomes.push(Outcome::Retry);
+                continue;
+            };
+            let post = article_post(&job);
+            let result = platform.send(&job.external_id, &post, &job.idem_key).await;
+            let now = self.clock.now();
+            match result {
+                Ok(sent) => {
+                    self.store.mark_delivery_sent(job.id, now, sent.message_id.as_deref()).await?;
+                    outcomes.push(Outcome::Sent);
+                }
+                Err(SendError::RateLimited { retry_after }) => {
+                    let at = now + retry_after.as_secs().max(1) as i64;
+                    self.store.retry_delivery(job.id, at, "rate limited", false, false).await?;
+                    blocked = Some(at);
+                    outcomes.push(Outcome::Retry);
+                }
+                Err(SendError::Transient(e)) => {
+                    let attempts = job.attempts + 1;
+                    let failed = attempts >= MAX_ATTEMPTS;
+                    let at = now + backoff_s(attempts);
+                    self.store.retry_delivery(job.id, at, &e, true, failed).await?;
+                    warn!(channel = job.channel_id, attempts, "post failed: {e}");
+                    blocked = Some(at);
+                    outcomes.push(if failed { Outcome::Failed } else { Outcome::Retry });
+                }
+                Err(SendError::Permanent(e)) => {
+                    // The row stays pending: if the channel is resumed it is still owed.
+                    self.store.retry_delivery(job.id, now, &e, true, false).await?;
+                    self.store.set_channel_paused(job.channel_id, Some(&e)).await?;
+                    warn!(channel = job.channel_id, "channel paused: {e}");
+                    outcomes.push(Outcome::Paused);
+                    break;
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Opens a digest row for every channel whose schedule fired.
+    async fn open_due_digests(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for ch in self.store.digest_due_channels(now).await? {
+            let Some(spec) = ch.digest_spec.as_deref() else { continue };
+            let Ok(schedule) = Schedule::parse(spec, ch.digest_tz.as_deref()) else {
+                warn!(channel = ch.id, "stored digest schedule {spec:?} no longer parses");
+                self.store.set_digest_schedule(ch.id, None, None, None).await?;
+                continue;
+            };
+            let Some(now_utc) = chrono::DateTime::from_timestamp(now, 0) else { continue };
+            let end = schedule.previous_at_or_before(now_utc).timestamp();
+            let next = schedule.next_after(now_utc).timestamp();
+            let start = ch.digest_last_end.unwrap_or(ch.created_at);
+            if end > start {
+                self.store.open_digest(ch.id, start, end, Some(next), now).await?;
+            } else {
+                self.store
+                    .set_digest_schedule(ch.id, Some((spec, schedule.tz_name())), None, Some(next))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_digest(
+        &self,
+        job: DigestJob,
+        report: &mut DispatchReport,
+    ) -> Result<(), StoreError> {
+        let Some(platform) = self.platforms.get(job.platform.as_str()).cloned() else {
+            let at = self.clock.now() + 60;
+            return self
+                .store
+                .retry_digest(job.id, at, "platform not connected", false, false)
+                .await;
+        };
+        let parts = self.compose(&job, platform.as_ref()).await?;
+        if parts.is_empty() {
+            report.digests_empty += 1;
+            return self.store.finish_digest(job.id, "empty", self.clock.now()).await;
+        }
+        for (n, part) in parts.iter().enumerate().skip(job.parts_sent as usize) {
+            let key = format!("{}p{n}", job.idem_key);
+            let now = self.clock.now();
+            match platform.send(&job.external_id, part, &key).await {
+                Ok(_) => self.store.mark_digest_parts(job.id, n as i64 + 1).await?,
+                Err(SendError::RateLimited { retry_after }) => {
+                    let at = now + retry_after.as_secs().max(1) as i64;
+                    return self.store.retry_digest(job.id, at, "rate limited", false, false).await;
+                }
+                Err(SendError::Transient(e)) => {
+                    let attempts = job.attempts + 1;
+                    let failed = attempts >= MAX_ATTEMPTS;
+                    return self
+                        .store
+                        .retry_digest(job.id, now + backoff_s(attempts), &e, true, failed)
+                        .await;
+                }
+                Err(SendError::Permanent(e)) => {
+                    self.store.retry_digest(job.id, now, &e, true, false).await?;
+                    return self.store.set_channel_paused(job.channel_id, Some(&e)).await;
+                }
+            }
+        }
+        report.digests_sent += 1;
+        self.store.finish_digest(job.id, "sent", self.clock.now()).await
+    }
+
+    /// The digest's messages, composed from what the store holds for its window. The
+    /// same window always composes to the same parts, so a resumed digest continues
+    /// where it stopped.
+    pub async fn compose(
+        &self,
+        job: &DigestJob,
+        platform: &dyn Platform,
+    ) -> Result<Vec<crate::reply::Reply>, StoreError> {
+        let sources =
+            self.store.digest_sources(job.channel_id, job.window_start, job.window_end).await?;
+        let tz = job.digest_tz.as_deref().and_then(|t| t.parse().ok()).unwrap_or(chrono_tz::UTC);
+        Ok(compose_digest(
+            job.window_start,
+            job.window_end,
+            tz,
+            digest_articles(sources),
+            &platform.digest_limits(),
+        ))
+    }
+}
+
+/// Applies each subscription's filters and shapes the rows for the composer.
+pub fn digest_articles(sources: Vec<crate::store::DigestSource>) -> Vec<DigestArticle> {
+    sources
+        .into_iter()
+        .filter(|s| {
+            let filter = WordFilter::new(
+                &serde_json::from_str::<Vec<String>>(&s.include_words).unwrap_or_default(),
+                &serde_json::from_str::<Vec<String>>(&s.exclude_words).unwrap_or_default(),
+            );
+            filter.matches(&[s.title.as_deref().unwrap_or_default(), &s.summary, &s.text])
+        })
+        .map(|s| DigestArticle {
+            id: s.article_id,
+            feed_name: s.feed_title.filter(|t| !t.trim().is_empty()).unwrap_or(s.feed_url),
+            title: s.title.unwrap_or_else(|| "(untitled)".into()),
+            url: s.url,
+            summary: s.summary,
+            published_at: s.published_at.unwrap_or(s.fetched_at),
+        })
+        .collect()
+}
+
+/// 30 s doubling per attempt, capped at an hour.
+fn backoff_s(attempts: i64) -> i64 {
+    (30i64 << (attempts - 1).clamp(0, 7)).min(3600)
+}

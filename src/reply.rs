@@ -1,0 +1,137 @@
+//! The neutral reply: what a command or a delivery has to say, with no platform markup.
+//! Each adapter renders it (Discord embed, Matrix HTML + plain body, console text) and
+//! escapes the text for its own format; nothing here is trusted markup.
+
+/// Who should see a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Everyone in the channel.
+    Public,
+    /// Only the person who asked, where the platform allows (Discord ephemeral).
+    Private,
+}
+
+/// What a reply is, so adapters can style it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Success,
+    Error,
+    /// One article posted to a channel.
+    Article,
+    /// A digest (or one part of it).
+    Digest,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+}
+
+/// One entry of a list: a search hit, a digest article, a feed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Item {
+    pub title: String,
+    pub url: Option<String>,
+    /// Plain text: a summary, a snippet or a status line.
+    pub text: String,
+    /// A short line under the title, e.g. "Eurasia Review · 2026-11-30 08:00 UTC · #42".
+    pub meta: Option<String>,
+    /// Other feeds that carried the same story (digests).
+    pub also_in: Vec<String>,
+}
+
+/// A heading for a group of items (a feed or a topic in a digest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub heading: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// Paging state for long lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// 1-based.
+    pub number: u32,
+    pub has_next: bool,
+    /// The command that shows the next page (for platforms without buttons).
+    pub next_command: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub visibility: Visibility,
+    pub tone: Tone,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    /// Plain text body.
+    pub text: String,
+    pub fields: Vec<Field>,
+    pub sections: Vec<Section>,
+    pub image_url: Option<String>,
+    /// Small print: the feed name of a post, the period of a digest.
+    pub footer: Option<String>,
+    pub page: Option<Page>,
+}
+
+impl Reply {
+    fn new(visibility: Visibility, tone: Tone, text: impl Into<String>) -> Reply {
+        Reply {
+            visibility,
+            tone,
+            title: None,
+            url: None,
+            text: text.into(),
+            fields: Vec::new(),
+            sections: Vec::new(),
+            image_url: None,
+            footer: None,
+            page: None,
+        }
+    }
+
+    /// A short private answer (settings changed, confirmations).
+    pub fn info(text: impl Into<String>) -> Reply {
+        Reply::new(Visibility::Private, Tone::Info, text)
+    }
+
+    pub fn success(text: impl Into<String>) -> Reply {
+        Reply::new(Visibility::Private, Tone::Success, text)
+    }
+
+    /// What was wrong and the right form; only the asker sees it where possible.
+    pub fn error(text: impl Into<String>) -> Reply {
+        Reply::new(Visibility::Private, Tone::Error, text)
+    }
+
+    /// A public answer (search results, an article, a list).
+    pub fn public(tone: Tone, text: impl Into<String>) -> Reply {
+        Reply::new(Visibility::Public, tone, text)
+    }
+
+    pub fn with_title(mut self, title: impl Into<String>) -> Reply {
+        self.title = Some(title.into());
+        self
+    }
+
+    pub fn with_url(mut self, url: Option<String>) -> Reply {
+        self.url = url;
+        self
+    }
+
+    pub fn with_field(mut self, name: impl Into<String>, value: impl Into<String>) -> Reply {
+        self.fields.push(Field { name: name.into(), value: value.into() });
+        self
+    }
+
+    pub fn with_section(mut self, heading: Option<String>, items: Vec<Item>) -> Reply {
+        self.sections.push(Section { heading, items });
+        self
+    }
+
+    pub fn with_footer(mut self, footer: impl Into<String>) -> Reply {
+        self.footer = Some(footer.into());
+        self
+    }
+}

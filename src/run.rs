@@ -1,0 +1,158 @@
+//! `herald run`: polling, delivery and the console channel in one process, stopped
+//! cleanly by Ctrl-C, `/quit` or the end of input.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{Notify, watch};
+
+use crate::app::App;
+use crate::clock::Timestamp;
+use crate::commands::parse::Role;
+use crate::commands::{Core, CoreLimits, Ctx};
+use crate::deliver::outbox::Dispatcher;
+use crate::platform::Platform;
+use crate::platform::terminal::{self, ConsolePlatform, Output};
+use crate::reply::Reply;
+
+/// A running herald: its command core and the background loops.
+pub struct Running {
+    pub core: Core,
+    pub dispatcher: Dispatcher,
+    pub console: Ctx,
+    pub dispatch_wake: Arc<Notify>,
+    pub poll_wake: Arc<Notify>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Builds the core, the dispatcher (with the console platform writing to `out`) and the
+/// console channel's context.
+pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<Running> {
+    let now: Timestamp = app.clock.now();
+    let community = app.store.console_community(now).await?;
+    let channel = app
+        .store
+        .ensure_channel(community, "console", terminal::CHANNEL, Some("console"), now)
+        .await?;
+    let console = Ctx {
+        community_id: community,
+        channel,
+        user: "operator".into(),
+        role: Role::Admin,
+        operator: true,
+        local_files: true,
+    };
+    let dispatch_wake = Arc::new(Notify::new());
+    let poll_wake = Arc::new(Notify::new());
+    let limits = CoreLimits {
+        default_interval: app.config.poll.default_interval,
+        min_interval: app.config.poll.min_interval,
+        ..CoreLimits::default()
+    };
+    let core = Core::new(
+        app.store.clone(),
+        app.fetcher.clone(),
+        app.clock.clone(),
+        limits,
+        dispatch_wake.clone(),
+        poll_wake.clone(),
+    );
+    let platforms: Vec<Arc<dyn Platform>> =
+        vec![Arc::new(ConsolePlatform::new(app.store.clone(), app.clock.clone(), out))];
+    let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms);
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if background {
+        let d = dispatcher.clone();
+        let (rx_d, wake) = (rx.clone(), dispatch_wake.clone());
+        tasks.push(tokio::spawn(async move { d.run(rx_d, wake).await }));
+        let poller = app.poller.clone();
+        let (mut rx_p, pw, dw) = (rx.clone(), poll_wake.clone(), dispatch_wake.clone());
+        tasks.push(tokio::spawn(async move {
+            while !*rx_p.borrow() {
+                match poller.poll_due(256).await {
+                    Ok(r) if !r.new_articles.is_empty() => dw.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("poll round failed: {e}"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = pw.notified() => {}
+                    _ = rx_p.changed() => {}
+                }
+            }
+        }));
+    }
+    Ok(Running { core, dispatcher, console, dispatch_wake, poll_wake, shutdown, tasks })
+}
+
+impl Running {
+    /// Runs one console line; `None` for blank lines and comments.
+    pub async fn command(&mut self, line: &str) -> Option<Reply> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let reply = self.core.handle_text(&self.console, line).await;
+        // The channel row may have changed (digest schedule, pause): read it again.
+        if let Ok(Some(ch)) = self.core.store().channel(self.console.channel.id).await {
+            self.console.channel = ch;
+        }
+        Some(reply)
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// The console REPL on stdin/stdout until `/quit`, end of input or Ctrl-C.
+pub async fn run_console(app: App) -> anyhow::Result<()> {
+    let out = terminal::stdout();
+    let mut running = start(&app, out.clone(), true).await?;
+    let interactive = std::io::stdin().is_terminal();
+    terminal::print(
+        &out,
+        &Reply::info(
+            "herald is running with this terminal as its channel. Type commands such as \
+             /feeds add URL, /subscribe 1, /search korea, /help; /quit stops.",
+        ),
+    );
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        if interactive {
+            use std::io::Write as _;
+            print!("herald> ");
+            let _ = std::io::stdout().flush();
+        }
+        let line = tokio::select! {
+            line = lines.next_line() => line,
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        };
+        let line = match line {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!("reading the console failed: {e}");
+                break;
+            }
+        };
+        let trimmed = line.trim().trim_start_matches(['/', '!']);
+        if trimmed.eq_ignore_ascii_case("quit") || trimmed.eq_ignore_ascii_case("exit") {
+            break;
+        }
+        if let Some(reply) = running.command(&line).await {
+            terminal::print(&out, &reply);
+        }
+    }
+    // Let queued posts go out before stopping.
+    let _ = running.dispatcher.run_once().await;
+    running.stop().await;
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! Communities, their feeds, channels and subscriptions.
+
+use sqlx::FromRow;
+
+use super::{FeedRow, Store, StoreError};
+use crate::clock::Timestamp;
+
+/// A place herald posts to: a Discord channel, a Matrix room, the console.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub community_id: i64,
+    pub platform: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub digest_spec: Option<String>,
+    pub digest_tz: Option<String>,
+    pub digest_last_end: Option<Timestamp>,
+    pub digest_next_at: Option<Timestamp>,
+    pub paused_reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A feed as one community sees it.
+#[derive(Debug, Clone, FromRow)]
+pub struct CommunityFeed {
+    #[sqlx(flatten)]
+    pub feed: FeedRow,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub channel_id: i64,
+    pub feed_id: i64,
+    pub mode: String,
+    pub include_words: String,
+    pub exclude_words: String,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl SubscriptionRow {
+    pub fn include(&self) -> Vec<String> {
+        serde_json::from_str(&self.include_words).unwrap_or_default()
+    }
+
+    pub fn exclude(&self) -> Vec<String> {
+        serde_json::from_str(&self.exclude_words).unwrap_or_default()
+    }
+}
+
+const CHANNEL_COLUMNS: &str = "id, community_id, platform, external_id, name, digest_spec, \
+     digest_tz, digest_last_end, digest_next_at, paused_reason, created_at";
+const SUB_COLUMNS: &str =
+    "id, channel_id, feed_id, mode, include_words, exclude_words, created_by, created_at";
+const FEED_COLUMNS_F: &str = "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, \
+     f.poll_interval_s, f.next_poll_at, f.last_polled_at, f.last_success_at, f.failures, \
+     f.last_error, f.last_error_kind, f.disabled_reason, f.primed, f.created_at";
+
+/// The console's community: the operator's own, and where CLI-added feeds live.
+pub const CONSOLE: (&str, &str) = ("console", "local");
+
+impl Store {
+    pub async fn console_community(&self, now: Timestamp) -> Result<i64, StoreError> {
+        self.ensure_community(CONSOLE.0, CONSOLE.1, Some("console"), now).await
+    }
+
+    /// The community's id, creating it on first sight.
+    pub async fn ensure_community(
+        &self,
+        platform: &str,
+        external_id: &str,
+        name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO communities (platform, external_id, name, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT(platform, external_id) DO UPDATE SET name = coalesce(excluded.name, name)
+             RETURNING id",
+        )
+        .bind(platform)
+        .bind(external_id)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The channel, creating it on first sight.
+    pub async fn ensure_channel(
+        &self,
+        community_id: i64,
+        platform: &str,
+        external_id: &str,
+        name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<ChannelRow, StoreError> {
+        let sql = format!(
+            "INSERT INTO channels (community_id, platform, external_id, name, created_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(platform, external_id) DO UPDATE SET name = coalesce(excluded.name, name)
+             RETURNING {CHANNEL_COLUMNS}"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(community_id)
+            .bind(platform)
+            .bind(external_id)
+            .bind(name)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn channel_by_external(
+        &self,
+        platform: &str,
+        external_id: &str,
+    ) -> Result<Option<ChannelRow>, StoreError> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE platform = ? AND external_id = ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(platform)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Pauses (Some) or resumes (None) everything posted to a channel.
+    pub async fn set_channel_paused(
+        &self,
+        channel_id: i64,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE channels SET paused_reason = ? WHERE id = ?")
+            .bind(reason)
+            .bind(channel_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Pauses every channel of a community on one platform (the bot was removed).
+    pub async fn pause_community_channels(
+        &self,
+        platform: &str,
+        community_external_id: &str,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE channels SET paused_reason = ? WHERE community_id IN
+             (SELECT id FROM communities WHERE platform = ? AND external_id = ?)",
+        )
+        .bind(reason)
+        .bind(platform)
+        .bind(community_external_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Adds a feed to a community's list. Returns whether it was new there.
+    pub async fn link_feed(
+        &self,
+        community_id: i64,
+        feed_id: i64,
+        by: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO community_feeds (community_id, feed_id, added_by, added_at)
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(community_id)
+        .bind(feed_id)
+        .bind(by)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes a feed from a community (and that community's subscriptions to it). When
+    /// no community follows the feed any more it is deleted, so it is no longer fetched.
+    /// Returns whether the feed itself was deleted.
+    pub async fn unlink_feed(&self, community_id: i64, feed_id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM subscriptions WHERE feed_id = ?
+             AND channel_id IN (SELECT id FROM channels WHERE community_id = ?)",
+        )
+        .bind(feed_id)
+        .bind(community_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM community_feeds WHERE community_id = ? AND feed_id = ?")
+            .bind(community_id)
+            .bind(feed_id)
+            .execute(&mut *tx)
+            .await?;
+        let orphan = sqlx::query(
+            "DELETE FROM feeds WHERE id = ?
+             AND NOT EXISTS (SELECT 1 FROM community_feeds WHERE feed_id = ?)",
+        )
+        .bind(feed_id)
+        .bind(feed_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(orphan)
+    }
+
+    pub async fn set_community_feed_paused(
+        &self,
+        community_id: i64,
+        feed_id: i64,
+        paused: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE community_feeds SET paused = ? WHERE community_id = ? AND feed_id = ?",
+        )
+        .bind(paused)
+        .bind(community_id)
+        .bind(feed_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The community's feeds, in the order they were added.
+    pub async fn community_feeds(
+        &self,
+        community_id: i64,
+    ) -> Result<Vec<CommunityFeed>, StoreError> {
+        let sql = format!(
+            "SELECT {FEED_COLUMNS_F}, cf.paused FROM community_feeds cf
+             JOIN feeds f ON f.id = cf.feed_id WHERE cf.community_id = ? ORDER BY cf.added_at, f.id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(community_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn count_community_feeds(&self, community_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM community_feeds WHERE community_id = ?")
+            .bind(community_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Creates or updates a channel's subscription to a feed. The flag says whether it is new.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn subscribe(
+        &self,
+        channel_id: i64,
+        feed_id: i64,
+        mode: &str,
+        include: &[String],
+        exclude: &[String],
+        by: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(SubscriptionRow, bool), StoreError> {
+        let existed: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
+                .bind(channel_id)
+                .bind(feed_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "INSERT INTO subscriptions (channel_id, feed_id, mode, include_words, exclude_words,
+                 created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(channel_id, feed_id) DO UPDATE SET mode = excluded.mode,
+                 include_words = excluded.include_words, exclude_words = excluded.exclude_words
+             RETURNING {SUB_COLUMNS}"
+        );
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(channel_id)
+            .bind(feed_id)
+            .bind(mode)
+            .bind(json(include))
+            .bind(json(exclude))
+            .bind(by)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row, existed.is_none()))
+    }
+
+    pub async fn unsubscribe(&self, channel_id: i64, feed_id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
+            .bind(channel_id)
+            .bind(feed_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A channel's subscriptions with their feeds.
+    pub async fn channel_subscriptions(
+        &self,
+        channel_id: i64,
+    ) -> Result<Vec<(SubscriptionRow, FeedRow)>, StoreError> {
+        let sql =
+            format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? ORDER BY id");
+        let subs: Vec<SubscriptionRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(channel_id).fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(subs.len());
+        for s in subs {
+            if let Some(f) = self.feed_by_id(s.feed_id).await? {
+                out.push((s, f));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Instant subscriptions that may receive a feed's new articles: the channel is not
+    /// paused and the feed is not paused in the channel's community.
+    pub async fn instant_subscriptions(
+        &self,
+        feed_id: i64,
+    ) -> Result<Vec<SubscriptionRow>, StoreError> {
+        let sql = "SELECT s.id, s.channel_id, s.feed_id, s.mode, s.include_words, s.exclude_words,
+                s.created_by, s.created_at
+             FROM subscriptions s JOIN channels c ON c.id = s.channel_id
+             JOIN community_feeds cf ON cf.feed_id = s.feed_id AND cf.community_id = c.community_id
+             WHERE s.feed_id = ? AND s.mode = 'instant' AND c.paused_reason IS NULL
+               AND cf.paused = 0";
+        Ok(sqlx::query_as(sql).bind(feed_id).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn set_digest_schedule(
+        &self,
+        channel_id: i64,
+        spec: Option<(&str, &str)>,
+        last_end: Option<Timestamp>,
+        next_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE channels SET digest_spec = ?, digest_tz = ?,
+                 digest_last_end = coalesce(digest_last_end, ?), digest_next_at = ?
+             WHERE id = ?",
+        )
+        .bind(spec.map(|s| s.0))
+        .bind(spec.map(|s| s.1))
+        .bind(last_end)
+        .bind(next_at)
+        .bind(channel_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ids of the feeds a community follows (search and reading are scoped to them).
+    pub async fn community_feed_ids(&self, community_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT feed_id FROM community_feeds WHERE community_id = ?")
+            .bind(community_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
