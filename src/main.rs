@@ -36,7 +36,12 @@ enum Command {
     #[command(subcommand)]
     Feeds(FeedsCmd),
     /// Run herald: polling, delivery, and this terminal as a channel (type /help).
-    Run,
+    Run {
+        /// Act in the console as this role instead of as the operator (to try what
+        /// members or channel managers may do): member, manager or admin.
+        #[arg(long = "as", value_name = "ROLE")]
+        role: Option<String>,
+    },
     /// Poll due feeds and store their new articles (forever, or once with --once).
     ///
     /// Feed URLs given here are added first (checked, and discovered from a site's page).
@@ -199,7 +204,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
     let app = App::open(config, clock::system()).await?;
     match command {
-        Command::Run => herald::run::run_console(app).await?,
+        Command::Run { role } => {
+            let role = match role.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None => None,
+                Some("member") => Some(herald::commands::parse::Role::Member),
+                Some("manager" | "channel-manager") => Some(herald::commands::parse::Role::ChannelManager),
+                Some("admin") => Some(herald::commands::parse::Role::Admin),
+                Some(other) => {
+                    eprintln!("herald: --as {other}: use member, manager or admin");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            herald::run::run_console(app, role).await?
+        }
         Command::Feeds(cmd) => return feeds_cmd(&app, cmd).await,
         Command::Poll { once, feeds } => {
             for url in feeds {

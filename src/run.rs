@@ -112,10 +112,15 @@ impl Running {
     }
 }
 
-/// The console REPL on stdin/stdout until `/quit`, end of input or Ctrl-C.
-pub async fn run_console(app: App) -> anyhow::Result<()> {
+/// The console REPL on stdin/stdout until `/quit`, end of input or Ctrl-C. With
+/// `role`, the console acts as that role instead of as the operator.
+pub async fn run_console(app: App, role: Option<Role>) -> anyhow::Result<()> {
     let out = terminal::stdout();
     let mut running = start(&app, out.clone(), true).await?;
+    if let Some(role) = role {
+        running.console.role = role;
+        running.console.operator = false;
+    }
     let interactive = std::io::stdin().is_terminal();
     terminal::print(
         &out,
