@@ -35,6 +35,8 @@ enum Command {
     /// Manage the feeds herald polls.
     #[command(subcommand)]
     Feeds(FeedsCmd),
+    /// Try herald with no accounts: sample feeds on 127.0.0.1, posts and a digest here.
+    Demo,
     /// Run herald: polling, delivery, and this terminal as a channel (type /help).
     Run {
         /// Act in the console as this role instead of as the operator (to try what
@@ -193,6 +195,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    if let Command::Demo = command {
+        herald::demo::run(config).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Bench(bench_cmd) = command {
         match bench_cmd {
             BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
@@ -208,7 +214,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let role = match role.as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None => None,
                 Some("member") => Some(herald::commands::parse::Role::Member),
-                Some("manager" | "channel-manager") => Some(herald::commands::parse::Role::ChannelManager),
+                Some("manager" | "channel-manager") => {
+                    Some(herald::commands::parse::Role::ChannelManager)
+                }
                 Some("admin") => Some(herald::commands::parse::Role::Admin),
                 Some(other) => {
                     eprintln!("herald: --as {other}: use member, manager or admin");
@@ -296,7 +304,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 println!("\n{}", a.summary);
             }
         },
-        Command::ParseFeed { .. }
+        Command::Demo
+        | Command::ParseFeed { .. }
         | Command::Extract { .. }
         | Command::Summarize { .. }
         | Command::Bench(_) => unreachable!("handled before the runtime starts"),

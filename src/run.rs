@@ -63,15 +63,32 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
     let platforms: Vec<Arc<dyn Platform>> =
         vec![Arc::new(ConsolePlatform::new(app.store.clone(), app.clock.clone(), out))];
     let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms);
-    let (shutdown, rx) = watch::channel(false);
-    let mut tasks = Vec::new();
+    let (shutdown, _) = watch::channel(false);
+    let mut running = Running {
+        core,
+        dispatcher,
+        console,
+        dispatch_wake,
+        poll_wake,
+        shutdown,
+        tasks: Vec::new(),
+    };
     if background {
-        let d = dispatcher.clone();
-        let (rx_d, wake) = (rx.clone(), dispatch_wake.clone());
-        tasks.push(tokio::spawn(async move { d.run(rx_d, wake).await }));
+        running.spawn_background(app);
+    }
+    Ok(running)
+}
+
+impl Running {
+    /// Starts the delivery and polling loops.
+    pub fn spawn_background(&mut self, app: &App) {
+        let rx = self.shutdown.subscribe();
+        let d = self.dispatcher.clone();
+        let (rx_d, wake) = (rx.clone(), self.dispatch_wake.clone());
+        self.tasks.push(tokio::spawn(async move { d.run(rx_d, wake).await }));
         let poller = app.poller.clone();
-        let (mut rx_p, pw, dw) = (rx.clone(), poll_wake.clone(), dispatch_wake.clone());
-        tasks.push(tokio::spawn(async move {
+        let (mut rx_p, pw, dw) = (rx, self.poll_wake.clone(), self.dispatch_wake.clone());
+        self.tasks.push(tokio::spawn(async move {
             while !*rx_p.borrow() {
                 match poller.poll_due(256).await {
                     Ok(r) if !r.new_articles.is_empty() => dw.notify_one(),
@@ -86,10 +103,6 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
             }
         }));
     }
-    Ok(Running { core, dispatcher, console, dispatch_wake, poll_wake, shutdown, tasks })
-}
-
-impl Running {
     /// Runs one console line; `None` for blank lines and comments.
     pub async fn command(&mut self, line: &str) -> Option<Reply> {
         let line = line.trim();
@@ -121,7 +134,6 @@ pub async fn run_console(app: App, role: Option<Role>) -> anyhow::Result<()> {
         running.console.role = role;
         running.console.operator = false;
     }
-    let interactive = std::io::stdin().is_terminal();
     terminal::print(
         &out,
         &Reply::info(
@@ -129,6 +141,13 @@ pub async fn run_console(app: App, role: Option<Role>) -> anyhow::Result<()> {
              /feeds add URL, /subscribe 1, /search korea, /help; /quit stops.",
         ),
     );
+    repl(running, out).await
+}
+
+/// Reads console commands until `/quit`, end of input or Ctrl-C, then stops `running`
+/// after a last delivery round.
+pub async fn repl(mut running: Running, out: Output) -> anyhow::Result<()> {
+    let interactive = std::io::stdin().is_terminal();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         if interactive {

@@ -193,11 +193,13 @@ impl Core {
             }
             Command::DigestNow => {
                 let start = ctx.channel.digest_last_end.unwrap_or(ctx.channel.created_at);
-                if now <= start {
+                // Windows are half-open, [start, end): up to and including this second.
+                let end = now + 1;
+                if end <= start {
                     Reply::info("A digest was just taken; nothing new since.")
                 } else {
                     self.store
-                        .open_digest(ctx.channel.id, start, now, ctx.channel.digest_next_at, now)
+                        .open_digest(ctx.channel.id, start, end, ctx.channel.digest_next_at, now)
                         .await?;
                     self.dispatch.notify_one();
                     Reply::success("Digest on its way (nothing is posted if there is nothing new).")
@@ -205,7 +207,7 @@ impl Core {
             }
             Command::DigestPreview => {
                 let start = ctx.channel.digest_last_end.unwrap_or(ctx.channel.created_at);
-                let sources = self.store.digest_sources(ctx.channel.id, start, now).await?;
+                let sources = self.store.digest_sources(ctx.channel.id, start, now + 1).await?;
                 let tz = ctx
                     .channel
                     .digest_tz
@@ -214,7 +216,7 @@ impl Core {
                     .unwrap_or(chrono_tz::UTC);
                 let parts = compose_digest(
                     start,
-                    now,
+                    now + 1,
                     tz,
                     digest_articles(sources),
                     &DigestLimits::DISCORD,

@@ -132,7 +132,7 @@ impl Store {
         .bind(&a.image_url)
         .bind(a.text_source)
         .bind(a.backfill)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         Ok(id)
     }

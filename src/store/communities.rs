@@ -84,7 +84,7 @@ impl Store {
         .bind(external_id)
         .bind(name)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -109,7 +109,7 @@ impl Store {
             .bind(external_id)
             .bind(name)
             .bind(now)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?)
     }
 
@@ -142,7 +142,7 @@ impl Store {
         sqlx::query("UPDATE channels SET paused_reason = ? WHERE id = ?")
             .bind(reason)
             .bind(channel_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -161,7 +161,7 @@ impl Store {
         .bind(reason)
         .bind(platform)
         .bind(community_external_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -182,7 +182,7 @@ impl Store {
         .bind(feed_id)
         .bind(by)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -191,7 +191,7 @@ impl Store {
     /// no community follows the feed any more it is deleted, so it is no longer fetched.
     /// Returns whether the feed itself was deleted.
     pub async fn unlink_feed(&self, community_id: i64, feed_id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "DELETE FROM subscriptions WHERE feed_id = ?
              AND channel_id IN (SELECT id FROM channels WHERE community_id = ?)",
@@ -231,7 +231,7 @@ impl Store {
         .bind(paused)
         .bind(community_id)
         .bind(feed_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -292,7 +292,7 @@ impl Store {
             .bind(json(exclude))
             .bind(by)
             .bind(now)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?;
         Ok((row, existed.is_none()))
     }
@@ -301,7 +301,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
             .bind(channel_id)
             .bind(feed_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -356,7 +356,7 @@ impl Store {
         .bind(last_end)
         .bind(next_at)
         .bind(channel_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -81,7 +81,7 @@ impl Store {
         channels: &[i64],
         now: Timestamp,
     ) -> Result<Option<Enqueued>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
                  fetched_at, text, summary, lang, image_url, text_source, backfill)
@@ -144,7 +144,7 @@ impl Store {
         .bind(now)
         .bind(lease_s)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -176,7 +176,7 @@ impl Store {
         .bind(now)
         .bind(message_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -200,7 +200,7 @@ impl Store {
         .bind(i64::from(count_attempt))
         .bind(failed)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -227,7 +227,7 @@ impl Store {
         .await?)
     }
 
-    /// Records a digest for `(window_start, window_end]` and moves the channel's digest
+    /// Records a digest for `[window_start, window_end)` and moves the channel's digest
     /// clock on, atomically, so a period is taken exactly once.
     pub async fn open_digest(
         &self,
@@ -237,7 +237,7 @@ impl Store {
         next_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let key = format!("hg{channel_id}w{window_end}");
         let created = sqlx::query(
             "INSERT INTO digests (channel_id, window_start, window_end, idem_key, next_attempt_at,
@@ -286,11 +286,11 @@ impl Store {
         .bind(now)
         .bind(lease_s)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?)
     }
 
-    /// Digest-mode articles of a channel first seen in `(start, end]`, after the
+    /// Digest-mode articles of a channel first seen in `[start, end)`, after the
     /// subscription was made, newest first.
     pub async fn digest_sources(
         &self,
@@ -307,7 +307,7 @@ impl Store {
              JOIN articles a ON a.feed_id = s.feed_id
              JOIN feeds f ON f.id = a.feed_id
              WHERE s.channel_id = ? AND s.mode = 'digest' AND cf.paused = 0 AND a.backfill = 0
-               AND a.fetched_at > ? AND a.fetched_at <= ? AND a.fetched_at >= s.created_at
+               AND a.fetched_at >= ? AND a.fetched_at < ? AND a.fetched_at >= s.created_at
              ORDER BY a.fetched_at DESC, a.id DESC LIMIT 500",
         )
         .bind(channel_id)
@@ -321,7 +321,7 @@ impl Store {
         sqlx::query("UPDATE digests SET parts_sent = ? WHERE id = ?")
             .bind(parts_sent)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -337,7 +337,7 @@ impl Store {
             .bind(state)
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -359,7 +359,7 @@ impl Store {
         .bind(i64::from(count_attempt))
         .bind(failed)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -382,7 +382,7 @@ impl Store {
         .bind(channel)
         .bind(body)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

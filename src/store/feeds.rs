@@ -83,7 +83,7 @@ impl Store {
         .bind(interval_s)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected()
             == 1;
@@ -113,7 +113,7 @@ impl Store {
     /// Removes a feed and its articles. Returns whether it existed.
     pub async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("DELETE FROM feeds WHERE id = ?").bind(id).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM feeds WHERE id = ?").bind(id).execute(&self.writer).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -122,7 +122,7 @@ impl Store {
         let done = sqlx::query("UPDATE feeds SET disabled_reason = ? WHERE id = ?")
             .bind(PAUSED)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -134,7 +134,7 @@ impl Store {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -143,7 +143,7 @@ impl Store {
         sqlx::query("UPDATE feeds SET poll_interval_s = ? WHERE id = ?")
             .bind(interval_s)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -169,7 +169,7 @@ impl Store {
             .bind(now)
             .bind(lease_s)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         rows.sort_by_key(|r| r.id);
         Ok(rows)
@@ -200,7 +200,7 @@ impl Store {
                 .bind(now)
                 .bind(next_poll_at)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             }
             Some(s) => {
@@ -218,7 +218,7 @@ impl Store {
                 .bind(&s.etag)
                 .bind(&s.last_modified)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             }
         }
@@ -250,7 +250,7 @@ impl Store {
         .bind(kind)
         .bind(disable_after)
         .bind(id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(failures)
     }
@@ -261,7 +261,7 @@ impl Store {
     pub async fn reschedule_all(&self, at: Timestamp) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE feeds SET next_poll_at = ? WHERE disabled_reason IS NULL")
             .bind(at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }

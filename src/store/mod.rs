@@ -21,9 +21,15 @@ pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued};
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
 
 /// Handle to herald's database; cheap to clone.
+///
+/// SQLite allows one writer at a time. All writes go through `writer`, a pool of one
+/// connection, so writers queue in the pool instead of racing for the file lock (in
+/// WAL mode a connection that read before writing can get SQLITE_BUSY at once, with no
+/// busy wait). Reads use `pool` and never block behind writes.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,9 +80,17 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
         }
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        migrator().run(&pool).await?;
-        Ok(Store { pool })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await?;
+        migrator().run(&writer).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store { pool, writer })
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -90,11 +104,12 @@ impl Store {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { writer: pool.clone(), pool })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
