@@ -126,6 +126,16 @@ enum BenchCmd {
         #[arg(long, default_value_t = 10_000)]
         feeds: usize,
     },
+    /// One article fanned out to N subscribed channels: time to enqueue.
+    Fanout {
+        #[arg(long, default_value_t = 10_000)]
+        channels: usize,
+    },
+    /// Search latency over N stored articles.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        articles: usize,
+    },
     /// Extraction F1 and ms per page on the extraction dev set (dom_smoothie beside it).
     Extract {
         /// The shared data folder.
@@ -170,6 +180,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "herald=info,warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -202,6 +213,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     if let Command::Bench(bench_cmd) = command {
         match bench_cmd {
             BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
+            BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
+            BenchCmd::Search { articles } => bench::deliver::search(articles).await?,
             BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } => {
                 unreachable!("text benches run before the runtime starts")
             }

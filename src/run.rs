@@ -175,8 +175,9 @@ pub async fn repl(mut running: Running, out: Output) -> anyhow::Result<()> {
             terminal::print(&out, &reply);
         }
     }
-    // Let queued posts go out before stopping.
-    let _ = running.dispatcher.run_once().await;
+    // Stop the loops (letting a poll in flight finish), then post what is queued.
+    let dispatcher = running.dispatcher.clone();
     running.stop().await;
+    let _ = dispatcher.run_once().await;
     Ok(())
 }

@@ -99,13 +99,19 @@ impl Core {
     pub async fn execute(&self, ctx: &Ctx, cmd: Command) -> Reply {
         let needed = cmd.required_role();
         if !ctx.operator && ctx.role < needed {
+            let place = match ctx.channel.platform.as_str() {
+                "matrix" => "room",
+                "discord" => "server",
+                _ => "community",
+            };
+            let article = if needed == Role::Admin { "an" } else { "a" };
             return Reply::error(format!(
-                "`{}` needs the {} role; you are {}. Ask a {} of this {}.",
+                "`{}` needs the {} role; you are {} {}. Ask {article} {} of this {place}.",
                 cmd.name(),
                 role_name(needed),
+                if ctx.role == Role::Admin { "an" } else { "a" },
                 role_name(ctx.role),
                 role_name(needed),
-                if ctx.channel.platform == "matrix" { "room" } else { "server" },
             ));
         }
         match self.run(ctx, cmd).await {
@@ -192,24 +198,27 @@ impl Core {
                 ))
             }
             Command::DigestNow => {
-                let start = ctx.channel.digest_last_end.unwrap_or(ctx.channel.created_at);
                 // Windows are half-open, [start, end): up to and including this second.
-                let end = now + 1;
-                if end <= start {
-                    Reply::info("A digest was just taken; nothing new since.")
-                } else {
-                    self.store
-                        .open_digest(ctx.channel.id, start, end, ctx.channel.digest_next_at, now)
-                        .await?;
-                    self.dispatch.notify_one();
-                    Reply::success("Digest on its way (nothing is posted if there is nothing new).")
+                // The store takes the start itself, so two requests never overlap.
+                match self.store.open_digest(ctx.channel.id, now + 1, None, now).await? {
+                    None => Reply::info("Nothing new since the last digest."),
+                    Some(_) => {
+                        self.dispatch.notify_one();
+                        Reply::success(
+                            "Digest on its way (nothing is posted if there is nothing new).",
+                        )
+                    }
                 }
             }
             Command::DigestPreview => {
-                let start = ctx.channel.digest_last_end.unwrap_or(ctx.channel.created_at);
+                let channel = self
+                    .store
+                    .channel(ctx.channel.id)
+                    .await?
+                    .unwrap_or_else(|| ctx.channel.clone());
+                let start = channel.digest_last_end.unwrap_or(channel.created_at);
                 let sources = self.store.digest_sources(ctx.channel.id, start, now + 1).await?;
-                let tz = ctx
-                    .channel
+                let tz = channel
                     .digest_tz
                     .as_deref()
                     .and_then(|t| t.parse().ok())
@@ -348,10 +357,8 @@ impl Core {
                 f.feed.id
             ))
         } else {
-            if f.feed.disabled_reason.is_some()
-                && f.feed.disabled_reason.as_deref() != Some("paused")
-                && ctx.operator
-            {
+            // The operator may also lift a global pause or revive a disabled feed.
+            if f.feed.disabled_reason.is_some() && ctx.operator {
                 self.store.resume_feed(f.feed.id, self.clock.now()).await?;
             }
             self.poll.notify_one();

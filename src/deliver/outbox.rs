@@ -143,6 +143,8 @@ impl Dispatcher {
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut blocked: Option<Timestamp> = None;
         for job in jobs {
+            // Posts behind a refused one keep their order: they wait (or, for a paused
+            // channel, are due again the moment it resumes).
             if let Some(at) = blocked {
                 self.store
                     .retry_delivery(job.id, at, "waiting behind an earlier post", false, false)
@@ -188,7 +190,7 @@ impl Dispatcher {
                     self.store.set_channel_paused(job.channel_id, Some(&e)).await?;
                     warn!(channel = job.channel_id, "channel paused: {e}");
                     outcomes.push(Outcome::Paused);
-                    break;
+                    blocked = Some(now);
                 }
             }
         }
@@ -208,14 +210,7 @@ impl Dispatcher {
             let Some(now_utc) = chrono::DateTime::from_timestamp(now, 0) else { continue };
             let end = schedule.previous_at_or_before(now_utc).timestamp();
             let next = schedule.next_after(now_utc).timestamp();
-            let start = ch.digest_last_end.unwrap_or(ch.created_at);
-            if end > start {
-                self.store.open_digest(ch.id, start, end, Some(next), now).await?;
-            } else {
-                self.store
-                    .set_digest_schedule(ch.id, Some((spec, schedule.tz_name())), None, Some(next))
-                    .await?;
-            }
+            self.store.open_digest(ch.id, end, Some(next), now).await?;
         }
         Ok(())
     }

@@ -54,7 +54,7 @@ pub fn render(reply: &Reply) -> String {
         out.push(format!("{}: {}", clean_line(&f.name), clean(&f.value).trim()));
     }
 
-    for section in &reply.sections {
+    for section in reply.sections.iter().filter(|s| s.heading.is_some() || !s.items.is_empty()) {
         out.push(String::new());
         if let Some(h) = section.heading.as_deref().map(clean_line).filter(|h| !h.is_empty()) {
             out.push(format!("── {h} ──"));

@@ -180,7 +180,7 @@ impl Store {
         let feeds_json = feeds.map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
         Ok(sqlx::query_as(
             "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
-                    snippet(articles_fts, -1, '**', '**', '…', 16) AS snippet,
+                    snippet(articles_fts, -1, '', '', '…', 16) AS snippet,
                     bm25(articles_fts, 8.0, 3.0, 1.0) AS rank
              FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
              WHERE articles_fts MATCH ?1
@@ -215,6 +215,41 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?)
+    }
+}
+
+impl Store {
+    /// Stores many articles in one transaction (imports, benchmarks). Items a feed already
+    /// has are skipped. Returns how many were stored.
+    pub async fn insert_articles_bulk(&self, articles: &[NewArticle]) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut stored = 0;
+        for a in articles {
+            stored += sqlx::query(
+                "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
+                     fetched_at, text, summary, lang, image_url, text_source, backfill)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(feed_id, item_key) DO NOTHING",
+            )
+            .bind(a.feed_id)
+            .bind(&a.item_key)
+            .bind(&a.url)
+            .bind(&a.title)
+            .bind(&a.author)
+            .bind(a.published_at)
+            .bind(a.fetched_at)
+            .bind(&a.text)
+            .bind(&a.summary)
+            .bind(&a.lang)
+            .bind(&a.image_url)
+            .bind(a.text_source)
+            .bind(a.backfill)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 }
 

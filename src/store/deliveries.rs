@@ -65,12 +65,6 @@ pub struct DigestSource {
     pub exclude_words: String,
 }
 
-/// The key a channel's post of an article carries on every attempt. Short enough for
-/// Discord's 25-character nonce.
-pub fn delivery_key(article_id: i64, channel_id: i64) -> String {
-    format!("hd{article_id}c{channel_id}")
-}
-
 impl Store {
     /// Stores an article and, in the same transaction, one delivery per channel in
     /// `channels`; a crash can never keep one without the other. `None` when the feed
@@ -107,21 +101,20 @@ impl Store {
         let Some(article_id) = id else {
             return Ok(None);
         };
-        let mut deliveries = 0;
-        for &channel_id in channels {
-            deliveries += sqlx::query(
-                "INSERT INTO deliveries (channel_id, article_id, idem_key, next_attempt_at, created_at)
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(channel_id)
-            .bind(article_id)
-            .bind(delivery_key(article_id, channel_id))
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as usize;
-        }
+        // One statement for every channel: the ids travel as a JSON array. The key,
+        // `hd{article}c{channel}`, is short enough for Discord's 25-character nonce.
+        let json = serde_json::to_string(channels).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let deliveries = sqlx::query(
+            "INSERT INTO deliveries (channel_id, article_id, idem_key, next_attempt_at, created_at)
+             SELECT value, ?1, 'hd' || ?1 || 'c' || value, ?2, ?2 FROM json_each(?3) WHERE true
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(article_id)
+        .bind(now)
+        .bind(json)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as usize;
         tx.commit().await?;
         Ok(Some(Enqueued { article_id, deliveries }))
     }
@@ -227,35 +220,51 @@ impl Store {
         .await?)
     }
 
-    /// Records a digest for `[window_start, window_end)` and moves the channel's digest
-    /// clock on, atomically, so a period is taken exactly once.
+    /// Takes the channel's next digest window, `[last end, window_end)`, and moves its
+    /// digest clock on, atomically: two callers can never take overlapping windows, so
+    /// no article is in two digests. `next_at` None leaves the schedule's next time as
+    /// it is. Returns the window taken, or None when there was nothing to take.
     pub async fn open_digest(
         &self,
         channel_id: i64,
-        window_start: Timestamp,
         window_end: Timestamp,
         next_at: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<(Timestamp, Timestamp)>, StoreError> {
+        // The writer pool has one connection, so this read-then-write is not raced.
         let mut tx = self.writer.begin().await?;
-        let key = format!("hg{channel_id}w{window_end}");
-        let created = sqlx::query(
+        let start: Option<Timestamp> = sqlx::query_scalar(
+            "SELECT coalesce(digest_last_end, created_at) FROM channels WHERE id = ?",
+        )
+        .bind(channel_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(start) = start.filter(|s| *s < window_end) else {
+            if let Some(next) = next_at {
+                sqlx::query("UPDATE channels SET digest_next_at = ? WHERE id = ?")
+                    .bind(next)
+                    .bind(channel_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok(None);
+        };
+        sqlx::query(
             "INSERT INTO digests (channel_id, window_start, window_end, idem_key, next_attempt_at,
                  created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(channel_id)
-        .bind(window_start)
+        .bind(start)
         .bind(window_end)
-        .bind(&key)
+        .bind(format!("hg{channel_id}w{window_end}"))
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        .await?;
         sqlx::query(
-            "UPDATE channels SET digest_last_end = max(coalesce(digest_last_end, 0), ?),
-                 digest_next_at = ? WHERE id = ?",
+            "UPDATE channels SET digest_last_end = ?, digest_next_at = coalesce(?, digest_next_at)
+             WHERE id = ?",
         )
         .bind(window_end)
         .bind(next_at)
@@ -263,7 +272,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(created)
+        Ok(Some((start, window_end)))
     }
 
     pub async fn claim_due_digests(
