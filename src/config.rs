@@ -15,6 +15,28 @@ pub struct Config {
     pub database_url: String,
     pub poll: PollConfig,
     pub fetch: FetchConfig,
+    pub community: CommunityConfig,
+}
+
+/// Who may manage every community, and what each community may do.
+#[derive(Debug, Clone)]
+pub struct CommunityConfig {
+    /// `(platform, user id)` pairs, e.g. `("discord", "80351110224678912")`. The console's
+    /// user is always an operator.
+    pub operators: Vec<(String, String)>,
+    pub max_feeds: i64,
+}
+
+impl Default for CommunityConfig {
+    fn default() -> Self {
+        CommunityConfig { operators: Vec::new(), max_feeds: 50 }
+    }
+}
+
+impl CommunityConfig {
+    pub fn is_operator(&self, platform: &str, user: &str) -> bool {
+        self.operators.iter().any(|(p, u)| p == platform && u == user)
+    }
 }
 
 /// How often feeds are polled and when they give up.
@@ -178,7 +200,28 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?;
         }
-        Ok(Config { data_dir, database_url, poll, fetch })
+        let mut community = CommunityConfig::default();
+        if let Some(v) = get("HERALD_OPERATORS") {
+            for entry in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                match entry.split_once(':') {
+                    Some((p @ ("discord" | "matrix"), user)) if !user.is_empty() => {
+                        community.operators.push((p.to_string(), user.to_string()));
+                    }
+                    _ => {
+                        return Err(ConfigError {
+                            var: "HERALD_OPERATORS",
+                            message: format!(
+                                "\"{entry}\" is not PLATFORM:USER (e.g. discord:80351110224678912 or matrix:@ann:example.org)"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(v) = get("HERALD_MAX_FEEDS_PER_COMMUNITY") {
+            community.max_feeds = number("HERALD_MAX_FEEDS_PER_COMMUNITY", &v, 1, 100_000)? as i64;
+        }
+        Ok(Config { data_dir, database_url, poll, fetch, community })
     }
 }
 
@@ -242,6 +285,8 @@ mod tests {
         assert_eq!(e.var, "DATABASE_URL");
         let e = with(&[("HERALD_MAX_FEED_BYTES", "lots")]).unwrap_err();
         assert_eq!(e.var, "HERALD_MAX_FEED_BYTES");
+        let e = with(&[("HERALD_OPERATORS", "irc:bob")]).unwrap_err();
+        assert_eq!(e.var, "HERALD_OPERATORS");
     }
 
     #[test]
@@ -251,8 +296,11 @@ mod tests {
             ("HERALD_MAX_PAGE_BYTES", "2MB"),
             ("HERALD_ALLOW_PRIVATE_NETWORKS", "true"),
             ("HERALD_DATA_DIR", "/tmp/h"),
+            ("HERALD_OPERATORS", "discord:42, matrix:@ann:example.org"),
         ])
         .expect("valid");
+        assert!(c.community.is_operator("matrix", "@ann:example.org"));
+        assert!(!c.community.is_operator("discord", "@ann:example.org"));
         assert_eq!(c.poll.default_interval, Duration::from_secs(1800));
         assert_eq!(c.fetch.max_page_bytes, 2_000_000);
         assert!(c.fetch.allow_private_networks);

@@ -50,7 +50,7 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
     let limits = CoreLimits {
         default_interval: app.config.poll.default_interval,
         min_interval: app.config.poll.min_interval,
-        ..CoreLimits::default()
+        max_feeds_per_community: app.config.community.max_feeds,
     };
     let core = Core::new(
         app.store.clone(),
