@@ -57,11 +57,11 @@ pub struct SearchHit {
 }
 
 /// Turns what a person typed into an FTS5 query that cannot be a syntax error: every
-/// word becomes a quoted term (so `AND`, `-`, `:` or a stray quote are just words),
-/// "quoted phrases" stay phrases, and the last bare word also matches as a prefix.
+/// word becomes a quoted term (so `AND`, `-`, `:` or a stray quote are just words) and
+/// "quoted phrases" stay phrases. No prefix matching: a short prefix expands to
+/// thousands of terms and makes one query cost seconds; the index stems words instead.
 pub fn fts_query(input: &str) -> Option<String> {
     let mut terms: Vec<String> = Vec::new();
-    let mut last_bare = false;
     for (i, part) in input.split('"').enumerate() {
         let in_phrase = i % 2 == 1;
         let words: Vec<&str> =
@@ -71,17 +71,15 @@ pub fn fts_query(input: &str) -> Option<String> {
         }
         if in_phrase {
             terms.push(format!("\"{}\"", words.join(" ")));
-            last_bare = false;
         } else {
             terms.extend(words.iter().map(|w| format!("\"{w}\"")));
-            last_bare = true;
         }
-    }
-    if last_bare && let Some(last) = terms.last_mut() {
-        last.push('*');
     }
     (!terms.is_empty()).then(|| terms.join(" "))
 }
+
+/// How many of the newest matches a search ranks.
+pub const SEARCH_CANDIDATES: i64 = 1000;
 
 const ARTICLE_COLUMNS: &str = "id, feed_id, item_key, url, title, author, published_at, \
      fetched_at, text, summary, lang, image_url, text_source, backfill";
@@ -166,6 +164,11 @@ impl Store {
     /// Full-text search, best match first (title counts most, then summary, then text).
     /// `feeds` limits the search to those feeds (a community's); `since` to articles
     /// first seen after that instant.
+    ///
+    /// Ranking looks at the newest [`SEARCH_CANDIDATES`] matches only: a common word can
+    /// match hundreds of thousands of articles, and scoring them all costs seconds,
+    /// while news readers want recent stories first anyway. The community's feeds are
+    /// tokens in the index (`feed<id>`), so FTS5 itself intersects them with the query.
     pub async fn search_articles(
         &self,
         query: &str,
@@ -174,27 +177,59 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<SearchHit>, StoreError> {
-        let Some(fts) = fts_query(query) else {
+        let Some(terms) = fts_query(query) else {
             return Ok(Vec::new());
         };
-        let feeds_json = feeds.map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
-        Ok(sqlx::query_as(
-            "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
-                    snippet(articles_fts, -1, '', '', '…', 16) AS snippet,
-                    bm25(articles_fts, 8.0, 3.0, 1.0) AS rank
-             FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-             WHERE articles_fts MATCH ?1
-               AND (?2 IS NULL OR a.feed_id IN (SELECT value FROM json_each(?2)))
-               AND (?3 IS NULL OR a.fetched_at >= ?3)
-             ORDER BY rank LIMIT ?4 OFFSET ?5",
+        let text_match = format!("{{title summary text}} : ({terms})");
+        let full_match = match feeds {
+            Some([]) => return Ok(Vec::new()),
+            Some(ids) => {
+                let tags: Vec<String> = ids.iter().map(|id| format!("feed{id}")).collect();
+                format!("{text_match} AND {{feed_tag}} : ({})", tags.join(" OR "))
+            }
+            None => text_match.clone(),
+        };
+        let min_id: i64 = match since {
+            Some(t) => sqlx::query_scalar("SELECT min(id) FROM articles WHERE fetched_at >= ?")
+                .bind(t)
+                .fetch_one(&self.pool)
+                .await
+                .map(|id: Option<i64>| id.unwrap_or(i64::MAX))?,
+            None => 0,
+        };
+        let mut ranked: Vec<(i64, f64)> = sqlx::query_as(
+            "SELECT rowid, bm25(articles_fts, 8.0, 3.0, 1.0, 0.0) FROM articles_fts
+             WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY rowid DESC LIMIT ?",
         )
-        .bind(fts)
-        .bind(feeds_json)
-        .bind(since)
-        .bind(limit)
-        .bind(offset)
+        .bind(&full_match)
+        .bind(min_id)
+        .bind(SEARCH_CANDIDATES)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        // bm25 is lower for better matches; ties go to the newer article.
+        ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        let page: Vec<(i64, f64)> =
+            ranked.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+        let json = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let mut hits: Vec<SearchHit> = sqlx::query_as(
+            "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
+                    snippet(articles_fts, -1, '', '', '…', 16) AS snippet, 0.0 AS rank
+             FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+             WHERE articles_fts MATCH ? AND articles_fts.rowid IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&text_match)
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
+        for hit in &mut hits {
+            hit.rank = page.iter().find(|(id, _)| *id == hit.id).map(|(_, r)| *r).unwrap_or(0.0);
+        }
+        hits.sort_by(|a, b| a.rank.total_cmp(&b.rank).then(b.id.cmp(&a.id)));
+        Ok(hits)
     }
 
     /// The newest articles of these feeds (backfill included: it is history people may
@@ -259,14 +294,14 @@ mod tests {
 
     #[test]
     fn fts_query_cannot_be_a_syntax_error() {
-        assert_eq!(fts_query("korea peace").as_deref(), Some("\"korea\" \"peace\"*"));
+        assert_eq!(fts_query("korea peace").as_deref(), Some("\"korea\" \"peace\""));
         assert_eq!(
             fts_query("\"north korea\" talks").as_deref(),
-            Some("\"north korea\" \"talks\"*")
+            Some("\"north korea\" \"talks\"")
         );
         assert_eq!(
             fts_query("AND OR NOT -x:y").as_deref(),
-            Some("\"AND\" \"OR\" \"NOT\" \"x\" \"y\"*")
+            Some("\"AND\" \"OR\" \"NOT\" \"x\" \"y\"")
         );
         assert_eq!(fts_query("  ** \" "), None);
         assert_eq!(fts_query("\"unterminated").as_deref(), Some("\"unterminated\""));

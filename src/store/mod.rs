@@ -44,9 +44,10 @@ pub enum StoreError {
 
 /// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
 fn migrator() -> Migrator {
-    let embedded: [(i64, &str, &'static str); 2] = [
+    let embedded: [(i64, &str, &'static str); 3] = [
         (1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql")),
         (2, "communities_delivery", include_str!("../../migrations/0002_communities_delivery.sql")),
+        (3, "search_by_feed", include_str!("../../migrations/0003_search_by_feed.sql")),
     ];
     Migrator::with_migrations(
         embedded
@@ -72,7 +73,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // 16 MB of page cache per connection (the default is 2 MB): search over a
+            // large archive touches many index pages.
+            .pragma("cache_size", "-16000");
         let file = options.get_filename();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
             && !is_memory(file)
