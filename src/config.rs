@@ -16,6 +16,78 @@ pub struct Config {
     pub poll: PollConfig,
     pub fetch: FetchConfig,
     pub community: CommunityConfig,
+    /// Set when `DISCORD_TOKEN` is: herald then also runs as a Discord bot.
+    pub discord: Option<DiscordConfig>,
+    /// Set when `MATRIX_HOMESERVER` is: herald then also runs as a Matrix bot.
+    pub matrix: Option<MatrixConfig>,
+}
+
+/// The Matrix bot's settings.
+#[derive(Clone)]
+pub struct MatrixConfig {
+    /// The homeserver's base URL, e.g. `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's user: `@herald:example.org` or a localpart.
+    pub user: String,
+    pub auth: MatrixAuth,
+    /// What starts a command in a room, e.g. `!herald`.
+    pub prefix: String,
+    /// Invites are accepted only from these users (`@ann:example.org`) or servers
+    /// (`example.org`); empty means from anyone.
+    pub invite_allowlist: Vec<String>,
+    /// Power level that makes someone a channel manager (admin is the room's
+    /// state-changing level).
+    pub manager_level: i64,
+    /// Encrypts matrix-sdk's SQLite store (keys, state) at rest.
+    pub store_passphrase: Option<String>,
+}
+
+/// How the Matrix bot logs in.
+#[derive(Clone)]
+pub enum MatrixAuth {
+    Password(String),
+    AccessToken(String),
+}
+
+// Passwords and tokens are secrets: never print them.
+impl std::fmt::Debug for MatrixConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = match self.auth {
+            MatrixAuth::Password(_) => "password <redacted>",
+            MatrixAuth::AccessToken(_) => "access token <redacted>",
+        };
+        f.debug_struct("MatrixConfig")
+            .field("homeserver", &self.homeserver)
+            .field("user", &self.user)
+            .field("auth", &auth)
+            .field("prefix", &self.prefix)
+            .field("invite_allowlist", &self.invite_allowlist)
+            .field("manager_level", &self.manager_level)
+            .finish()
+    }
+}
+
+/// The Discord bot's settings.
+#[derive(Clone)]
+pub struct DiscordConfig {
+    pub token: String,
+    /// Register slash commands in this guild only (instant updates while testing)
+    /// instead of globally.
+    pub dev_guild: Option<u64>,
+    /// A REST base (`http://127.0.0.1:PORT`) replacing discord.com, for tests against a
+    /// fake. Also turns off serenity's rate limiter, which would bypass it.
+    pub api_base: Option<String>,
+}
+
+// The token is a secret: never print it (Config is logged with {:?} on errors).
+impl std::fmt::Debug for DiscordConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordConfig")
+            .field("token", &"<redacted>")
+            .field("dev_guild", &self.dev_guild)
+            .field("api_base", &self.api_base)
+            .finish()
+    }
 }
 
 /// Who may manage every community, and what each community may do.
@@ -221,8 +293,142 @@ impl Config {
         if let Some(v) = get("HERALD_MAX_FEEDS_PER_COMMUNITY") {
             community.max_feeds = number("HERALD_MAX_FEEDS_PER_COMMUNITY", &v, 1, 100_000)? as i64;
         }
-        Ok(Config { data_dir, database_url, poll, fetch, community })
+        let discord = match get("DISCORD_TOKEN") {
+            None => None,
+            Some(token) => {
+                let token = token.trim().to_string();
+                if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(ConfigError {
+                        var: "DISCORD_TOKEN",
+                        message: "contains spaces; give the bot token alone, without \"Bot \""
+                            .into(),
+                    });
+                }
+                let dev_guild = match get("DISCORD_DEV_GUILD") {
+                    None => None,
+                    Some(v) => Some(match v.trim().parse::<u64>() {
+                        Ok(id) if id > 0 => id,
+                        _ => {
+                            return Err(ConfigError {
+                                var: "DISCORD_DEV_GUILD",
+                                message: format!("\"{v}\" is not a guild id (a number)"),
+                            });
+                        }
+                    }),
+                };
+                let api_base = match get("DISCORD_API_BASE") {
+                    None => None,
+                    Some(v) => {
+                        let base = v.trim().trim_end_matches('/').to_string();
+                        if url::Url::parse(&base)
+                            .map(|u| !matches!(u.scheme(), "http" | "https"))
+                            .unwrap_or(true)
+                        {
+                            return Err(ConfigError {
+                                var: "DISCORD_API_BASE",
+                                message: format!(
+                                    "\"{v}\" is not an http(s) URL (e.g. http://127.0.0.1:8080)"
+                                ),
+                            });
+                        }
+                        Some(base)
+                    }
+                };
+                Some(DiscordConfig { token, dev_guild, api_base })
+            }
+        };
+        let matrix = matrix_config(&get)?;
+        Ok(Config { data_dir, database_url, poll, fetch, community, discord, matrix })
     }
+}
+
+/// The `MATRIX_*` variables; `None` unless `MATRIX_HOMESERVER` is set.
+fn matrix_config(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<MatrixConfig>, ConfigError> {
+    let err = |var: &'static str, message: String| ConfigError { var, message };
+    let Some(hs) = get("MATRIX_HOMESERVER") else {
+        if get("MATRIX_USER").is_some() {
+            return Err(err("MATRIX_HOMESERVER", "is needed when MATRIX_USER is set".into()));
+        }
+        return Ok(None);
+    };
+    let homeserver = hs.trim().trim_end_matches('/').to_string();
+    if url::Url::parse(&homeserver).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true)
+    {
+        return Err(err(
+            "MATRIX_HOMESERVER",
+            format!("\"{hs}\" is not an http(s) URL (e.g. https://matrix.example.org)"),
+        ));
+    }
+    let user = get("MATRIX_USER").map(|u| u.trim().to_string()).ok_or_else(|| {
+        err("MATRIX_USER", "is needed: the bot's user, e.g. @herald:example.org".into())
+    })?;
+    let valid_user = match user.strip_prefix('@') {
+        Some(rest) => rest.split_once(':').is_some_and(|(l, s)| !l.is_empty() && !s.is_empty()),
+        None => !user.is_empty() && !user.contains(':'),
+    };
+    if !valid_user || user.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err(
+            "MATRIX_USER",
+            format!("\"{user}\" is not a Matrix user id (@herald:example.org) or a localpart"),
+        ));
+    }
+    let auth = match (get("MATRIX_ACCESS_TOKEN"), get("MATRIX_PASSWORD")) {
+        (Some(token), _) => MatrixAuth::AccessToken(token.trim().to_string()),
+        (None, Some(password)) => MatrixAuth::Password(password),
+        (None, None) => {
+            return Err(err(
+                "MATRIX_PASSWORD",
+                "is needed (or MATRIX_ACCESS_TOKEN) to log in to Matrix".into(),
+            ));
+        }
+    };
+    let prefix = get("MATRIX_PREFIX").map(|p| p.trim().to_string()).unwrap_or("!herald".into());
+    if prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err("MATRIX_PREFIX", format!("\"{prefix}\" must be one word, e.g. !herald")));
+    }
+    let mut invite_allowlist = Vec::new();
+    for entry in get("MATRIX_INVITE_ALLOWLIST").unwrap_or_default().split(',').map(str::trim) {
+        if entry.is_empty() {
+            continue;
+        }
+        let ok = match entry.strip_prefix('@') {
+            Some(rest) => rest.split_once(':').is_some_and(|(l, s)| !l.is_empty() && !s.is_empty()),
+            None => !entry.starts_with(':') && !entry.contains(char::is_whitespace),
+        };
+        if !ok {
+            return Err(err(
+                "MATRIX_INVITE_ALLOWLIST",
+                format!(
+                    "\"{entry}\" is neither a user (@ann:example.org) nor a server (example.org)"
+                ),
+            ));
+        }
+        invite_allowlist.push(entry.to_string());
+    }
+    let manager_level = match get("MATRIX_MANAGER_LEVEL") {
+        None => 50,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (-(1 << 53)..(1 << 53)).contains(&n) => n,
+            _ => {
+                return Err(err(
+                    "MATRIX_MANAGER_LEVEL",
+                    format!("\"{v}\" is not a power level (e.g. 50)"),
+                ));
+            }
+        },
+    };
+    let store_passphrase = get("MATRIX_STORE_PASSPHRASE");
+    Ok(Some(MatrixConfig {
+        homeserver,
+        user,
+        auth,
+        prefix,
+        invite_allowlist,
+        manager_level,
+        store_passphrase,
+    }))
 }
 
 fn duration(var: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -287,6 +493,35 @@ mod tests {
         assert_eq!(e.var, "HERALD_MAX_FEED_BYTES");
         let e = with(&[("HERALD_OPERATORS", "irc:bob")]).unwrap_err();
         assert_eq!(e.var, "HERALD_OPERATORS");
+        let e = with(&[("DISCORD_TOKEN", "t"), ("DISCORD_DEV_GUILD", "mine")]).unwrap_err();
+        assert_eq!(e.var, "DISCORD_DEV_GUILD");
+        let e = with(&[("DISCORD_TOKEN", "t"), ("DISCORD_API_BASE", "ftp://x")]).unwrap_err();
+        assert_eq!(e.var, "DISCORD_API_BASE");
+        let e = with(&[("DISCORD_TOKEN", "Bot abc")]).unwrap_err();
+        assert_eq!(e.var, "DISCORD_TOKEN");
+        let hs = ("MATRIX_HOMESERVER", "http://127.0.0.1:8008");
+        let e = with(&[("MATRIX_USER", "@h:x")]).unwrap_err();
+        assert_eq!(e.var, "MATRIX_HOMESERVER");
+        let e = with(&[("MATRIX_HOMESERVER", "matrix.org"), ("MATRIX_USER", "h")]).unwrap_err();
+        assert_eq!(e.var, "MATRIX_HOMESERVER");
+        let e = with(&[hs, ("MATRIX_USER", "@h"), ("MATRIX_PASSWORD", "p")]).unwrap_err();
+        assert_eq!(e.var, "MATRIX_USER");
+        let e = with(&[hs, ("MATRIX_USER", "@h:x")]).unwrap_err();
+        assert_eq!(e.var, "MATRIX_PASSWORD");
+        let ok = [hs, ("MATRIX_USER", "@h:x"), ("MATRIX_PASSWORD", "p")];
+        let e = with(&[&ok[..], &[("MATRIX_PREFIX", "! herald")]].concat()).unwrap_err();
+        assert_eq!(e.var, "MATRIX_PREFIX");
+        let e = with(&[&ok[..], &[("MATRIX_INVITE_ALLOWLIST", "@ann")]].concat()).unwrap_err();
+        assert_eq!(e.var, "MATRIX_INVITE_ALLOWLIST");
+        let e = with(&[&ok[..], &[("MATRIX_MANAGER_LEVEL", "mods")]].concat()).unwrap_err();
+        assert_eq!(e.var, "MATRIX_MANAGER_LEVEL");
+        let m = with(&[&ok[..], &[("MATRIX_INVITE_ALLOWLIST", "@ann:x, example.org")]].concat())
+            .expect("valid")
+            .matrix
+            .expect("matrix configured");
+        assert_eq!((m.prefix.as_str(), m.manager_level), ("!herald", 50));
+        assert_eq!(m.invite_allowlist, ["@ann:x", "example.org"]);
+        assert!(!format!("{m:?}").contains("\"p\""), "the password is never printed");
     }
 
     #[test]
@@ -305,5 +540,15 @@ mod tests {
         assert_eq!(c.fetch.max_page_bytes, 2_000_000);
         assert!(c.fetch.allow_private_networks);
         assert_eq!(c.database_url, "sqlite:///tmp/h/herald.db");
+        assert!(c.discord.is_none());
+        let c = with(&[
+            ("DISCORD_TOKEN", "abc.def"),
+            ("DISCORD_DEV_GUILD", "42"),
+            ("DISCORD_API_BASE", "http://127.0.0.1:9/"),
+        ])
+        .expect("valid");
+        let d = c.discord.expect("discord configured");
+        assert_eq!((d.dev_guild, d.api_base.as_deref()), (Some(42), Some("http://127.0.0.1:9")));
+        assert!(!format!("{d:?}").contains("abc.def"), "the token is never printed");
     }
 }

@@ -1,6 +1,10 @@
 //! herald: a feed bot that brings article digests to Discord servers, Matrix rooms and
 //! the terminal. See ARCHITECTURE.md for the map.
 
+// matrix-sdk's sync future is deep enough that proving it `Send` (for `tokio::spawn`)
+// needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod bench;
 pub mod clock;

@@ -2,7 +2,8 @@
 //! by `herald bench` as the feeds' origin, and by the tests as a feed server that can
 //! misbehave on demand (slow bodies, endless bodies, any status and headers).
 //!
-//! It is deliberately minimal: GET/HEAD, keep-alive, fixed or chunked bodies.
+//! It is deliberately minimal: any method, keep-alive, fixed or chunked bodies; request
+//! bodies (Content-Length only) are handed to the handler, which the fake Discord needs.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct Request {
     /// Path and query, as sent.
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// The request body (empty without a Content-Length).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -114,6 +117,9 @@ impl Drop for LocalServer {
 }
 
 const MAX_HEAD: usize = 64 * 1024;
+/// Request bodies above this close the connection (the fake Discord's largest payload,
+/// a bulk command overwrite, is far smaller).
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 async fn serve_connection(stream: TcpStream, handler: Handler) {
     let (read, mut write) = stream.into_split();
@@ -143,10 +149,13 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        let req = Request { method, target, headers };
-        // Request bodies are not used; skip them so keep-alive stays in step.
+        let mut req = Request { method, target, headers, body: Vec::new() };
+        // Read the whole body, so keep-alive stays in step and handlers can see it.
         let body_len: usize =
             req.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        if body_len > MAX_BODY {
+            return;
+        }
         while pending.len() < body_len {
             let mut buf = [0u8; 8192];
             match read.read(&mut buf).await {
@@ -154,7 +163,7 @@ async fn serve_connection(stream: TcpStream, handler: Handler) {
                 Ok(n) => pending.extend_from_slice(&buf[..n]),
             }
         }
-        pending.drain(..body_len);
+        req.body = pending.drain(..body_len).collect();
         let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let resp = handler(&req);
         if write_response(&mut write, &req, resp).await.is_err() || close {
@@ -224,6 +233,9 @@ fn reason(status: u16) -> &'static str {
         301 => "Moved Permanently",
         302 => "Found",
         304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         429 => "Too Many Requests",
         500 => "Internal Server Error",

@@ -135,6 +135,9 @@ enum BenchCmd {
     Search {
         #[arg(long, default_value_t = 1_000_000)]
         articles: usize,
+        /// Keep the archive in this folder, and reuse it on the next run.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// Extraction F1 and ms per page on the extraction dev set (dom_smoothie beside it).
     Extract {
@@ -177,7 +180,12 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
-                .unwrap_or_else(|_| "herald=info,warn".into()),
+                // matrix-sdk logs expected 404s (account data not set yet) as errors and
+                // nags about key backup, which herald does not use.
+                .unwrap_or_else(|_| {
+                    "herald=info,warn,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error"
+                        .into()
+                }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -214,7 +222,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         match bench_cmd {
             BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
             BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
-            BenchCmd::Search { articles } => bench::deliver::search(articles).await?,
+            BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
             BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } => {
                 unreachable!("text benches run before the runtime starts")
             }

@@ -24,6 +24,10 @@ pub struct Running {
     pub console: Ctx,
     pub dispatch_wake: Arc<Notify>,
     pub poll_wake: Arc<Notify>,
+    /// The Discord bot, when `DISCORD_TOKEN` is set.
+    pub discord: Option<crate::platform::discord::DiscordBot>,
+    /// The Matrix bot, when `MATRIX_HOMESERVER` is set.
+    pub matrix: Option<crate::platform::matrix::MatrixBot>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -60,8 +64,41 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
         dispatch_wake.clone(),
         poll_wake.clone(),
     );
-    let platforms: Vec<Arc<dyn Platform>> =
+    let mut platforms: Vec<Arc<dyn Platform>> =
         vec![Arc::new(ConsolePlatform::new(app.store.clone(), app.clock.clone(), out))];
+    // Discord beside the console: its posts go through the same outbox.
+    let discord = match &app.config.discord {
+        None => None,
+        Some(cfg) => {
+            let bot = crate::platform::discord::DiscordBot::start(
+                cfg,
+                core.clone(),
+                app.store.clone(),
+                app.clock.clone(),
+                app.config.community.clone(),
+            )
+            .await?;
+            platforms.push(bot.platform());
+            Some(bot)
+        }
+    };
+    // Matrix beside them, the same way.
+    let matrix = match &app.config.matrix {
+        None => None,
+        Some(cfg) => {
+            let bot = crate::platform::matrix::MatrixBot::start(
+                cfg,
+                &app.config.data_dir,
+                core.clone(),
+                app.store.clone(),
+                app.clock.clone(),
+                app.config.community.clone(),
+            )
+            .await?;
+            platforms.push(bot.platform());
+            Some(bot)
+        }
+    };
     let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms);
     let (shutdown, _) = watch::channel(false);
     let mut running = Running {
@@ -70,6 +107,8 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
         console,
         dispatch_wake,
         poll_wake,
+        discord,
+        matrix,
         shutdown,
         tasks: Vec::new(),
     };
@@ -119,6 +158,12 @@ impl Running {
 
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
+        if let Some(bot) = self.discord {
+            bot.stop().await;
+        }
+        if let Some(bot) = self.matrix {
+            bot.stop().await;
+        }
         for t in self.tasks {
             let _ = t.await;
         }

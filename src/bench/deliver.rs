@@ -126,10 +126,20 @@ impl Words {
 
 /// Search latency over `articles` stored articles in 1,000 feeds, asked by a community
 /// that follows 50 of them, for rare, common and two-word queries.
-pub async fn search(articles: usize) -> anyhow::Result<()> {
-    let (dir, url) = temp_db("search")?;
+pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let (dir, url) = match &keep {
+        Some(path) => (path.clone(), format!("sqlite://{}/bench.db", path.display())),
+        None => temp_db("search")?,
+    };
+    std::fs::create_dir_all(&dir)?;
     let store = Store::open(&url).await?;
     let now = SystemClock.now();
+    if keep.is_some() && store.count_articles().await? as usize >= articles {
+        println!("bench search: reusing the {articles}-article archive in {}", dir.display());
+        let community = store.ensure_community("bench", "guild", None, now).await?;
+        let followed = store.community_feed_ids(community).await?;
+        return measure(&store, &followed).await;
+    }
     let community = store.ensure_community("bench", "guild", None, now).await?;
     let mut feed_ids = Vec::new();
     for i in 0..1000 {
@@ -166,7 +176,15 @@ pub async fn search(articles: usize) -> anyhow::Result<()> {
     }
     store.insert_articles_bulk(&batch).await?;
     println!("  stored in {:.0} s", t.elapsed().as_secs_f64());
+    measure(&store, &followed).await?;
+    store.close().await;
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
+}
 
+async fn measure(store: &Store, followed: &[i64]) -> anyhow::Result<()> {
     let vocab = Words::new(30_000).vocab;
     let queries: Vec<(&str, String)> = (0..60)
         .flat_map(|i| {
@@ -182,11 +200,11 @@ pub async fn search(articles: usize) -> anyhow::Result<()> {
     let mut by_kind: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     // One warm-up pass so the figures are for a running bot, not a cold file cache.
     for (_, q) in queries.iter().take(20) {
-        store.search_articles(q, Some(&followed), None, 6, 0).await?;
+        store.search_articles(q, Some(followed), None, 6, 0).await?;
     }
     for (kind, q) in &queries {
         let t = Instant::now();
-        store.search_articles(q, Some(&followed), None, 6, 0).await?;
+        store.search_articles(q, Some(followed), None, 6, 0).await?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         all.push(ms);
         by_kind.entry(kind).or_default().push(ms);
@@ -204,7 +222,5 @@ pub async fn search(articles: usize) -> anyhow::Result<()> {
         quantile(&mut all.clone(), 0.5),
         quantile(&mut all, 0.95)
     );
-    store.close().await;
-    let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }

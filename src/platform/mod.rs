@@ -3,6 +3,8 @@
 //! platform it talks to.
 
 pub mod console;
+pub mod discord;
+pub mod matrix;
 pub mod terminal;
 
 use std::future::Future;

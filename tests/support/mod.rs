@@ -3,6 +3,8 @@
 //! clock.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod fake_discord;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

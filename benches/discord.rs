@@ -1,0 +1,139 @@
+//! The Discord bot's size and speed against the fake Discord of `tests/support`:
+//! resident memory when connected and idle, and the time from an article stored (with
+//! its delivery row) to its post reaching the fake. Run with
+//! `cargo bench --bench discord`; the figures go in the README.
+//!
+//! Everything runs in one process (herald, the fake's REST server and gateway), so the
+//! memory figure includes the fake, a slight overestimate of the bot alone.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use herald::clock::{Clock, ManualClock};
+use herald::config::DiscordConfig;
+use herald::platform::terminal::Output;
+use herald::store::NewArticle;
+use serde_json::json;
+use support::fake_discord::{self, FakeDiscord, perms};
+
+const GUILD: u64 = 800_000_000_000_000_001;
+const CHAN: u64 = 800_000_000_000_000_002;
+const POSTS: usize = 200;
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful. Both
+    // just run the measurement (it takes a few seconds).
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(support::T0);
+    let fake = FakeDiscord::start(&[(GUILD, "Bench Guild", &[CHAN])]).await;
+    let base = fake.api_base();
+    let app = support::app(dir.path(), &clock, |c| {
+        c.discord = Some(DiscordConfig {
+            token: fake_discord::TOKEN.into(),
+            dev_guild: None,
+            api_base: Some(base),
+        });
+    })
+    .await;
+    let out: Output = Arc::new(Mutex::new(Box::new(std::io::sink())));
+    let running = herald::run::start(&app, out, true).await.expect("start");
+    fake.wait_for("ready", |f| f.identifies() == 1 && !f.global_commands().is_empty()).await;
+
+    // A feed and an instant subscription in the channel, through slash commands.
+    let site = support::Site::start().await;
+    site.feed(
+        "/f.xml",
+        "application/rss+xml",
+        &support::rss("Bench Feed", &[("a", "A", "http://x.invalid/a", "A.")]),
+    );
+    let add = json!([{"name": "add", "type": 1, "options": [{"name": "url", "type": 3, "value": site.url("/f.xml")}]}]);
+    let id = fake.interaction(2, GUILD, CHAN, 1, perms::MANAGE_GUILD, "feeds", add);
+    fake.wait_answer(id).await;
+    let feed = app
+        .store
+        .community_feeds(
+            app.store
+                .ensure_community("discord", &GUILD.to_string(), None, clock.now())
+                .await
+                .expect("community"),
+        )
+        .await
+        .expect("feeds")[0]
+        .feed
+        .id;
+    let sub = json!([{"name": "feed", "type": 3, "value": format!("#{feed}")}]);
+    let id = fake.interaction(2, GUILD, CHAN, 1, perms::MANAGE_CHANNELS, "subscribe", sub);
+    fake.wait_answer(id).await;
+    let channel = app
+        .store
+        .channel_by_external("discord", &CHAN.to_string())
+        .await
+        .expect("read")
+        .expect("channel")
+        .id;
+
+    // Idle and connected: let start-up allocations settle, then read resident memory.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_kb = rss_kb();
+
+    let mut lat = Vec::with_capacity(POSTS);
+    for i in 0..POSTS {
+        let now = clock.now();
+        let a = NewArticle {
+            feed_id: feed,
+            item_key: format!("bench-{i}"),
+            url: Some(format!("https://news.example/{i}")),
+            title: Some(format!("Bench story {i}")),
+            author: None,
+            published_at: Some(now),
+            fetched_at: now,
+            text: "Text.".into(),
+            summary: "A summary of a few words, as the summarizer writes it. Two sentences.".into(),
+            lang: Some("en".into()),
+            image_url: Some("https://news.example/i.jpg".into()),
+            text_source: "page",
+            backfill: false,
+        };
+        let t0 = Instant::now();
+        app.store.insert_article_with_deliveries(&a, &[channel], now).await.expect("insert");
+        // What the poller does after storing new articles.
+        running.dispatch_wake.notify_one();
+        while fake.messages(CHAN).len() < i + 1 {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        lat.push(t0.elapsed());
+    }
+    lat.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
+    println!("discord bench ({POSTS} posts, in-process fake Discord on loopback)");
+    println!(
+        "  resident memory, connected and idle: {:.1} MB (target <= 60 MB)",
+        idle_kb as f64 / 1024.0
+    );
+    println!(
+        "  article stored -> post at the fake: median {:.1} ms, p95 {:.1} ms, max {:.1} ms (target <= 50 ms)",
+        ms(p(0.5)),
+        ms(p(0.95)),
+        ms(lat[lat.len() - 1])
+    );
+    running.stop().await;
+}

@@ -1,0 +1,159 @@
+//! Discord through serenity: the [`Platform`] that posts through the outbox, and the bot
+//! (gateway + slash commands) that turns interactions into core [`Command`]s.
+//!
+//! A Discord guild is a herald community (`ensure_community("discord", guild_id)`), a
+//! Discord channel a herald channel. Only the non-privileged GUILDS intent is used:
+//! slash commands arrive as interactions, and guild/channel deletions pause posting.
+//!
+//! [`Command`]: crate::commands::parse::Command
+
+pub mod commands;
+mod handler;
+pub mod render;
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serenity::all::{ChannelId, GatewayIntents, Http, HttpBuilder, ShardManager};
+use serenity::builder::{CreateAllowedMentions, CreateMessage};
+use serenity::http::HttpError;
+use serenity::model::channel::Nonce;
+
+use super::{Platform, SendError, SendFuture, Sent};
+use crate::clock::SharedClock;
+use crate::commands::Core;
+use crate::config::{CommunityConfig, DiscordConfig};
+use crate::deliver::digest::DigestLimits;
+use crate::reply::Reply;
+use crate::store::Store;
+
+pub use handler::{Handler, role_for};
+
+/// The `channels.platform` and `communities.platform` value.
+pub const PLATFORM: &str = "discord";
+
+/// When a 429 reaches herald without its `retry_after` (serenity keeps only the status
+/// and Discord's JSON error, and its own rate limiter, on in production, already waits
+/// out the advertised time and retries), wait this long before the next try.
+pub const RATE_LIMIT_FALLBACK: Duration = Duration::from_secs(2);
+
+/// serenity's REST client for this configuration. With `DISCORD_API_BASE` (tests) REST
+/// goes to that base and serenity's rate limiter is off, since it would bypass the base.
+pub fn http(cfg: &DiscordConfig) -> Http {
+    let mut b = HttpBuilder::new(&cfg.token);
+    if let Some(base) = &cfg.api_base {
+        b = b.proxy(base.clone()).ratelimiter_disabled(true);
+    }
+    let mut http = b.build();
+    // Every message, whatever builds it: a feed title saying @everyone pings nobody.
+    http.default_allowed_mentions = Some(CreateAllowedMentions::new());
+    http
+}
+
+/// Posts outbox messages to Discord channels.
+pub struct DiscordPlatform {
+    http: Arc<Http>,
+}
+
+impl DiscordPlatform {
+    pub fn new(http: Arc<Http>) -> DiscordPlatform {
+        DiscordPlatform { http }
+    }
+}
+
+impl Platform for DiscordPlatform {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn send<'a>(&'a self, external_id: &'a str, reply: &'a Reply, key: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            let Ok(id) = external_id.parse::<NonZeroU64>() else {
+                return Err(SendError::Permanent(format!(
+                    "\"{external_id}\" is not a Discord channel id"
+                )));
+            };
+            let embeds = render::embeds(reply).iter().map(render::Embed::to_builder).collect();
+            // The outbox key as nonce with enforce_nonce: Discord returns the first message
+            // again instead of posting a second one for the same key.
+            let message = CreateMessage::new()
+                .embeds(embeds)
+                .nonce(Nonce::String(key.to_string()))
+                .enforce_nonce(true)
+                .allowed_mentions(CreateAllowedMentions::new());
+            match ChannelId::from(id).send_message(&*self.http, message).await {
+                Ok(m) => Ok(Sent { message_id: Some(m.id.to_string()) }),
+                Err(e) => Err(classify(e)),
+            }
+        })
+    }
+
+    fn digest_limits(&self) -> DigestLimits {
+        DigestLimits::DISCORD
+    }
+}
+
+/// What the outbox should do about a failed REST call.
+pub fn classify(e: serenity::Error) -> SendError {
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            let what =
+                format!("Discord answered {status}: {} (code {})", r.error.message, r.error.code);
+            match status {
+                429 => SendError::RateLimited { retry_after: RATE_LIMIT_FALLBACK },
+                403 => SendError::Permanent(format!(
+                    "herald may not post in this channel (missing access or permission): {what}"
+                )),
+                404 => SendError::Permanent(format!("the channel no longer exists: {what}")),
+                _ => SendError::Transient(what),
+            }
+        }
+        other => SendError::Transient(other.to_string()),
+    }
+}
+
+/// A connected bot: its gateway runs in the background until [`DiscordBot::stop`].
+pub struct DiscordBot {
+    pub http: Arc<Http>,
+    shards: Arc<ShardManager>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DiscordBot {
+    /// Builds the client (REST + gateway) and starts it; slash commands are registered
+    /// when the gateway is ready.
+    pub async fn start(
+        cfg: &DiscordConfig,
+        core: Core,
+        store: Store,
+        clock: SharedClock,
+        community: CommunityConfig,
+    ) -> anyhow::Result<DiscordBot> {
+        let handler = Handler::new(core, store, clock, community, cfg.dev_guild);
+        // new_with_http: `.token()` would replace the configured Http (proxy and all).
+        let mut client =
+            serenity::client::ClientBuilder::new_with_http(http(cfg), GatewayIntents::GUILDS)
+                .event_handler(handler)
+                .await?;
+        let (http, shards) = (client.http.clone(), client.shard_manager.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = client.start().await {
+                tracing::error!("Discord client stopped: {e}");
+            }
+        });
+        Ok(DiscordBot { http, shards, task })
+    }
+
+    /// The platform that posts through this bot's REST client (and its rate limiter).
+    pub fn platform(&self) -> Arc<dyn Platform> {
+        Arc::new(DiscordPlatform::new(self.http.clone()))
+    }
+
+    pub async fn stop(self) {
+        self.shards.shutdown_all().await;
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}

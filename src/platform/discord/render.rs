@@ -1,0 +1,345 @@
+//! A neutral [`Reply`] as Discord embeds, within Discord's limits.
+//!
+//! Feed text is untrusted: every piece of it is markdown-escaped so a title cannot forge
+//! a link, a mention or formatting, and URLs are only used when they are http(s). The
+//! layout is computed as plain [`Embed`] values first so limits can be checked (and
+//! tested) before anything is handed to serenity.
+
+use chrono::NaiveDateTime;
+use serenity::builder::{CreateEmbed, CreateEmbedAuthor, CreateEmbedFooter};
+use serenity::model::Timestamp;
+
+use crate::reply::{Item, Reply, Tone};
+
+/// Discord's limits (characters; Discord counts code points).
+pub const TITLE_MAX: usize = 256;
+pub const DESCRIPTION_MAX: usize = 4096;
+pub const FIELD_NAME_MAX: usize = 256;
+pub const FIELD_VALUE_MAX: usize = 1024;
+pub const FIELDS_MAX: usize = 25;
+pub const FOOTER_MAX: usize = 2048;
+pub const AUTHOR_MAX: usize = 256;
+pub const EMBEDS_MAX: usize = 10;
+pub const TOTAL_MAX: usize = 6000;
+pub const URL_MAX: usize = 2048;
+
+/// One embed as herald lays it out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Embed {
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub description: String,
+    pub author: Option<String>,
+    pub fields: Vec<(String, String)>,
+    pub footer: Option<String>,
+    pub timestamp: Option<i64>,
+    pub thumbnail: Option<String>,
+    pub colour: u32,
+}
+
+impl Embed {
+    /// The characters Discord counts towards the 6000 total.
+    pub fn size(&self) -> usize {
+        chars(self.title.as_deref().unwrap_or_default())
+            + chars(&self.description)
+            + self.fields.iter().map(|(n, v)| chars(n) + chars(v)).sum::<usize>()
+            + chars(self.footer.as_deref().unwrap_or_default())
+            + chars(self.author.as_deref().unwrap_or_default())
+    }
+
+    pub fn to_builder(&self) -> CreateEmbed {
+        let mut e = CreateEmbed::new().colour(self.colour);
+        if let Some(t) = &self.title {
+            e = e.title(t);
+        }
+        if let Some(u) = &self.url {
+            e = e.url(u);
+        }
+        if !self.description.is_empty() {
+            e = e.description(&self.description);
+        }
+        if let Some(a) = &self.author {
+            e = e.author(CreateEmbedAuthor::new(a));
+        }
+        for (n, v) in &self.fields {
+            e = e.field(n, v, false);
+        }
+        if let Some(f) = &self.footer {
+            e = e.footer(CreateEmbedFooter::new(f));
+        }
+        if let Some(ts) = self.timestamp.and_then(|t| Timestamp::from_unix_timestamp(t).ok()) {
+            e = e.timestamp(ts);
+        }
+        if let Some(t) = &self.thumbnail {
+            e = e.thumbnail(t);
+        }
+        e
+    }
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Escapes Discord markdown so the text shows as typed: no bold, links, spoilers, code,
+/// quotes, headings, lists or mentions.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line_start = true;
+    for c in text.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | '@'
+            | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' if line_start => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        line_start = c == '\n' || (line_start && c == ' ');
+    }
+    out
+}
+
+/// Cuts `s` to at most `max` characters, marking the cut with an ellipsis. Never leaves
+/// a dangling backslash (an escape cut in half would escape the ellipsis).
+pub fn truncate(s: &str, max: usize) -> String {
+    if chars(s) <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    while out.ends_with('\\') {
+        out.pop();
+    }
+    out.push('…');
+    out
+}
+
+/// A URL Discord accepts in an embed, or nothing.
+pub fn safe_url(url: Option<&str>) -> Option<String> {
+    let u = url?.trim();
+    let ok = (u.starts_with("https://") || u.starts_with("http://"))
+        && u.len() <= URL_MAX
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then(|| u.to_string())
+}
+
+/// A URL inside a markdown link `[text](url)`: parentheses and spaces would end it.
+fn link_target(url: &str) -> String {
+    url.replace('(', "%28").replace(')', "%29").replace(' ', "%20")
+}
+
+/// A stable colour per feed, so a channel's posts are told apart at a glance.
+pub fn feed_colour(feed: &str) -> u32 {
+    const PALETTE: [u32; 8] =
+        [0x5865F2, 0x57F287, 0xFEE75C, 0xEB459E, 0xED4245, 0x3BA55C, 0xFAA61A, 0x00B0F4];
+    let h =
+        feed.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    PALETTE[(h % PALETTE.len() as u64) as usize]
+}
+
+fn tone_colour(tone: Tone) -> u32 {
+    match tone {
+        Tone::Error => 0xED4245,
+        Tone::Success => 0x57F287,
+        Tone::Digest => 0xFEE75C,
+        Tone::Info | Tone::Article => 0x5865F2,
+    }
+}
+
+/// "2026-11-30 08:00 UTC" (how the core writes dates) as a Unix time.
+fn parse_utc(s: &str) -> Option<i64> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M UTC").ok().map(|t| t.and_utc().timestamp())
+}
+
+/// The embeds for `reply`, at most 10 and 6000 characters in all.
+pub fn embeds(reply: &Reply) -> Vec<Embed> {
+    let out = if reply.tone == Tone::Article { article(reply) } else { general(reply) };
+    fit(out)
+}
+
+/// An article (a post, or the `article` command): linked title, summary, the feed as
+/// author, the published time as the embed's timestamp, the lead image as thumbnail.
+fn article(reply: &Reply) -> Vec<Embed> {
+    let field = |name: &str| reply.fields.iter().find(|f| f.name == name).map(|f| f.value.clone());
+    // A post's footer is "Feed name · #42"; the `article` reply has a "feed" field.
+    let (feed, footer) = match reply.footer.as_deref().and_then(|f| f.rsplit_once(" · #")) {
+        Some((feed, id)) => (Some(feed.to_string()), Some(format!("#{id}"))),
+        None => (field("feed"), reply.footer.clone()),
+    };
+    let colour = feed.as_deref().map(feed_colour).unwrap_or(tone_colour(Tone::Article));
+    vec![Embed {
+        title: reply.title.as_deref().map(|t| truncate(&escape(t), TITLE_MAX)),
+        url: safe_url(reply.url.as_deref()),
+        description: truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        author: feed.map(|f| truncate(&f, AUTHOR_MAX)),
+        fields: Vec::new(),
+        footer: footer.map(|f| truncate(&f, FOOTER_MAX)),
+        timestamp: field("published").as_deref().and_then(parse_utc),
+        thumbnail: safe_url(reply.image_url.as_deref()),
+        colour,
+    }]
+}
+
+/// Anything else: a headed embed with the text and fields, then the sections' items
+/// packed into descriptions (a new embed per section heading, or when one is full).
+fn general(reply: &Reply) -> Vec<Embed> {
+    let colour = tone_colour(reply.tone);
+    let mut first = Embed {
+        title: reply.title.as_deref().map(|t| truncate(&escape(t), TITLE_MAX)),
+        url: safe_url(reply.url.as_deref()),
+        description: truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        fields: reply
+            .fields
+            .iter()
+            .take(FIELDS_MAX)
+            .map(|f| {
+                (
+                    truncate(&escape(&f.name), FIELD_NAME_MAX),
+                    truncate(&escape(&f.value), FIELD_VALUE_MAX),
+                )
+            })
+            .collect(),
+        footer: reply.footer.as_deref().map(|f| truncate(f, FOOTER_MAX)),
+        colour,
+        ..Embed::default()
+    };
+    if let Some(page) = &reply.page {
+        let note = format!("Page {}", page.number);
+        first.footer = Some(match first.footer.take() {
+            Some(f) => format!("{f} · {note}"),
+            None => note,
+        });
+    }
+    let mut out = vec![first];
+    for section in &reply.sections {
+        if let Some(h) = &section.heading {
+            out.push(Embed {
+                title: Some(truncate(&escape(h), TITLE_MAX)),
+                colour,
+                ..Embed::default()
+            });
+        }
+        for item in &section.items {
+            let block = item_block(item);
+            let last = out.last_mut().expect("out starts with one embed and only grows");
+            let sep = if last.description.is_empty() { 0 } else { 2 };
+            if chars(&last.description) + sep + chars(&block) <= DESCRIPTION_MAX {
+                if sep > 0 {
+                    last.description.push_str("\n\n");
+                }
+                last.description.push_str(&block);
+            } else {
+                out.push(Embed {
+                    description: truncate(&block, DESCRIPTION_MAX),
+                    colour,
+                    ..Embed::default()
+                });
+            }
+        }
+    }
+    out.retain(|e| e.size() > 0 || e.url.is_some());
+    if out.is_empty() {
+        out.push(Embed { description: "(nothing)".into(), colour, ..Embed::default() });
+    }
+    out
+}
+
+/// One list item: a bold (linked) title, the text, and a small line of metadata.
+fn item_block(item: &Item) -> String {
+    let title = truncate(&escape(&item.title), 250);
+    let mut block = match safe_url(item.url.as_deref()) {
+        Some(u) => format!("**[{title}]({})**", link_target(&u)),
+        None => format!("**{title}**"),
+    };
+    if !item.text.trim().is_empty() {
+        block.push('\n');
+        block.push_str(&truncate(&escape(&item.text), 1500));
+    }
+    let mut meta: Vec<String> = item.meta.iter().map(|m| escape(m)).collect();
+    if !item.also_in.is_empty() {
+        meta.push(format!("also in {}", escape(&item.also_in.join(", "))));
+    }
+    if !meta.is_empty() {
+        block.push_str("\n-# ");
+        block.push_str(&meta.join(" · "));
+    }
+    block
+}
+
+/// Enforces the per-message limits: at most 10 embeds and 6000 characters in all. What
+/// does not fit is cut with a note, never sent over the limit (Discord would refuse the
+/// whole message).
+pub fn fit(mut embeds: Vec<Embed>) -> Vec<Embed> {
+    const MORE: &str = "\n… (more than fits in one message)";
+    let mut total = 0;
+    let mut keep = 0;
+    for e in &mut embeds {
+        if keep == EMBEDS_MAX {
+            break;
+        }
+        let size = e.size();
+        if total + size <= TOTAL_MAX {
+            total += size;
+            keep += 1;
+            continue;
+        }
+        // Shrink this one to what is left, then stop.
+        let room = TOTAL_MAX - total;
+        let others = size - chars(&e.description);
+        if others + chars(MORE) + 20 <= room {
+            let d = truncate(&e.description, room - others - chars(MORE));
+            e.description = format!("{d}{MORE}");
+            keep += 1;
+        }
+        break;
+    }
+    embeds.truncate(keep.max(1));
+    embeds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Reply;
+
+    #[test]
+    fn escapes_markdown_and_mentions() {
+        let e = escape("**bold** [x](http://evil) @everyone <@1> `c` > q");
+        assert_eq!(
+            e,
+            "\\*\\*bold\\*\\* \\[x\\]\\(http\\://evil\\) \\@everyone \\<\\@1\\> \\`c\\` \\> q"
+        );
+        assert_eq!(escape("- item\n# head"), "\\- item\n\\# head");
+        assert_eq!(truncate("ab\\*cd", 4), "ab…");
+    }
+
+    #[test]
+    fn long_lists_fit_discord_limits() {
+        let items: Vec<Item> = (0..200)
+            .map(|i| Item {
+                title: format!("Title {i}"),
+                url: Some(format!("https://example.com/{i}")),
+                text: "word ".repeat(100),
+                meta: Some("Feed · 2026".into()),
+                also_in: vec![],
+            })
+            .collect();
+        let reply = Reply::info("x").with_title("t".repeat(400)).with_section(None, items);
+        let out = embeds(&reply);
+        assert!(out.len() <= EMBEDS_MAX);
+        assert!(out.iter().map(Embed::size).sum::<usize>() <= TOTAL_MAX);
+        assert!(out.iter().all(|e| chars(&e.description) <= DESCRIPTION_MAX));
+        assert!(out.iter().all(|e| e.title.as_deref().map(chars).unwrap_or(0) <= TITLE_MAX));
+    }
+
+    #[test]
+    fn unsafe_urls_are_dropped() {
+        assert_eq!(safe_url(Some("javascript:alert(1)")), None);
+        assert_eq!(safe_url(Some("https://a.b/c d")), None);
+        assert_eq!(safe_url(Some("https://a.b/c")).as_deref(), Some("https://a.b/c"));
+    }
+}

@@ -1,0 +1,580 @@
+//! herald as a Matrix bot (matrix-sdk): commands in rooms, posts and digests as
+//! `m.notice` with HTML, end-to-end encryption.
+//!
+//! - A room is a community with one channel, both keyed by the room id (never parsed:
+//!   newer room ids have no `:server` part).
+//! - `PREFIX command` in a room is parsed by the command core and run with a role from
+//!   the room's power levels: the state-changing level (`state_default`) makes an admin,
+//!   `MATRIX_MANAGER_LEVEL` a channel manager; room creators of v12+ rooms have
+//!   unlimited power and are admins; `HERALD_OPERATORS` matrix ids may do anything.
+//!   The answer is sent as a reply to the command (in its thread when it has one).
+//! - Invites are joined (optionally only from `MATRIX_INVITE_ALLOWLIST`); leaving, a kick
+//!   or a ban pauses the room's channel, and joining again resumes it.
+//! - Posts go through the outbox: [`MatrixPlatform`] sends with the idempotency key as
+//!   the transaction id, which the homeserver deduplicates for this device, so a resend
+//!   after a crash is dropped.
+//! - The session (user, device, token) is kept in `DATA/matrix/session.json` and the
+//!   state and crypto stores in `DATA/matrix/` (SQLite), so a restart is the same device
+//!   with the same keys.
+
+pub mod render;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::{RequestConfig, SyncSettings};
+use matrix_sdk::event_handler::Ctx as HandlerCtx;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+use matrix_sdk::ruma::api::client::sync::sync_events;
+use matrix_sdk::ruma::api::error::{ErrorKind, LimitExceededErrorData, RetryAfter};
+use matrix_sdk::ruma::events::relation::Thread;
+use matrix_sdk::ruma::events::room::member::{
+    MembershipState, StrippedRoomMemberEvent, SyncRoomMemberEvent,
+};
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, Relation,
+};
+use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+use matrix_sdk::ruma::{Int, OwnedRoomId, OwnedTransactionId, RoomId, UserId};
+use matrix_sdk::{Client, Room, RoomState, SessionMeta, SessionTokens};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::{Platform, SendError, SendFuture, Sent};
+use crate::clock::SharedClock;
+use crate::commands::parse::{self, Role};
+use crate::commands::{Core, Ctx};
+use crate::config::{CommunityConfig, MatrixAuth, MatrixConfig};
+use crate::deliver::digest::DigestLimits;
+use crate::store::Store;
+
+/// The `channels.platform` / `communities.platform` value.
+pub const PLATFORM: &str = "matrix";
+/// A send that takes longer than this (a homeserver that hangs) is retried later.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the event handlers share.
+struct Shared {
+    core: Core,
+    store: Store,
+    clock: SharedClock,
+    community: CommunityConfig,
+    cfg: MatrixConfig,
+}
+
+/// A logged-in Matrix client with its sync loop running.
+pub struct MatrixBot {
+    client: Client,
+    platform: Arc<MatrixPlatform>,
+    synced: watch::Receiver<bool>,
+    sync_task: tokio::task::JoinHandle<()>,
+}
+
+impl MatrixBot {
+    /// Logs in (or restores the saved session), registers the event handlers and starts
+    /// syncing. Fails only when the homeserver refuses the credentials or the store
+    /// cannot be opened; a homeserver that is down is retried by the sync loop.
+    pub async fn start(
+        cfg: &MatrixConfig,
+        data_dir: &Path,
+        core: Core,
+        store: Store,
+        clock: SharedClock,
+        community: CommunityConfig,
+    ) -> anyhow::Result<MatrixBot> {
+        let dir = data_dir.join("matrix");
+        std::fs::create_dir_all(&dir)?;
+        let client = Client::builder()
+            .homeserver_url(&cfg.homeserver)
+            .sqlite_store(&dir, cfg.store_passphrase.as_deref())
+            .build()
+            .await?;
+        login(&client, cfg, &dir).await?;
+        let shared = Arc::new(Shared { core, store, clock, community, cfg: cfg.clone() });
+        client.add_event_handler_context(shared);
+        client.add_event_handler(on_invite);
+        client.add_event_handler(on_member);
+        client.add_event_handler(on_message);
+
+        let (tx, synced) = watch::channel(false);
+        let c = client.clone();
+        let sync_task = tokio::spawn(async move {
+            // Synapse sends 10 timeline events a room by default and skips older ones
+            // (a "limited" timeline): a burst of commands would lose some. 200 covers
+            // any room a person types into.
+            let mut filter = FilterDefinition::default();
+            filter.room.timeline.limit = Some(matrix_sdk::ruma::uint!(200));
+            let settings = SyncSettings::default()
+                .timeout(Duration::from_secs(30))
+                .filter(sync_events::v3::Filter::FilterDefinition(filter));
+            loop {
+                let tx = tx.clone();
+                let result = c
+                    .sync_with_callback(settings.clone(), move |_| {
+                        let _ = tx.send(true);
+                        async { matrix_sdk::LoopCtrl::Continue }
+                    })
+                    .await;
+                if let Err(e) = result {
+                    tracing::warn!("matrix sync failed, retrying: {e}");
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+        let platform = Arc::new(MatrixPlatform { client: client.clone() });
+        Ok(MatrixBot { client, platform, synced, sync_task })
+    }
+
+    /// The outbox's way to post here.
+    pub fn platform(&self) -> Arc<dyn Platform> {
+        self.platform.clone()
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Waits until the first sync response was processed (keys uploaded, rooms known).
+    pub async fn wait_synced(&self) {
+        let mut rx = self.synced.clone();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    pub async fn stop(self) {
+        self.sync_task.abort();
+        let _ = self.sync_task.await;
+    }
+}
+
+/// Restores `dir/session.json` if it is this user's, else logs in and saves it: one
+/// device for the life of the data directory, so the crypto store stays valid.
+async fn login(client: &Client, cfg: &MatrixConfig, dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("session.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let session: MatrixSession = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is damaged: {e}", path.display()))?;
+        if cfg.user.starts_with('@') && session.meta.user_id.as_str() != cfg.user {
+            anyhow::bail!(
+                "MATRIX_USER: {} holds the session of {}, not {}; move it away to log in anew",
+                path.display(),
+                session.meta.user_id,
+                cfg.user
+            );
+        }
+        client.restore_session(session).await?;
+        return Ok(());
+    }
+    let session = match &cfg.auth {
+        MatrixAuth::Password(password) => {
+            let localpart = cfg
+                .user
+                .strip_prefix('@')
+                .map_or(cfg.user.as_str(), |u| u.split_once(':').map_or(u, |(l, _)| l));
+            client
+                .matrix_auth()
+                .login_username(localpart, password)
+                .initial_device_display_name("herald")
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("MATRIX_PASSWORD: login as {} failed: {e}", cfg.user)
+                })?;
+            client
+                .matrix_auth()
+                .session()
+                .ok_or_else(|| anyhow::anyhow!("no session after login"))?
+        }
+        MatrixAuth::AccessToken(token) => {
+            // The device id comes with the token: ask the homeserver who we are.
+            let who = whoami(&cfg.homeserver, token).await?;
+            let session = MatrixSession {
+                meta: SessionMeta { user_id: who.0, device_id: who.1.into() },
+                tokens: SessionTokens { access_token: token.clone(), refresh_token: None },
+            };
+            client.restore_session(session.clone()).await?;
+            session
+        }
+    };
+    write_private(&path, &serde_json::to_string(&session)?)?;
+    Ok(())
+}
+
+async fn whoami(
+    homeserver: &str,
+    token: &str,
+) -> anyhow::Result<(matrix_sdk::ruma::OwnedUserId, String)> {
+    #[derive(serde::Deserialize)]
+    struct Who {
+        user_id: matrix_sdk::ruma::OwnedUserId,
+        device_id: Option<String>,
+    }
+    let resp = reqwest::Client::new()
+        .get(format!("{homeserver}/_matrix/client/v3/account/whoami"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        anyhow::bail!("MATRIX_ACCESS_TOKEN: the homeserver refused it ({})", resp.status());
+    }
+    let who: Who = serde_json::from_slice(&resp.bytes().await?)?;
+    let device = who.device_id.ok_or_else(|| {
+        anyhow::anyhow!("MATRIX_ACCESS_TOKEN: the token has no device; use MATRIX_PASSWORD")
+    })?;
+    Ok((who.user_id, device))
+}
+
+/// Writes a file only its owner can read (it holds an access token).
+fn write_private(path: &PathBuf, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// Whether `inviter` may invite herald, by user id or by server.
+pub fn invite_allowed(allowlist: &[String], inviter: &UserId) -> bool {
+    allowlist.is_empty()
+        || allowlist.iter().any(|a| {
+            if a.starts_with('@') {
+                a == inviter.as_str()
+            } else {
+                a == inviter.server_name().as_str()
+            }
+        })
+}
+
+async fn on_invite(
+    ev: StrippedRoomMemberEvent,
+    room: Room,
+    client: Client,
+    HandlerCtx(shared): HandlerCtx<Arc<Shared>>,
+) {
+    if Some(ev.state_key.as_ref()) != client.user_id()
+        || ev.content.membership != MembershipState::Invite
+    {
+        return;
+    }
+    if !invite_allowed(&shared.cfg.invite_allowlist, &ev.sender) {
+        tracing::info!(room = %room.room_id(), inviter = %ev.sender, "invite refused (not in MATRIX_INVITE_ALLOWLIST)");
+        let _ = room.leave().await;
+        return;
+    }
+    // Joining can race the invite on the homeserver's side; retry a few times.
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(500);
+        for _ in 0..6 {
+            match room.join().await {
+                Ok(()) => {
+                    tracing::info!(room = %room.room_id(), inviter = %ev.sender, "joined");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(room = %room.room_id(), "join failed, retrying: {e}");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+    });
+}
+
+/// herald's own membership: joining (re)opens the room's channel, leaving pauses it.
+async fn on_member(
+    ev: SyncRoomMemberEvent,
+    room: Room,
+    client: Client,
+    HandlerCtx(shared): HandlerCtx<Arc<Shared>>,
+) {
+    if Some(ev.state_key().as_ref()) != client.user_id() {
+        return;
+    }
+    let result = match ev.membership() {
+        MembershipState::Join => match channel(&shared, &room).await {
+            Ok(ch) if ch.paused_reason.is_some() => {
+                tracing::info!(room = %room.room_id(), "rejoined: resuming the room's posts");
+                shared.store.set_channel_paused(ch.id, None).await
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        },
+        m @ (MembershipState::Leave | MembershipState::Ban) => {
+            let by = ev.sender();
+            let reason = match (m, Some(by) == client.user_id()) {
+                (MembershipState::Ban, _) => format!("herald was banned from this room by {by}"),
+                (_, true) => "herald left this room".to_string(),
+                (_, false) => format!("herald was removed from this room by {by}"),
+            };
+            match shared.store.channel_by_external(PLATFORM, room.room_id().as_str()).await {
+                Ok(Some(ch)) => {
+                    tracing::info!(room = %room.room_id(), "{reason}: pausing the room's posts");
+                    shared.store.set_channel_paused(ch.id, Some(&reason)).await
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(room = %room.room_id(), "recording herald's membership failed: {e}");
+    }
+}
+
+/// The room's community and channel, made on first sight.
+async fn channel(
+    shared: &Shared,
+    room: &Room,
+) -> Result<crate::store::ChannelRow, crate::store::StoreError> {
+    let id = room.room_id().as_str();
+    // Read first: most commands come from rooms herald already knows.
+    if let Some(ch) = shared.store.channel_by_external(PLATFORM, id).await? {
+        return Ok(ch);
+    }
+    let now = shared.clock.now();
+    let name = room.name();
+    let community = shared.store.ensure_community(PLATFORM, id, name.as_deref(), now).await?;
+    shared.store.ensure_channel(community, PLATFORM, id, name.as_deref(), now).await
+}
+
+/// The text after the prefix, if `body` is a command (`!herald` alone means help).
+pub fn command_text<'a>(prefix: &str, body: &'a str) -> Option<&'a str> {
+    let rest = body.trim_start().strip_prefix(prefix)?;
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None; // `!heraldry` is not for us
+    }
+    let rest = rest.trim();
+    Some(if rest.is_empty() { "help" } else { rest })
+}
+
+/// The role `level` gives in a room whose state-changing level is `admin`.
+pub fn role_for(level: UserPowerLevel, admin: Int, manager: i64) -> Role {
+    let manager = Int::new(manager).unwrap_or(admin);
+    if level >= admin {
+        Role::Admin
+    } else if level >= manager {
+        Role::ChannelManager
+    } else {
+        Role::Member
+    }
+}
+
+async fn on_message(
+    ev: OriginalSyncRoomMessageEvent,
+    room: Room,
+    client: Client,
+    HandlerCtx(shared): HandlerCtx<Arc<Shared>>,
+) {
+    if room.state() != RoomState::Joined || Some(ev.sender.as_ref()) == client.user_id() {
+        return;
+    }
+    // Notices are bots talking; only people's text messages are commands.
+    let MessageType::Text(text) = &ev.content.msgtype else { return };
+    let Some(command) = command_text(&shared.cfg.prefix, &text.body).map(str::to_string) else {
+        return;
+    };
+
+    let role = match room.power_levels().await {
+        Ok(pl) => role_for(pl.for_user(&ev.sender), pl.state_default, shared.cfg.manager_level),
+        Err(e) => {
+            tracing::warn!(room = %room.room_id(), "power levels unknown ({e}); treating as member");
+            Role::Member
+        }
+    };
+    // A command may take a while (`feeds add` fetches the feed): answer it on its own
+    // task so the sync loop, and other rooms, do not wait.
+    tokio::spawn(async move { answer(&shared, &room, &ev, role, &command).await });
+}
+
+async fn answer(
+    shared: &Shared,
+    room: &Room,
+    ev: &OriginalSyncRoomMessageEvent,
+    role: Role,
+    command: &str,
+) {
+    let reply = match channel(shared, room).await {
+        Err(e) => {
+            tracing::error!("matrix command: store failed: {e}");
+            crate::reply::Reply::error(
+                "Something went wrong on herald's side; nothing was changed. Try again shortly.",
+            )
+        }
+        Ok(channel) => {
+            let ctx = Ctx {
+                community_id: channel.community_id,
+                channel,
+                user: ev.sender.to_string(),
+                role,
+                operator: shared.community.is_operator(PLATFORM, ev.sender.as_str()),
+                local_files: false,
+            };
+            match parse::parse(command) {
+                Ok(cmd) => shared.core.execute(&ctx, cmd).await,
+                Err(e) => crate::reply::Reply::error(e.to_string()),
+            }
+        }
+    };
+
+    let mut content = render::content(&reply);
+    let thread_root = match &ev.content.relates_to {
+        Some(Relation::Thread(Thread { event_id, .. })) => Some(event_id.clone()),
+        _ => None,
+    };
+    content["m.relates_to"] = match thread_root {
+        Some(root) => json!({
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": false,
+            "m.in_reply_to": { "event_id": ev.event_id },
+        }),
+        None => json!({ "m.in_reply_to": { "event_id": ev.event_id } }),
+    };
+    // One answer per command, even if the command event is seen twice.
+    let txn: OwnedTransactionId =
+        format!("hr{}", ev.event_id.as_str().trim_start_matches('$')).into();
+    if let Err(e) = room.send_raw("m.room.message", content).with_transaction_id(&txn).await {
+        tracing::warn!(room = %room.room_id(), "answering a command failed: {e}");
+    }
+}
+
+/// The outbox's view of Matrix: a room id and a reply in, a message out.
+pub struct MatrixPlatform {
+    client: Client,
+}
+
+impl MatrixPlatform {
+    async fn send_inner(
+        &self,
+        room_id: &str,
+        reply: &crate::reply::Reply,
+        key: &str,
+    ) -> Result<Sent, SendError> {
+        let room_id: OwnedRoomId = RoomId::parse(room_id)
+            .map_err(|e| SendError::Permanent(format!("\"{room_id}\" is not a room id: {e}")))?;
+        let room = self.client.get_room(&room_id).ok_or_else(|| {
+            SendError::Permanent("herald is not in this room (invite it again)".into())
+        })?;
+        if room.state() != RoomState::Joined {
+            return Err(SendError::Permanent(
+                "herald is not in this room any more (invite it again)".into(),
+            ));
+        }
+        let content = render::content(reply);
+        let txn: OwnedTransactionId = key.into();
+        let send = room
+            .send_raw("m.room.message", content)
+            .with_transaction_id(&txn)
+            .with_request_config(RequestConfig::new().disable_retry().timeout(SEND_TIMEOUT));
+        match tokio::time::timeout(SEND_TIMEOUT, send).await {
+            Err(_) => Err(SendError::Transient("the homeserver did not answer in time".into())),
+            Ok(Ok(r)) => Ok(Sent { message_id: Some(r.response.event_id.to_string()) }),
+            Ok(Err(e)) => Err(classify(&e)),
+        }
+    }
+}
+
+impl Platform for MatrixPlatform {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn send<'a>(
+        &'a self,
+        external_id: &'a str,
+        reply: &'a crate::reply::Reply,
+        key: &'a str,
+    ) -> SendFuture<'a> {
+        Box::pin(self.send_inner(external_id, reply, key))
+    }
+
+    fn digest_limits(&self) -> DigestLimits {
+        DigestLimits::MATRIX
+    }
+}
+
+/// What the outbox should do about a failed send.
+fn classify(e: &matrix_sdk::Error) -> SendError {
+    let Some(api) = e.as_client_api_error() else {
+        // Network errors, timeouts, encryption set-up that could not reach the server.
+        return SendError::Transient(e.to_string());
+    };
+    let kind = api.error_kind();
+    if let Some(ErrorKind::LimitExceeded(LimitExceededErrorData { retry_after, .. })) = kind {
+        let wait = match retry_after {
+            Some(RetryAfter::Delay(d)) => *d,
+            Some(RetryAfter::DateTime(t)) => {
+                t.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+            }
+            None => Duration::from_secs(1),
+        };
+        return SendError::RateLimited { retry_after: wait };
+    }
+    classify_status(
+        api.status_code.as_u16(),
+        matches!(kind, Some(ErrorKind::Forbidden)),
+        e.to_string(),
+    )
+}
+
+/// By status: 403 (M_FORBIDDEN: not in the room, or not allowed to post) and 404 are
+/// permanent for this room; 429 without a delay waits a second; everything else
+/// (5xx, 401 while a token is refreshed, 400 for a one-off) is retried with backoff.
+pub fn classify_status(status: u16, forbidden: bool, message: String) -> SendError {
+    match status {
+        429 => SendError::RateLimited { retry_after: Duration::from_secs(1) },
+        403 | 404 => SendError::Permanent(message),
+        _ if forbidden => SendError::Permanent(message),
+        _ => SendError::Transient(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_need_the_prefix_as_a_word() {
+        assert_eq!(command_text("!herald", "!herald search korea"), Some("search korea"));
+        assert_eq!(command_text("!herald", "  !herald  "), Some("help"));
+        assert_eq!(command_text("!herald", "!heraldry"), None);
+        assert_eq!(command_text("!herald", "hello !herald"), None);
+    }
+
+    #[test]
+    fn roles_from_power_levels() {
+        let i = |n: i64| Int::new(n).expect("int");
+        let admin = i(50);
+        assert_eq!(role_for(UserPowerLevel::Infinite, admin, 25), Role::Admin);
+        assert_eq!(role_for(UserPowerLevel::Int(i(100)), admin, 25), Role::Admin);
+        assert_eq!(role_for(UserPowerLevel::Int(i(50)), admin, 25), Role::Admin);
+        assert_eq!(role_for(UserPowerLevel::Int(i(25)), admin, 25), Role::ChannelManager);
+        assert_eq!(role_for(UserPowerLevel::Int(i(0)), admin, 25), Role::Member);
+        assert_eq!(role_for(UserPowerLevel::Int(i(60)), i(75), 50), Role::ChannelManager);
+    }
+
+    #[test]
+    fn send_errors_are_classified() {
+        assert!(matches!(classify_status(502, false, "x".into()), SendError::Transient(_)));
+        assert!(matches!(classify_status(403, true, "x".into()), SendError::Permanent(_)));
+        assert!(matches!(classify_status(400, true, "x".into()), SendError::Permanent(_)));
+        assert!(matches!(classify_status(429, false, "x".into()), SendError::RateLimited { .. }));
+    }
+
+    #[test]
+    fn invite_allowlist() {
+        let ann = UserId::parse("@ann:example.org").expect("user");
+        assert!(invite_allowed(&[], &ann));
+        assert!(invite_allowed(&["example.org".into()], &ann));
+        assert!(invite_allowed(&["@ann:example.org".into()], &ann));
+        assert!(!invite_allowed(&["@bob:example.org".into(), "other.org".into()], &ann));
+    }
+}

@@ -1,0 +1,232 @@
+//! A [`Reply`] as a Matrix `m.notice`: a plain `body` and an `org.matrix.custom.html`
+//! `formatted_body`.
+//!
+//! Nothing from a feed is trusted markup. Every piece of text is stripped of control
+//! characters (the console's `clean`) and then HTML-escaped, so the only tags in the
+//! HTML are the ones written here; links are emitted only for `http(s)` URLs; and
+//! `@room` is defanged in both bodies, on top of the empty `m.mentions` the adapter
+//! sends, so a feed cannot ping a room.
+
+use serde_json::{Value, json};
+
+use crate::platform::console::{self, clean, clean_line};
+use crate::reply::{Item, Reply, Tone};
+
+/// The event content for `reply` (without relation or transaction id).
+pub fn content(reply: &Reply) -> Value {
+    let (body, html) = render(reply);
+    json!({
+        "msgtype": "m.notice",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {},
+    })
+}
+
+/// The plain and HTML bodies of `reply`.
+pub fn render(reply: &Reply) -> (String, String) {
+    (defang(&console::render(reply)), html(reply))
+}
+
+/// `@room` would notify everyone in clients that still match the body; a word joiner
+/// after the `@` keeps the text readable and inert.
+fn defang(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('@') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        if rest.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("room")) {
+            out.push('\u{2060}');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text for HTML: cleaned, escaped, defanged.
+fn esc(s: &str) -> String {
+    escape(&defang(&clean(s)))
+}
+
+fn esc_line(s: &str) -> String {
+    escape(&defang(&clean_line(s)))
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An `href` value, only for absolute http(s) URLs (no `javascript:`, no `mxc:`).
+fn href(url: Option<&str>) -> Option<String> {
+    let url = clean_line(url?.trim());
+    let parsed = url::Url::parse(&url).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| escape(parsed.as_str()))
+}
+
+/// Multi-line text as HTML lines.
+fn paragraph(s: &str) -> String {
+    esc(s.trim()).lines().map(str::trim_end).collect::<Vec<_>>().join("<br>")
+}
+
+fn link(text: &str, url: Option<&str>) -> String {
+    match href(url) {
+        Some(h) => format!("<a href=\"{h}\">{text}</a>"),
+        None => text.to_string(),
+    }
+}
+
+fn html(reply: &Reply) -> String {
+    let mut out = String::new();
+    let mark = match reply.tone {
+        Tone::Error => "✗ ",
+        Tone::Success => "✓ ",
+        _ => "",
+    };
+    let title = reply.title.as_deref().map(esc_line).filter(|t| !t.is_empty());
+    let text = paragraph(&reply.text);
+    match title {
+        Some(t) => {
+            out.push_str(&format!(
+                "<p><strong>{mark}{}</strong></p>",
+                link(&t, reply.url.as_deref())
+            ));
+            if !text.is_empty() {
+                out.push_str(&format!("<p>{text}</p>"));
+            }
+        }
+        None => {
+            if !text.is_empty() || !mark.is_empty() {
+                out.push_str(&format!("<p>{mark}{text}</p>"));
+            }
+            if let Some(h) = href(reply.url.as_deref()) {
+                out.push_str(&format!("<p><a href=\"{h}\">{h}</a></p>"));
+            }
+        }
+    }
+    if let Some(h) = href(reply.image_url.as_deref()) {
+        out.push_str(&format!("<p><a href=\"{h}\">🖼 lead image</a></p>"));
+    }
+    if !reply.fields.is_empty() {
+        let fields: Vec<String> = reply
+            .fields
+            .iter()
+            .map(|f| format!("<b>{}</b>: {}", esc_line(&f.name), paragraph(&f.value)))
+            .collect();
+        out.push_str(&format!("<p>{}</p>", fields.join("<br>")));
+    }
+    for section in reply.sections.iter().filter(|s| s.heading.is_some() || !s.items.is_empty()) {
+        if let Some(h) = section.heading.as_deref().map(esc_line).filter(|h| !h.is_empty()) {
+            out.push_str(&format!("<h4>{h}</h4>"));
+        }
+        if !section.items.is_empty() {
+            out.push_str("<ul>");
+            for item in &section.items {
+                out.push_str(&item_html(item));
+            }
+            out.push_str("</ul>");
+        }
+    }
+    if let Some(f) = reply.footer.as_deref().map(esc_line).filter(|f| !f.is_empty()) {
+        out.push_str(&format!("<p><em>{f}</em></p>"));
+    }
+    if let Some(page) = &reply.page {
+        let next = page.next_command.as_deref().map(esc_line).filter(|c| !c.is_empty());
+        let hint = match (page.has_next, next) {
+            (true, Some(cmd)) => format!("page {} — more: <code>{cmd}</code>", page.number),
+            (true, None) => format!("page {} — more available", page.number),
+            (false, _) if page.number > 1 => format!("page {}, last", page.number),
+            (false, _) => String::new(),
+        };
+        if !hint.is_empty() {
+            out.push_str(&format!("<p><em>{hint}</em></p>"));
+        }
+    }
+    out
+}
+
+fn item_html(item: &Item) -> String {
+    let title = esc_line(&item.title);
+    let title = if title.is_empty() { "(untitled)".to_string() } else { title };
+    let mut out = format!("<li><strong>{}</strong>", link(&title, item.url.as_deref()));
+    if let Some(meta) = item.meta.as_deref().map(esc_line).filter(|m| !m.is_empty()) {
+        out.push_str(&format!("<br><em>{meta}</em>"));
+    }
+    let text = paragraph(&item.text);
+    if !text.is_empty() {
+        out.push_str(&format!("<br>{text}"));
+    }
+    let also: Vec<String> =
+        item.also_in.iter().map(|f| esc_line(f)).filter(|f| !f.is_empty()).collect();
+    if !also.is_empty() {
+        out.push_str(&format!("<br><em>also in: {}</em>", also.join(", ")));
+    }
+    out.push_str("</li>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hostile() -> Reply {
+        let mut r =
+            Reply::public(Tone::Article, "Hi @room <script>alert(1)</script>\x1b]0;x\x07 & bye")
+                .with_title("<img src=x onerror=alert(1)> \"Big\" news")
+                .with_url(Some("https://example.org/a?b=1&c=\"2\"".into()))
+                .with_footer("Feed <b>bold</b>")
+                .with_section(
+                    Some("<h1>Sec</h1>".into()),
+                    vec![Item {
+                        title: "<a href=javascript:x>t</a>".into(),
+                        url: Some("javascript:alert(1)".into()),
+                        text: "line1\nline2 @ROOM".into(),
+                        meta: Some("m<".into()),
+                        also_in: vec!["<i>x</i>".into()],
+                    }],
+                );
+        r.image_url = Some("https://img.example.org/p.jpg".into());
+        r
+    }
+
+    #[test]
+    fn feed_text_cannot_inject_markup_or_mentions() {
+        let (body, html) = render(&hostile());
+        for bad in
+            ["<script", "<img", "<h1>", "<i>x", "<b>bold", "href=\"javascript", "\x1b", "\x07"]
+        {
+            assert!(!html.contains(bad), "{bad} in {html}");
+        }
+        assert!(!body.contains('\x1b'));
+        for b in [&body, &html] {
+            assert!(!b.to_ascii_lowercase().contains("@room"), "{b}");
+        }
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(html.contains("<a href=\"https://example.org/a?b=1&amp;c=%222%22\">"), "{html}");
+        assert!(html.contains("<a href=\"https://img.example.org/p.jpg\">"), "{html}");
+        assert!(html.contains("line1<br>line2"), "{html}");
+        let c = content(&hostile());
+        assert_eq!(c["msgtype"], "m.notice");
+        assert_eq!(c["format"], "org.matrix.custom.html");
+        assert_eq!(c["m.mentions"], json!({}));
+    }
+
+    #[test]
+    fn defang_keeps_other_text() {
+        assert_eq!(defang("mail a@b.c"), "mail a@b.c");
+        assert_eq!(defang("@room!"), "@\u{2060}room!");
+        assert_eq!(defang("@"), "@");
+    }
+}

@@ -1,0 +1,768 @@
+//! herald as a Discord bot, end to end: serenity talks to a protocol-faithful fake Discord
+//! (REST under /api/v10 and a WebSocket gateway, `support::fake_discord`) on loopback.
+//! herald is built in-process on a manual clock, with the Discord client started by
+//! `run::start` exactly as `herald run` starts it.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use herald::app::App;
+use herald::clock::{Clock, ManualClock};
+use herald::config::DiscordConfig;
+use herald::deliver::outbox::DispatchReport;
+use herald::platform::terminal::Output;
+use herald::run::{Running, start};
+use herald::store::NewArticle;
+use serde_json::{Value, json};
+use support::fake_discord::{self, Answer, Fail, FakeDiscord, perms};
+use support::{Site, T0, app, rss};
+
+const GUILD: u64 = 700_000_000_000_000_010;
+const CHAN: u64 = 700_000_000_000_000_011;
+const CHAN2: u64 = 700_000_000_000_000_012;
+const USER: u64 = 700_000_000_000_000_099;
+const ADMIN: u64 = perms::MANAGE_GUILD;
+const MANAGER: u64 = perms::MANAGE_CHANNELS;
+const MEMBER: u64 = perms::NONE;
+
+struct World {
+    dir: tempfile::TempDir,
+    clock: ManualClock,
+    site: Site,
+    fake: FakeDiscord,
+    app: App,
+    running: Option<Running>,
+}
+
+fn sink() -> Output {
+    Arc::new(Mutex::new(Box::new(std::io::sink())))
+}
+
+async fn world() -> World {
+    world_with(None).await
+}
+
+async fn world_with(dev_guild: Option<u64>) -> World {
+    if std::env::var("HERALD_TEST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,rustls=info,sqlx=warn,hyper=info")
+            .try_init();
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let fake = FakeDiscord::start(&[(GUILD, "News Guild", &[CHAN, CHAN2])]).await;
+    let app = open(&dir, &clock, &fake, dev_guild).await;
+    let running = start(&app, sink(), false).await.expect("herald starts");
+    let w = World { dir, clock, site, fake, app, running: Some(running) };
+    w.ready(1).await;
+    w
+}
+
+async fn open(
+    dir: &tempfile::TempDir,
+    clock: &ManualClock,
+    fake: &FakeDiscord,
+    dev_guild: Option<u64>,
+) -> App {
+    let base = fake.api_base();
+    app(dir.path(), clock, |c| {
+        c.discord = Some(DiscordConfig {
+            token: fake_discord::TOKEN.into(),
+            dev_guild,
+            api_base: Some(base),
+        });
+    })
+    .await
+}
+
+/// Options of a slash command: `(name, value)`; strings are type 3, integers type 4.
+fn opts(pairs: &[(&str, Value)]) -> Value {
+    Value::Array(
+        pairs
+            .iter()
+            .map(|(n, v)| {
+                let kind = if v.is_i64() || v.is_u64() { 4 } else { 3 };
+                json!({"name": n, "type": kind, "value": v})
+            })
+            .collect(),
+    )
+}
+
+fn sub(name: &str, pairs: &[(&str, Value)]) -> Value {
+    json!([{"name": name, "type": 1, "options": opts(pairs)}])
+}
+
+impl World {
+    /// Waits until the bot has identified `n` times and registered its commands.
+    async fn ready(&self, n: usize) {
+        self.fake
+            .wait_for("IDENTIFY and command registration", |f| {
+                f.identifies() >= n
+                    && (!f.global_commands().is_empty() || !f.guild_commands(GUILD).is_empty())
+            })
+            .await;
+    }
+
+    /// A slash command in CHAN from USER with `perms`; waits for herald's answer.
+    async fn cmd(&self, perms: u64, name: &str, options: Value) -> Answer {
+        self.cmd_in(CHAN, perms, name, options).await
+    }
+
+    async fn cmd_in(&self, channel: u64, perms: u64, name: &str, options: Value) -> Answer {
+        let id = self.fake.interaction(2, GUILD, channel, USER, perms, name, options);
+        self.fake.wait_answer(id).await
+    }
+
+    /// Publishes an RSS feed with `n` items about `topic` and adds it as an admin;
+    /// returns the feed id. Its items are stored as history (searchable, not posted).
+    async fn feed_with(&self, path: &str, title: &str, topic: &str, n: usize) -> i64 {
+        let items: Vec<(String, String, String, String)> = (0..n)
+            .map(|i| {
+                (
+                    format!("g{i}"),
+                    format!("{topic} story {i}"),
+                    self.site.url(&format!("/a/{i}")),
+                    format!("A report about {topic}, number {i}. It has a second sentence."),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str, &str, &str)> = items
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        self.site.feed(path, "application/rss+xml", &rss(title, &refs));
+        let a = self.cmd(ADMIN, "feeds", sub("add", &[("url", json!(self.site.url(path)))])).await;
+        assert!(a.text().contains("Added feed"), "{:?}", a.message());
+        self.app.poller.poll_due(16).await.expect("poll");
+        let feeds = self.app.store.community_feeds(self.community().await).await.expect("feeds");
+        feeds.iter().find(|f| f.feed.url == self.site.url(path)).expect("added").feed.id
+    }
+
+    async fn community(&self) -> i64 {
+        self.app
+            .store
+            .ensure_community("discord", &GUILD.to_string(), None, self.clock.now())
+            .await
+            .expect("community")
+    }
+
+    async fn channel_row(&self, channel: u64) -> herald::store::ChannelRow {
+        self.app
+            .store
+            .channel_by_external("discord", &channel.to_string())
+            .await
+            .expect("read")
+            .expect("channel exists")
+    }
+
+    /// Stores a new article of `feed` with a delivery to each of `channels`.
+    async fn article(&self, feed: i64, key: &str, title: &str, channels: &[u64]) -> i64 {
+        let mut ids = Vec::new();
+        for c in channels {
+            ids.push(self.channel_row(*c).await.id);
+        }
+        let now = self.clock.now();
+        let a = NewArticle {
+            feed_id: feed,
+            item_key: key.into(),
+            url: Some(format!("https://news.example/{key}")),
+            title: Some(title.into()),
+            author: None,
+            published_at: Some(now - 60),
+            fetched_at: now,
+            text: "Body text.".into(),
+            summary: "The **summary** of it, with [a link](https://evil.example) and @everyone."
+                .into(),
+            lang: Some("en".into()),
+            image_url: Some("https://news.example/lead.jpg".into()),
+            text_source: "page",
+            backfill: false,
+        };
+        self.app
+            .store
+            .insert_article_with_deliveries(&a, &ids, now)
+            .await
+            .expect("insert")
+            .expect("new")
+            .article_id
+    }
+
+    async fn dispatch(&self) -> DispatchReport {
+        self.running.as_ref().expect("running").dispatcher.run_once().await.expect("dispatch")
+    }
+
+    async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+}
+
+/// `allowed_mentions` that lets nothing ping: no parse types, no users, no roles.
+fn no_mentions(v: &Value) -> bool {
+    let empty = |k: &str| v[k].as_array().is_none_or(Vec::is_empty);
+    v["parse"].as_array().is_some_and(Vec::is_empty) && empty("users") && empty("roles")
+}
+
+fn embeds(m: &Value) -> Vec<Value> {
+    m["embeds"].as_array().cloned().unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn fake_payloads_are_complete_for_serenity_models() {
+    use serenity::all::{
+        Command, Guild, GuildChannel, Interaction, Message, Ready, UnavailableGuild,
+    };
+    let fake = FakeDiscord::start(&[]).await;
+    for (name, v) in fake.sample_payloads() {
+        let ok = match name {
+            "READY" => serde_json::from_value::<Ready>(v.clone()).map(|_| ()),
+            "GUILD_CREATE" => serde_json::from_value::<Guild>(v.clone()).map(|_| ()),
+            "GUILD_DELETE" => serde_json::from_value::<UnavailableGuild>(v.clone()).map(|_| ()),
+            "CHANNEL_DELETE" => serde_json::from_value::<GuildChannel>(v.clone()).map(|_| ()),
+            _ => serde_json::from_value::<Message>(v.clone()).map(|_| ()),
+        };
+        ok.unwrap_or_else(|e| panic!("{name}: {e}\n{v:#}"));
+    }
+    for kind in [2u8, 3, 4] {
+        let v = fake.sample_interaction(kind);
+        let i: Interaction = serde_json::from_value(v.clone())
+            .unwrap_or_else(|e| panic!("interaction {kind}: {e}\n{v:#}"));
+        let expected = match kind {
+            2 => matches!(i, Interaction::Command(_)),
+            3 => matches!(i, Interaction::Component(_)),
+            _ => matches!(i, Interaction::Autocomplete(_)),
+        };
+        assert!(expected, "kind {kind} became {i:?}");
+    }
+    // What the fake answers to a command registration is what serenity expects back.
+    let defs =
+        serde_json::to_value(herald::platform::discord::commands::definitions()).expect("json");
+    let cmds: Vec<Value> = defs
+        .as_array()
+        .expect("array")
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut c = c.clone();
+            c["id"] = json!((i + 1).to_string());
+            c["application_id"] = json!(fake_discord::APP_ID.to_string());
+            c["version"] = json!("1");
+            c["type"] = json!(1);
+            c
+        })
+        .collect();
+    serde_json::from_value::<Vec<Command>>(Value::Array(cmds)).expect("commands deserialize");
+}
+
+#[tokio::test]
+async fn registers_every_command_globally_with_default_permissions_and_guilds_intent_only() {
+    let mut w = world().await;
+    assert_eq!(w.fake.intents(), Some(1), "GUILDS only: no privileged intents");
+    let cmds = w.fake.global_commands();
+    let names: Vec<&str> = cmds.iter().filter_map(|c| c["name"].as_str()).collect();
+    for n in [
+        "feeds",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "digest",
+        "search",
+        "article",
+        "latest",
+        "help",
+    ] {
+        assert!(names.contains(&n), "/{n} registered: {names:?}");
+    }
+    let perm = |n: &str| {
+        cmds.iter()
+            .find(|c| c["name"] == n)
+            .and_then(|c| c["default_member_permissions"].as_str().map(String::from))
+    };
+    assert_eq!(perm("feeds").as_deref(), Some("32"), "Manage Server");
+    for n in ["subscribe", "unsubscribe", "subscriptions", "digest"] {
+        assert_eq!(perm(n).as_deref(), Some("16"), "/{n}: Manage Channels");
+    }
+    assert_eq!(perm("search"), None, "everyone may search");
+    // Options: descriptions, choices, limits and autocomplete.
+    let feeds = cmds.iter().find(|c| c["name"] == "feeds").expect("feeds");
+    let add = feeds["options"]
+        .as_array()
+        .expect("subs")
+        .iter()
+        .find(|o| o["name"] == "add")
+        .expect("add");
+    assert!(add["options"][1]["choices"].as_array().is_some_and(|c| c.len() > 3), "{add:#}");
+    let search = cmds.iter().find(|c| c["name"] == "search").expect("search");
+    assert_eq!(search["options"][0]["max_length"], 80);
+    assert_eq!(search["options"][1]["autocomplete"], true);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn dev_guild_registers_commands_in_that_guild_only() {
+    let mut w = world_with(Some(GUILD)).await;
+    assert!(w.fake.global_commands().is_empty());
+    assert_eq!(w.fake.guild_commands(GUILD).len(), 9);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn every_command_is_allowed_to_its_role_and_refused_below_it() {
+    let mut w = world().await;
+    // Refusals: members may not manage feeds or subscriptions, managers may not manage feeds.
+    let refused = [
+        (MEMBER, "feeds", sub("list", &[])),
+        (MANAGER, "feeds", sub("add", &[("url", json!("https://example.com/feed"))])),
+        (MEMBER, "subscribe", opts(&[("feed", json!("#1"))])),
+        (MEMBER, "unsubscribe", opts(&[("feed", json!("#1"))])),
+        (MEMBER, "subscriptions", json!([])),
+        (MEMBER, "digest", sub("now", &[])),
+        (MANAGER, "feeds", sub("export", &[])),
+    ];
+    for (p, name, o) in refused {
+        let a = w.cmd(p, name, o).await;
+        assert!(a.ephemeral(), "/{name}: refusals are private");
+        assert!(a.text().contains("needs the"), "/{name} refused: {}", a.text());
+    }
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 12).await;
+    let f = json!(format!("#{feed}"));
+
+    let list = w.cmd(ADMIN, "feeds", sub("list", &[])).await;
+    assert!(list.text().contains("Asia Desk"), "{}", list.text());
+    let pause = w.cmd(ADMIN, "feeds", sub("pause", &[("feed", f.clone())])).await;
+    assert!(pause.text().contains("Paused"), "{}", pause.text());
+    let resume = w.cmd(ADMIN, "feeds", sub("resume", &[("feed", f.clone())])).await;
+    assert!(resume.text().contains("Resumed"), "{}", resume.text());
+    let export = w.cmd(ADMIN, "feeds", sub("export", &[])).await;
+    assert!(
+        export.text().contains("<opml") && export.text().contains("feed.xml"),
+        "{}",
+        export.text()
+    );
+    let opml = format!(
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><body><outline type=\"rss\" xmlUrl=\"{}\"/></body></opml>",
+        w.site.url("/feed.xml")
+    );
+    let import = w.cmd(ADMIN, "feeds", sub("import", &[("source", json!(opml))])).await;
+    assert!(import.text().contains("1 already followed"), "{}", import.text());
+
+    // A channel manager (Manage Channels) runs the channel's commands.
+    let s = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[
+                ("feed", f.clone()),
+                ("mode", json!("digest")),
+                ("include", json!("korea, seoul")),
+            ]),
+        )
+        .await;
+    assert!(s.ephemeral() && s.text().contains("Subscribed"), "{}", s.text());
+    let subs = w.cmd(MANAGER, "subscriptions", json!([])).await;
+    assert!(
+        subs.text().contains("Asia Desk") && subs.text().contains("include korea, seoul"),
+        "{}",
+        subs.text()
+    );
+    let sched = w
+        .cmd(
+            MANAGER,
+            "digest",
+            sub("schedule", &[("when", json!("daily 08:00")), ("timezone", json!("Europe/Paris"))]),
+        )
+        .await;
+    assert!(sched.text().contains("Europe/Paris"), "{}", sched.text());
+    let bad = w.cmd(MANAGER, "digest", sub("schedule", &[("when", json!("sometimes"))])).await;
+    assert!(bad.ephemeral() && bad.text().contains("sometimes"), "{}", bad.text());
+    let preview = w.cmd(MANAGER, "digest", sub("preview", &[])).await;
+    assert!(preview.ephemeral(), "{}", preview.text());
+    let now = w.cmd(MANAGER, "digest", sub("now", &[])).await;
+    assert!(now.ephemeral(), "{}", now.text());
+    let unsub = w.cmd(MANAGER, "unsubscribe", opts(&[("feed", f.clone())])).await;
+    assert!(unsub.text().contains("no longer receives"), "{}", unsub.text());
+
+    // Everyone: search, latest, article, help — public answers.
+    let search = w.cmd(MEMBER, "search", opts(&[("query", json!("korea"))])).await;
+    assert!(!search.ephemeral() && search.text().contains("korea story"), "{}", search.text());
+    let latest = w.cmd(MEMBER, "latest", opts(&[("count", json!(3))])).await;
+    assert!(latest.text().contains("korea story"), "{}", latest.text());
+    // Item metadata ends "· #ID" (markdown-escaped as "\\#ID").
+    let text = latest.text();
+    let id: i64 = text
+        .split('#')
+        .skip(1)
+        .find_map(|s| s.split(|c: char| !c.is_ascii_digit()).next().and_then(|d| d.parse().ok()))
+        .expect("an article id in latest");
+    let article = w.cmd(MEMBER, "article", opts(&[("id", json!(id))])).await;
+    let m = article.message().expect("answer");
+    assert_eq!(embeds(m)[0]["author"]["name"], "Asia Desk", "{m:#}");
+    let help = w.cmd(MEMBER, "help", json!([])).await;
+    assert!(help.text().contains("search"), "{}", help.text());
+    let missing = w.cmd(MEMBER, "article", opts(&[("id", json!(999_999))])).await;
+    assert!(missing.ephemeral(), "errors are private");
+
+    // Admin again: remove.
+    let rm = w.cmd(ADMIN, "feeds", sub("remove", &[("feed", f.clone())])).await;
+    assert!(rm.text().contains("Removed feed"), "{}", rm.text());
+    // Every answer allowed no mentions.
+    for r in w
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/interactions/") && r.body["type"] == 4)
+    {
+        assert!(no_mentions(&r.body["data"]["allowed_mentions"]), "{:#}", r.body);
+    }
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn feed_and_timezone_options_autocomplete() {
+    let mut w = world().await;
+    let feed = w.feed_with("/asia.xml", "Asia Desk", "korea", 1).await;
+    w.feed_with("/euro.xml", "Euro Desk", "brussels", 1).await;
+    let focused = json!([{"name": "feed", "type": 3, "value": "asi", "focused": true}]);
+    let id = w.fake.interaction(4, GUILD, CHAN, USER, ADMIN, "subscribe", focused);
+    let a = w.fake.wait_answer(id).await;
+    let cb = a.callback.expect("callback");
+    assert_eq!(cb["type"], 8);
+    assert_eq!(
+        cb["data"]["choices"],
+        json!([{"name": format!("#{feed} Asia Desk"), "value": format!("#{feed}")}])
+    );
+
+    let focused = json!([{"name": "schedule", "type": 1, "options": [
+        {"name": "when", "type": 3, "value": "daily 08:00"},
+        {"name": "timezone", "type": 3, "value": "berl", "focused": true}]}]);
+    let id = w.fake.interaction(4, GUILD, CHAN, USER, MANAGER, "digest", focused);
+    let cb = w.fake.wait_answer(id).await.callback.expect("callback");
+    assert_eq!(cb["data"]["choices"][0]["value"], "Europe/Berlin", "{cb:#}");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn search_results_page_with_buttons() {
+    let mut w = world().await;
+    w.feed_with("/feed.xml", "Asia Desk", "korea", 12).await;
+    let first = w.cmd(MEMBER, "search", opts(&[("query", json!("korea"))])).await;
+    let m = first.message().expect("answer").clone();
+    let buttons = m["components"][0]["components"].as_array().cloned().expect("a row of buttons");
+    assert_eq!(buttons.len(), 2);
+    assert_eq!(buttons[0]["disabled"], true, "no previous page on page 1");
+    assert_eq!(buttons[1]["disabled"], false);
+    // Press Next: the message is replaced by page 2 (type 7, update).
+    let next = buttons[1]["custom_id"].as_str().expect("id").to_string();
+    let msg = fake_message(&w.fake, &m);
+    let id = w.fake.button(GUILD, CHAN, USER, &next, msg);
+    let a = w.fake.wait_answer(id).await;
+    let cb = a.callback.clone().expect("callback");
+    assert_eq!(cb["type"], 7, "{cb:#}");
+    assert!(
+        fake_discord::embed_text(&cb["data"]).contains("Page 2")
+            || cb["data"]["embeds"][0]["footer"]["text"]
+                .as_str()
+                .is_some_and(|f| f.contains("Page 2")),
+        "{cb:#}"
+    );
+    let page2 = a.text();
+    assert_ne!(page2, first.text(), "page 2 shows other results");
+    w.stop().await;
+}
+
+/// A message as the gateway carries it in a button press.
+fn fake_message(_fake: &FakeDiscord, data: &Value) -> Value {
+    json!({
+        "id": "1", "channel_id": CHAN.to_string(),
+        "author": {"id": fake_discord::BOT_ID.to_string(), "username": "herald", "discriminator": "0", "global_name": null, "avatar": null, "bot": true},
+        "content": "", "timestamp": "2026-11-30T08:00:00.000000+00:00", "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+        "embeds": data["embeds"], "pinned": false, "type": 20, "flags": 0, "components": data["components"],
+    })
+}
+
+#[tokio::test]
+async fn an_article_is_posted_as_an_embed_with_nonce_and_no_mentions() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let s = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
+    assert!(s.text().contains("Subscribed"), "{}", s.text());
+    let article = w.article(feed, "n1", "Talks resume **today** @everyone", &[CHAN]).await;
+    let report = w.dispatch().await;
+    assert_eq!(report.sent, 1, "{report:?}");
+    let msgs = w.fake.messages(CHAN);
+    assert_eq!(msgs.len(), 1);
+    let body = &msgs[0].body;
+    let e = &body["embeds"][0];
+    assert_eq!(e["title"], "Talks resume \\*\\*today\\*\\* \\@everyone");
+    assert_eq!(e["url"], "https://news.example/n1");
+    assert_eq!(e["author"]["name"], "Asia Desk");
+    assert_eq!(e["thumbnail"]["url"], "https://news.example/lead.jpg");
+    assert!(e["timestamp"].as_str().is_some_and(|t| t.starts_with("2026-11-29T08:59")), "{e:#}");
+    assert!(e["color"].as_u64().is_some());
+    let d = e["description"].as_str().expect("description");
+    assert!(
+        d.contains("\\*\\*summary\\*\\*")
+            && d.contains("\\[a link\\]")
+            && d.contains("\\@everyone"),
+        "{d}"
+    );
+    assert_eq!(e["footer"]["text"], format!("#{article}"));
+    assert!(no_mentions(&body["allowed_mentions"]), "{body:#}");
+    let ch = w.channel_row(CHAN).await;
+    assert_eq!(body["nonce"], format!("hd{article}c{}", ch.id));
+    assert_eq!(body["enforce_nonce"], true);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_digest_goes_out_at_its_scheduled_time_as_embeds() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let f = json!(format!("#{feed}"));
+    w.cmd(MANAGER, "subscribe", opts(&[("feed", f), ("mode", json!("digest"))])).await;
+    w.cmd(
+        MANAGER,
+        "digest",
+        sub("schedule", &[("when", json!("daily 08:00")), ("timezone", json!("Europe/Berlin"))]),
+    )
+    .await;
+    w.clock.advance(60);
+    for i in 0..14 {
+        w.article(feed, &format!("d{i}"), &format!("Digest story {i}"), &[]).await;
+    }
+    // T0 is Sun 29 Nov 2026 09:00 UTC: the next 08:00 in Berlin is Mon 07:00 UTC.
+    let fire = T0 + 22 * 3600;
+    w.clock.set(fire - 1);
+    assert_eq!(w.dispatch().await, DispatchReport::default());
+    assert!(w.fake.messages(CHAN).is_empty());
+    w.clock.set(fire);
+    let report = w.dispatch().await;
+    assert_eq!(report.digests_sent, 1, "{report:?}");
+    let msgs = w.fake.messages(CHAN);
+    assert!(msgs.len() >= 2, "14 articles are split over messages of at most 10 items");
+    let all: String = msgs.iter().map(|m| fake_discord::embed_text(&m.body)).collect();
+    for i in 0..14 {
+        assert!(all.contains(&format!("Digest story {i}")), "story {i} in the digest");
+    }
+    for m in &msgs {
+        assert!(m.body["nonce"].as_str().is_some_and(|n| n.starts_with("hg")));
+        assert!(embeds(&m.body).len() <= 10);
+    }
+    assert_eq!(w.dispatch().await, DispatchReport::default(), "sent once");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limit_then_success_posts_exactly_once_and_forbidden_pauses() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let f = json!(format!("#{feed}"));
+    w.cmd_in(CHAN, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.cmd_in(CHAN2, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.fake.fail_next(CHAN, [Fail::RateLimited(1.5), Fail::ServerError]);
+    w.fake.fail_next(CHAN2, [Fail::Forbidden]);
+    w.article(feed, "r1", "Rate limited story", &[CHAN, CHAN2]).await;
+    let report = w.dispatch().await;
+    assert_eq!((report.sent, report.retried, report.paused_channels), (0, 1, 1), "{report:?}");
+    assert!(w.fake.messages(CHAN).is_empty());
+    // Not before the retry time.
+    assert_eq!(w.dispatch().await.sent, 0);
+    w.clock.advance(2);
+    let report = w.dispatch().await;
+    assert_eq!(report.retried, 1, "500 retries with backoff: {report:?}");
+    w.clock.advance(3600);
+    let report = w.dispatch().await;
+    assert_eq!(report.sent, 1, "{report:?}");
+    w.clock.advance(3600);
+    w.dispatch().await;
+    assert_eq!(w.fake.messages(CHAN).len(), 1, "posted exactly once");
+    let posts: Vec<_> = w
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("/channels/{CHAN}/messages"))
+        .collect();
+    assert_eq!(posts.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 500, 200]);
+    assert!(
+        posts.windows(2).all(|p| p[0].body["nonce"] == p[1].body["nonce"]),
+        "the same nonce on every try"
+    );
+    // 403: the channel is paused with the reason, shown in /subscriptions.
+    let ch2 = w.channel_row(CHAN2).await;
+    assert!(ch2.paused_reason.as_deref().is_some_and(|r| r.contains("may not post")), "{ch2:?}");
+    let subs = w.cmd_in(CHAN2, MANAGER, "subscriptions", json!([])).await;
+    assert!(subs.text().contains("paused"), "{}", subs.text());
+    assert!(w.fake.messages(CHAN2).is_empty());
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn guild_and_channel_deletion_pause_posting() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let f = json!(format!("#{feed}"));
+    w.cmd_in(CHAN, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.cmd_in(CHAN2, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.fake.channel_delete(GUILD, CHAN2);
+    wait_paused(&w, CHAN2, "deleted").await;
+    assert!(w.channel_row(CHAN).await.paused_reason.is_none());
+    w.fake.guild_delete(GUILD);
+    wait_paused(&w, CHAN, "removed").await;
+    w.article(feed, "p1", "Nobody sees this", &[CHAN, CHAN2]).await;
+    assert_eq!(w.dispatch().await.sent, 0);
+    assert!(w.fake.messages(CHAN).is_empty() && w.fake.messages(CHAN2).is_empty());
+    w.stop().await;
+}
+
+async fn wait_paused(w: &World, channel: u64, why: &str) {
+    for _ in 0..2000 {
+        if w.channel_row(channel).await.paused_reason.as_deref().is_some_and(|r| r.contains(why)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("channel {channel} was not paused ({why})");
+}
+
+#[tokio::test]
+async fn a_gateway_drop_and_reconnect_loses_nothing() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 3).await;
+    w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
+    w.fake.drop_connection();
+    // While the bot is away: a command is queued on the gateway, a post through REST.
+    let id = w.fake.interaction(
+        2,
+        GUILD,
+        CHAN,
+        USER,
+        MEMBER,
+        "search",
+        opts(&[("query", json!("korea"))]),
+    );
+    w.article(feed, "gap1", "While disconnected", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 1, "posting does not need the gateway");
+    let a = w.fake.wait_answer(id).await;
+    assert!(a.text().contains("korea story"), "{}", a.text());
+    assert!(w.fake.resumes() >= 1, "serenity resumed the session (events replayed)");
+    assert_eq!(w.fake.messages(CHAN).len(), 1);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_posts_nothing_twice() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
+    w.article(feed, "x1", "Before the restart", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    // The same key sent again (a crash between the send and recording it): Discord's
+    // nonce returns the first message.
+    let ch = w.channel_row(CHAN).await;
+    let platform =
+        w.running.as_ref().expect("running").discord.as_ref().expect("discord").platform();
+    let post = herald::reply::Reply::public(herald::reply::Tone::Article, "again")
+        .with_title("Before the restart");
+    let key = w.fake.messages(CHAN)[0].body["nonce"].as_str().expect("nonce").to_string();
+    let again = platform.send(&CHAN.to_string(), &post, &key).await.expect("accepted");
+    assert_eq!(
+        again.message_id,
+        Some(w.fake.messages(CHAN)[0].id.to_string()),
+        "the first message is returned"
+    );
+    assert_eq!(w.fake.messages(CHAN).len(), 1);
+    let _ = ch;
+    // Restart herald on the same database and fake: nothing is posted again.
+    w.stop().await;
+    w.app.store.close().await;
+    let app = open(&w.dir, &w.clock, &w.fake, None).await;
+    w.app = app;
+    w.running = Some(start(&w.app, sink(), false).await.expect("restart"));
+    w.ready(2).await;
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await, DispatchReport::default());
+    w.article(feed, "x2", "After the restart", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    assert_eq!(w.fake.messages(CHAN).len(), 2);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn the_fake_rejects_what_discord_rejects() {
+    let w = world().await;
+    let client = reqwest::Client::new();
+    let base = w.fake.api_base();
+    let post = |path: String, body: Value, auth: bool| {
+        let mut r = client
+            .post(format!("{base}/api/v10{path}"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if auth {
+            r = r.header("Authorization", format!("Bot {}", fake_discord::TOKEN));
+        }
+        r.send()
+    };
+    let code = |v: Value| v["code"].as_u64();
+    let r = post(format!("/channels/{CHAN}/messages"), json!({"content": "x"}), false)
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let r = post(format!("/channels/{CHAN}/messages"), json!({"content": ""}), true)
+        .await
+        .expect("send");
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            code(serde_json::from_slice::<Value>(&r.bytes().await.expect("body")).expect("json"))
+        ),
+        (400, Some(50006))
+    );
+    let big = json!({"embeds": [{"description": "x".repeat(4097)}]});
+    let r = post(format!("/channels/{CHAN}/messages"), big, true).await.expect("send");
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            code(serde_json::from_slice::<Value>(&r.bytes().await.expect("body")).expect("json"))
+        ),
+        (400, Some(50035))
+    );
+    let r = post(
+        "/interactions/1/nope/callback".into(),
+        json!({"type": 4, "data": {"content": "x"}}),
+        false,
+    )
+    .await
+    .expect("send");
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            code(serde_json::from_slice::<Value>(&r.bytes().await.expect("body")).expect("json"))
+        ),
+        (404, Some(10062))
+    );
+    // Answering one interaction twice.
+    let id = w.fake.interaction(2, GUILD, CHAN, USER, MEMBER, "help", json!([]));
+    w.fake.wait_answer(id).await;
+    let token = w
+        .fake
+        .requests()
+        .iter()
+        .find(|r| r.path.starts_with(&format!("/interactions/{id}/")))
+        .map(|r| r.path.clone())
+        .expect("answered");
+    let r =
+        post(token, json!({"type": 4, "data": {"content": "again"}}), false).await.expect("send");
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            code(serde_json::from_slice::<Value>(&r.bytes().await.expect("body")).expect("json"))
+        ),
+        (400, Some(40060))
+    );
+}

@@ -1,0 +1,690 @@
+//! herald as a Matrix bot against a real Synapse on 127.0.0.1 (started once for this
+//! binary by tests/support/synapse.sh): invites and joins, every command allowed and
+//! refused by power level, posts and digests as HTML notices, an encrypted room read and
+//! answered with a second matrix-sdk client as the user, a herald restart mid-delivery
+//! and a Synapse restart.
+//!
+//! herald runs in-process (`run::start`, the real wiring) on a manual clock; the outbox
+//! is driven with `Dispatcher::run_once`, so tests decide when posts go out.
+
+#![recursion_limit = "256"] // matrix-sdk futures and big json! literals
+
+mod support;
+#[path = "support/synapse.rs"]
+mod synapse;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use herald::app::App;
+use herald::clock::{Clock, ManualClock};
+use herald::config::{MatrixAuth, MatrixConfig};
+use herald::platform::terminal::Output;
+use herald::run::{Running, start};
+use serde_json::{Value, json};
+use support::{Site, T0, app, rss};
+use synapse::{Synapse, User};
+
+const MIN: i64 = 60;
+
+/// A unique user name per test run (Synapse is shared by the binary's tests).
+fn name(base: &str) -> String {
+    format!("{base}{}", fastrand::u32(..))
+}
+
+fn sink() -> Output {
+    Arc::new(Mutex::new(Box::new(std::io::sink())))
+}
+
+/// herald on `dir` logged in as `bot`; `operators` are Matrix operators.
+async fn herald(
+    dir: &Path,
+    clock: &ManualClock,
+    syn: &Synapse,
+    bot: &User,
+    operators: &[&str],
+) -> (App, Running) {
+    herald_with(dir, clock, syn, bot, operators, Vec::new()).await
+}
+
+async fn herald_with(
+    dir: &Path,
+    clock: &ManualClock,
+    syn: &Synapse,
+    bot: &User,
+    operators: &[&str],
+    invite_allowlist: Vec<String>,
+) -> (App, Running) {
+    // HERALD_TEST_LOG=herald=debug shows what the bot did.
+    let filter = std::env::var("HERALD_TEST_LOG").unwrap_or_else(|_| "off".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
+    let cfg = MatrixConfig {
+        homeserver: syn.url.clone(),
+        user: bot.id.clone(),
+        auth: MatrixAuth::Password(bot.password.clone()),
+        prefix: "!herald".into(),
+        invite_allowlist,
+        manager_level: 25,
+        store_passphrase: None,
+    };
+    let ops: Vec<(String, String)> =
+        operators.iter().map(|u| ("matrix".to_string(), u.to_string())).collect();
+    let app = app(dir, clock, move |c| {
+        c.matrix = Some(cfg);
+        c.community.operators.extend(ops);
+    })
+    .await;
+    let running = start(&app, sink(), false).await.expect("herald starts with Matrix");
+    running.matrix.as_ref().expect("matrix bot").wait_synced().await;
+    (app, running)
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    clock: ManualClock,
+    site: Site,
+    app: App,
+    running: Running,
+    bot: User,
+    owner: User,
+    room: String,
+}
+
+impl World {
+    /// herald, and a room made by `owner` (with `create` merged into the request) that
+    /// herald was invited to and joined.
+    async fn new(syn: &Synapse, test: &str, create: Value, operators: &[&str]) -> World {
+        let bot = syn.register(&name(&format!("{test}bot"))).await;
+        let owner = syn.register(&name(&format!("{test}owner"))).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = ManualClock::new(T0);
+        let (app, running) = herald(dir.path(), &clock, syn, &bot, operators).await;
+        let room = owner.create_room(create).await;
+        owner.invite(&room, &bot.id).await;
+        owner.wait_joined(&room, &bot.id).await;
+        let site = Site::start().await;
+        World { dir, clock, site, app, running, bot, owner, room }
+    }
+
+    /// `who` runs `!herald text`; returns herald's answer.
+    async fn cmd(&self, who: &User, text: &str) -> Value {
+        let id = who.say(&self.room, &format!("!herald {text}")).await;
+        who.reply_to(&self.room, &id).await
+    }
+
+    /// A command that must not fail; returns the answer's plain body.
+    async fn ok(&self, who: &User, text: &str) -> String {
+        let reply = self.cmd(who, text).await;
+        let body = body(&reply);
+        assert!(!body.starts_with('✗'), "`{text}` failed: {body}");
+        body
+    }
+
+    /// Serves a feed at `path` with one old item, and adds it through the room.
+    async fn add_feed(&self, path: &str) {
+        self.publish(path, &[("old", "An old story", "http://example.invalid/old")]);
+        self.ok(&self.owner, &format!("feeds add {}", self.site.url(path))).await;
+    }
+
+    fn publish(&self, path: &str, items: &[(&str, &str, &str)]) {
+        let items: Vec<(&str, &str, &str, &str)> = items
+            .iter()
+            .map(|(g, t, l)| {
+                (*g, *t, *l, "The harbour reopened on Monday after repairs. Ships queued.")
+            })
+            .collect();
+        self.site.feed(path, "application/rss+xml", &rss("Eurasia", &items));
+    }
+
+    async fn poll_later(&self) -> herald::ingest::PollReport {
+        self.clock.advance(20 * MIN);
+        self.app.poller.poll_due(16).await.expect("poll")
+    }
+
+    async fn channel(&self) -> herald::store::ChannelRow {
+        self.app
+            .store
+            .channel_by_external("matrix", &self.room)
+            .await
+            .expect("read")
+            .expect("the room's channel exists")
+    }
+
+    /// herald's notices in the room whose body contains `needle`.
+    async fn posts(&self, needle: &str) -> Vec<Value> {
+        self.owner
+            .messages(&self.room)
+            .await
+            .into_iter()
+            .filter(|e| e["sender"] == self.bot.id.as_str() && body(e).contains(needle))
+            .collect()
+    }
+}
+
+fn body(e: &Value) -> String {
+    e["content"]["body"].as_str().unwrap_or_default().to_string()
+}
+
+fn refused(reply: &Value) -> bool {
+    body(reply).contains("needs the")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_commands_by_power_level_kick_and_rejoin() {
+    let Some(syn) = synapse::shared() else { return };
+    let op = syn.register(&name("op")).await;
+    let w = World::new(syn, "pl", json!({}), &[&op.id]).await;
+    let manager = syn.register(&name("mgr")).await;
+    let member = syn.register(&name("member")).await;
+    for u in [&manager, &member, &op] {
+        w.owner.invite(&w.room, &u.id).await;
+        u.join(&w.room).await;
+    }
+    w.owner.set_power(&w.room, &manager.id, 25).await;
+
+    // The shape of an answer: a notice with HTML, replying to the command, pinging no one.
+    let id = member.say(&w.room, "!herald").await;
+    let help = member.reply_to(&w.room, &id).await;
+    assert_eq!(help["content"]["msgtype"], "m.notice");
+    assert_eq!(help["content"]["format"], "org.matrix.custom.html");
+    assert_eq!(help["content"]["m.mentions"], json!({}));
+    assert!(body(&help).contains("search"), "{help}");
+    assert!(help["content"]["formatted_body"].as_str().is_some_and(|h| h.contains("<p>")));
+
+    w.add_feed("/feed.xml").await;
+    let everyone = ["help subscribe", "search harbour", "latest", "article 1"];
+    let managers = [
+        "subscriptions",
+        "subscribe 1",
+        "unsubscribe 1",
+        "digest schedule daily 08:00 UTC",
+        "digest preview",
+        "digest now",
+    ];
+    let admins = [
+        "feeds list",
+        "feeds export",
+        "feeds pause 1",
+        "feeds resume 1",
+        "feeds remove 99",
+        "feeds add http://127.0.0.1:9/none.xml",
+        "feeds import http://127.0.0.1:9/none.opml",
+    ];
+    let cases: [(&User, [bool; 3]); 4] = [
+        (&member, [true, false, false]),
+        (&manager, [true, true, false]),
+        (&w.owner, [true, true, true]),
+        (&op, [true, true, true]), // power level 0, but an operator
+    ];
+    // Everyone's commands go out at once; then each answer is checked.
+    let mut sent = Vec::new();
+    for (user, allowed) in cases {
+        for (commands, allowed) in
+            [(&everyone[..], allowed[0]), (&managers[..], allowed[1]), (&admins[..], allowed[2])]
+        {
+            for c in commands {
+                sent.push((user, *c, allowed, user.say(&w.room, &format!("!herald {c}")).await));
+            }
+        }
+    }
+    for (user, c, allowed, id) in sent {
+        let reply = user.reply_to(&w.room, &id).await;
+        assert_eq!(!refused(&reply), allowed, "{} running `{c}`: {}", user.id, body(&reply));
+    }
+    // A malformed command says what was wrong.
+    let bad = w.cmd(&member, "frobnicate").await;
+    assert!(body(&bad).contains("unknown command"), "{bad}");
+    // Someone else's prefix is not ours.
+    member.say(&w.room, "!heraldry is a hobby").await;
+
+    // A kick pauses the room's posts; a new invite resumes them.
+    assert_eq!(w.channel().await.paused_reason, None);
+    w.owner.kick(&w.room, &w.bot.id).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while w.channel().await.paused_reason.is_none() {
+        assert!(Instant::now() < deadline, "the kick did not pause the channel");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reason = w.channel().await.paused_reason.expect("paused");
+    assert!(reason.contains("removed") && reason.contains(&w.owner.id), "{reason}");
+    w.owner.invite(&w.room, &w.bot.id).await;
+    w.owner.wait_joined(&w.room, &w.bot.id).await;
+    while w.channel().await.paused_reason.is_some() {
+        assert!(Instant::now() < deadline, "joining again did not resume the channel");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_are_joined_only_from_the_allowlist() {
+    let Some(syn) = synapse::shared() else { return };
+    let bot = syn.register(&name("allowbot")).await;
+    let friend = syn.register(&name("friend")).await;
+    let stranger = syn.register(&name("stranger")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let allow = vec![friend.id.clone()];
+    let (_app, running) = herald_with(dir.path(), &clock, syn, &bot, &[], allow).await;
+    let theirs = stranger.create_room(json!({"invite": [bot.id]})).await;
+    let ours = friend.create_room(json!({"invite": [bot.id]})).await;
+    friend.wait_joined(&ours, &bot.id).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stranger.membership(&theirs, &bot.id).await != "leave" {
+        assert!(Instant::now() < deadline, "the stranger's invite was not declined");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creators_of_v12_rooms_are_admins() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "v12", json!({"room_version": "12"}), &[]).await;
+    let reply = w.cmd(&w.owner, "feeds list").await;
+    assert!(!refused(&reply), "{reply}");
+    // A command in a thread is answered in that thread.
+    let root = w.owner.say(&w.room, "a thread about feeds").await;
+    let id = w
+        .owner
+        .send(
+            &w.room,
+            json!({"msgtype": "m.text", "body": "!herald help",
+                   "m.relates_to": {"rel_type": "m.thread", "event_id": root}}),
+        )
+        .await;
+    let reply = w.owner.reply_to(&w.room, &id).await;
+    assert_eq!(reply["content"]["m.relates_to"]["rel_type"], "m.thread", "{reply}");
+    assert_eq!(reply["content"]["m.relates_to"]["event_id"], root.as_str());
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_and_digests_are_html_notices_with_feed_text_escaped() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "post", json!({}), &[]).await;
+    w.add_feed("/feed.xml").await;
+    w.ok(&w.owner, "subscribe 1").await;
+    assert_eq!(w.app.poller.poll_due(16).await.expect("poll").new_articles.len(), 0);
+
+    let link = w.site.url("/harbour");
+    // Escaped twice in the XML, so the title herald stores holds markup as text.
+    let title = "Harbour &amp;lt;b&amp;gt;reopens&amp;lt;/b&amp;gt; @room &amp;lt;img src=x onerror=alert(1)&amp;gt;";
+    w.publish("/feed.xml", &[("new", title, &link), ("old", "An old story", "http://x.invalid/")]);
+    let new = w.poll_later().await.new_articles;
+    assert_eq!(new.len(), 1);
+    let stored = w.app.store.article(new[0]).await.expect("read").expect("article");
+    let summary = stored.summary.clone();
+    let stored = stored.title.expect("title");
+    assert!(stored.contains("<b>reopens</b>") && stored.contains("<img"), "{stored}");
+    let report = w.running.dispatcher.run_once().await.expect("dispatch");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let posts = w.posts("Harbour").await;
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let c = &posts[0]["content"];
+    assert_eq!(c["msgtype"], "m.notice");
+    assert_eq!(c["format"], "org.matrix.custom.html");
+    assert_eq!(c["m.mentions"], json!({}));
+    let html = c["formatted_body"].as_str().expect("html");
+    assert!(html.contains("Harbour &lt;b&gt;reopens&lt;/b&gt;"), "{html}");
+    assert!(!html.contains("<img") && !html.contains("<b>reopens"), "{html}");
+    assert!(html.contains(&format!("<a href=\"{link}\">")), "{html}");
+    assert!(html.contains(&summary), "the summary: {html}");
+    let plain = body(&posts[0]);
+    assert!(plain.contains("Harbour <b>reopens</b>") && plain.contains(&link), "{plain}");
+    assert!(plain.contains("@\u{2060}room"), "{plain}");
+    for b in [plain.as_str(), html] {
+        assert!(!b.contains("@room"), "no room mention: {b}");
+    }
+
+    // A digest of a second feed at its scheduled time, not before.
+    w.add_feed("/digest.xml").await;
+    w.ok(&w.owner, "subscribe 2 digest").await;
+    w.ok(&w.owner, "digest schedule daily 09:00 UTC").await;
+    w.app.poller.poll_due(16).await.expect("poll");
+    w.publish(
+        "/digest.xml",
+        &[("d1", "Ceasefire talks resume", &w.site.url("/talks")), ("old", "An old story", "")],
+    );
+    assert_eq!(w.poll_later().await.new_articles.len(), 1);
+    let early = w.running.dispatcher.run_once().await.expect("dispatch");
+    assert_eq!(early.digests_sent, 0);
+    let next_9 = T0 + 24 * 3600; // T0 is 09:00 UTC
+    w.clock.set(next_9 + 1);
+    let report = w.running.dispatcher.run_once().await.expect("dispatch");
+    assert_eq!(report.digests_sent, 1, "{report:?}");
+    let digest = w.posts("Ceasefire talks resume").await;
+    assert_eq!(digest.len(), 1, "{digest:#?}");
+    let html = digest[0]["content"]["formatted_body"].as_str().expect("html");
+    assert!(html.contains("<li>") && html.contains("Ceasefire talks resume"), "{html}");
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_room_commands_and_posts_are_readable_by_the_user() {
+    use matrix_sdk::config::SyncSettings;
+    use matrix_sdk::ruma::events::room::message::{
+        OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
+    };
+
+    let Some(syn) = synapse::shared() else { return };
+    let bot = syn.register(&name("e2ebot")).await;
+    let user = syn.register(&name("e2euser")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let (app, running) = herald(dir.path(), &clock, syn, &bot, &[]).await;
+
+    // The user's own client, with its own crypto store.
+    let udir = tempfile::tempdir().expect("tempdir");
+    let client = matrix_sdk::Client::builder()
+        .homeserver_url(&syn.url)
+        .sqlite_store(udir.path(), None)
+        .build()
+        .await
+        .expect("client");
+    client
+        .matrix_auth()
+        .login_username(user.localpart(), &user.password)
+        .send()
+        .await
+        .expect("login");
+    type Seen = Arc<Mutex<Vec<(String, String, Option<String>)>>>;
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent| {
+        let s = s.clone();
+        async move {
+            let reply_to = match &ev.content.relates_to {
+                Some(Relation::Reply(r)) => Some(r.in_reply_to.event_id.to_string()),
+                _ => None,
+            };
+            s.lock().expect("seen").push((
+                ev.sender.to_string(),
+                ev.content.body().to_string(),
+                reply_to,
+            ));
+        }
+    });
+    client.sync_once(SyncSettings::default()).await.expect("first sync");
+    let c = client.clone();
+    let sync = tokio::spawn(async move {
+        let _ = c.sync(SyncSettings::default().timeout(Duration::from_secs(5))).await;
+    });
+
+    let room_id = user
+        .create_room(json!({
+            "initial_state": [{"type": "m.room.encryption", "state_key": "",
+                               "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+            "invite": [bot.id],
+        }))
+        .await;
+    user.wait_joined(&room_id, &bot.id).await;
+    let rid = matrix_sdk::ruma::RoomId::parse(&room_id).expect("room id");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let room = loop {
+        if let Some(r) = client.get_room(&rid)
+            && r.state() == matrix_sdk::RoomState::Joined
+        {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the user's client never saw herald join");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(room.latest_encryption_state().await.expect("state").is_encrypted());
+
+    let site = Site::start().await;
+    site.feed(
+        "/feed.xml",
+        "application/rss+xml",
+        &rss("Eurasia", &[("old", "An old story", "http://x.invalid/", "Old.")]),
+    );
+    let wait_reply = |event_id: String| {
+        let seen = seen.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(b) = seen
+                    .lock()
+                    .expect("seen")
+                    .iter()
+                    .find(|(_, _, r)| r.as_deref() == Some(event_id.as_str()))
+                    .map(|(_, b, _)| b.clone())
+                {
+                    return b;
+                }
+                assert!(Instant::now() < deadline, "no decryptable reply to {event_id}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    for text in
+        [format!("!herald feeds add {}", site.url("/feed.xml")), "!herald subscribe 1".into()]
+    {
+        let sent =
+            room.send(RoomMessageEventContent::text_plain(text.clone())).await.expect("send");
+        let answer = wait_reply(sent.response.event_id.to_string()).await;
+        assert!(!answer.starts_with('✗'), "`{text}`: {answer}");
+    }
+    // On the server, herald's answers are encrypted.
+    let raw = user.messages(&room_id).await;
+    assert!(
+        raw.iter()
+            .filter(|e| e["sender"] == bot.id.as_str())
+            .all(|e| e["type"] == "m.room.encrypted")
+    );
+
+    app.poller.poll_due(16).await.expect("poll");
+    site.feed(
+        "/feed.xml",
+        "application/rss+xml",
+        &rss(
+            "Eurasia",
+            &[
+                ("new", "Secret harbour news", &site.url("/h"), "The harbour reopened on Monday."),
+                ("old", "An old story", "http://x.invalid/", "Old."),
+            ],
+        ),
+    );
+    clock.advance(20 * MIN);
+    assert_eq!(app.poller.poll_due(16).await.expect("poll").new_articles.len(), 1);
+    assert_eq!(running.dispatcher.run_once().await.expect("dispatch").sent, 1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !seen
+        .lock()
+        .expect("seen")
+        .iter()
+        .any(|(s, b, _)| *s == bot.id && b.contains("Secret harbour news"))
+    {
+        assert!(Instant::now() < deadline, "the post was not decryptable by the user");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sync.abort();
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn herald_restarted_mid_delivery_posts_once() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "restart", json!({}), &[]).await;
+    w.add_feed("/feed.xml").await;
+    w.ok(&w.owner, "subscribe 1").await;
+    w.app.poller.poll_due(16).await.expect("poll");
+    w.publish(
+        "/feed.xml",
+        &[("n", "Only once please", &w.site.url("/n")), ("old", "An old story", "")],
+    );
+    assert_eq!(w.poll_later().await.new_articles.len(), 1);
+
+    // herald sends, then dies before recording it: the row stays claimed, not sent.
+    let jobs = w.app.store.claim_due_deliveries(w.clock.now(), 120, 10).await.expect("claim");
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    let platform = w.running.matrix.as_ref().expect("bot").platform();
+    let reply = herald::deliver::post::article_post(job);
+    platform.send(&job.external_id, &reply, &job.idem_key).await.expect("first send");
+    let session =
+        std::fs::read_to_string(w.dir.path().join("matrix/session.json")).expect("session");
+    let World { dir, clock, site: _site, app, running, bot, owner, room } = w;
+    running.stop().await;
+    app.store.close().await;
+    drop(app);
+
+    // A new process on the same data: same device, same key, the lease runs out, resend.
+    let (app, running) = herald(dir.path(), &clock, syn, &bot, &[]).await;
+    let again = std::fs::read_to_string(dir.path().join("matrix/session.json")).expect("session");
+    assert_eq!(session, again, "the same device after a restart");
+    clock.advance(121);
+    let report = running.dispatcher.run_once().await.expect("dispatch");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let posts: Vec<Value> = owner
+        .messages(&room)
+        .await
+        .into_iter()
+        .filter(|e| body(e).contains("Only once please"))
+        .collect();
+    assert_eq!(posts.len(), 1, "posted twice: {posts:#?}");
+    running.stop().await;
+    drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synapse_restart_loses_nothing() {
+    let Some(syn) = synapse::own() else { return };
+    let w = World::new(&syn, "down", json!({}), &[]).await;
+    w.add_feed("/feed.xml").await;
+    w.ok(&w.owner, "subscribe 1").await;
+    w.app.poller.poll_due(16).await.expect("poll");
+
+    syn.stop();
+    w.publish(
+        "/feed.xml",
+        &[("n", "Posted after the outage", &w.site.url("/n")), ("old", "An old story", "")],
+    );
+    assert_eq!(w.poll_later().await.new_articles.len(), 1);
+    let down = w.running.dispatcher.run_once().await.expect("dispatch");
+    assert_eq!((down.sent, down.retried), (0, 1), "{down:?}");
+
+    syn.start_again();
+    let mut sent = 0;
+    for _ in 0..20 {
+        w.clock.advance(10 * MIN);
+        sent += w.running.dispatcher.run_once().await.expect("dispatch").sent;
+        if sent > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(w.posts("Posted after the outage").await.len(), 1);
+    // The sync loop came back too: commands are answered.
+    w.ok(&w.owner, "subscriptions").await;
+    w.running.stop().await;
+}
+
+/// `cargo test --release --test matrix -- --ignored --nocapture bench`: resident memory
+/// of a `herald run` process connected to Synapse and idle, and article-stored-to-post
+/// latency through the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_matrix_memory_and_latency() {
+    let Some(syn) = synapse::shared() else { return };
+
+    // Memory: a real process, joined to a room, idle.
+    let bot = syn.register(&name("benchbot")).await;
+    let owner = syn.register(&name("benchowner")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("run")
+        .env("HERALD_DATA_DIR", dir.path())
+        .env("MATRIX_HOMESERVER", &syn.url)
+        .env("MATRIX_USER", &bot.id)
+        .env("MATRIX_PASSWORD", &bot.password)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("herald run");
+    let room = owner.create_room(json!({"invite": [bot.id]})).await;
+    owner.wait_joined(&room, &bot.id).await;
+    let id = owner.say(&room, "!herald help").await;
+    owner.reply_to(&room, &id).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("status");
+    let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("?").to_string();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("?").to_string();
+    let store: u64 = walk_size(&dir.path().join("matrix"));
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "herald run, Matrix connected and idle: {rss}, peak {hwm}; matrix store on disk {} KB",
+        store / 1024
+    );
+
+    // Latency: article stored (with its delivery row) → the post is on the homeserver.
+    let w = World::new(syn, "benchlat", json!({}), &[]).await;
+    w.add_feed("/feed.xml").await;
+    w.ok(&w.owner, "subscribe 1").await;
+    w.app.poller.poll_due(16).await.expect("poll");
+    let channel = w.channel().await.id;
+    let feed =
+        w.app.store.community_feeds(channel_community(&w).await).await.expect("feeds")[0].feed.id;
+    let mut times = Vec::new();
+    for i in 0..30 {
+        let a = herald::store::NewArticle {
+            feed_id: feed,
+            item_key: format!("bench-{i}"),
+            url: Some(format!("https://example.org/{i}")),
+            title: Some(format!("Bench article {i}")),
+            author: None,
+            published_at: None,
+            fetched_at: w.clock.now(),
+            text: "Text.".into(),
+            summary: "The harbour reopened on Monday after repairs.".into(),
+            lang: None,
+            image_url: None,
+            text_source: "feed",
+            backfill: false,
+        };
+        let t = Instant::now();
+        w.app
+            .store
+            .insert_article_with_deliveries(&a, &[channel], w.clock.now())
+            .await
+            .expect("insert");
+        let r = w.running.dispatcher.run_once().await.expect("dispatch");
+        times.push(t.elapsed());
+        assert_eq!(r.sent, 1);
+    }
+    times.sort();
+    println!(
+        "article stored → posted (30 posts): median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        times[15].as_secs_f64() * 1e3,
+        times[28].as_secs_f64() * 1e3,
+        times[29].as_secs_f64() * 1e3
+    );
+    w.running.stop().await;
+}
+
+async fn channel_community(w: &World) -> i64 {
+    w.channel().await.community_id
+}
+
+fn walk_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| {
+                    let m = e.metadata().ok();
+                    if m.as_ref().is_some_and(|m| m.is_dir()) {
+                        walk_size(&e.path())
+                    } else {
+                        m.map_or(0, |m| m.len())
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
