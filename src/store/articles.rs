@@ -78,6 +78,33 @@ pub fn fts_query(input: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// The INSERT every way of storing an article shares; `RETURNING id` yields no row when
+/// the feed already had the item.
+pub(super) fn insert_article_query(
+    a: &NewArticle,
+) -> sqlx::query::QueryScalar<'_, sqlx::Sqlite, i64, sqlx::sqlite::SqliteArguments> {
+    sqlx::query_scalar(
+        "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
+             fetched_at, text, summary, lang, image_url, text_source, backfill)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(feed_id, item_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(a.feed_id)
+    .bind(&a.item_key)
+    .bind(&a.url)
+    .bind(&a.title)
+    .bind(&a.author)
+    .bind(a.published_at)
+    .bind(a.fetched_at)
+    .bind(&a.text)
+    .bind(&a.summary)
+    .bind(&a.lang)
+    .bind(&a.image_url)
+    .bind(a.text_source)
+    .bind(a.backfill)
+}
+
 /// How many of the newest matches a search ranks.
 pub const SEARCH_CANDIDATES: i64 = 1000;
 
@@ -110,28 +137,7 @@ impl Store {
     /// Stores an article unless the feed already has its key. Returns the new id, or
     /// `None` when it was already there (so a replayed poll stores nothing twice).
     pub async fn insert_article(&self, a: &NewArticle) -> Result<Option<i64>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
-                 fetched_at, text, summary, lang, image_url, text_source, backfill)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(feed_id, item_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(a.feed_id)
-        .bind(&a.item_key)
-        .bind(&a.url)
-        .bind(&a.title)
-        .bind(&a.author)
-        .bind(a.published_at)
-        .bind(a.fetched_at)
-        .bind(&a.text)
-        .bind(&a.summary)
-        .bind(&a.lang)
-        .bind(&a.image_url)
-        .bind(a.text_source)
-        .bind(a.backfill)
-        .fetch_optional(&self.writer)
-        .await?;
+        let id: Option<i64> = insert_article_query(a).fetch_optional(&self.writer).await?;
         Ok(id)
     }
 
@@ -260,28 +266,7 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let mut stored = 0;
         for a in articles {
-            stored += sqlx::query(
-                "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
-                     fetched_at, text, summary, lang, image_url, text_source, backfill)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(feed_id, item_key) DO NOTHING",
-            )
-            .bind(a.feed_id)
-            .bind(&a.item_key)
-            .bind(&a.url)
-            .bind(&a.title)
-            .bind(&a.author)
-            .bind(a.published_at)
-            .bind(a.fetched_at)
-            .bind(&a.text)
-            .bind(&a.summary)
-            .bind(&a.lang)
-            .bind(&a.image_url)
-            .bind(a.text_source)
-            .bind(a.backfill)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            stored += insert_article_query(a).fetch_optional(&mut *tx).await?.map_or(0, |_| 1);
         }
         tx.commit().await?;
         Ok(stored)

@@ -76,28 +76,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<Enqueued>, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
-                 fetched_at, text, summary, lang, image_url, text_source, backfill)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(feed_id, item_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(a.feed_id)
-        .bind(&a.item_key)
-        .bind(&a.url)
-        .bind(&a.title)
-        .bind(&a.author)
-        .bind(a.published_at)
-        .bind(a.fetched_at)
-        .bind(&a.text)
-        .bind(&a.summary)
-        .bind(&a.lang)
-        .bind(&a.image_url)
-        .bind(a.text_source)
-        .bind(a.backfill)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let id: Option<i64> =
+            super::articles::insert_article_query(a).fetch_optional(&mut *tx).await?;
         let Some(article_id) = id else {
             return Ok(None);
         };
