@@ -163,18 +163,31 @@ impl Store {
         count_attempt: bool,
         failed: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE deliveries SET next_attempt_at = ?, last_error = ?,
-                 attempts = attempts + ?, state = CASE WHEN ? THEN 'failed' ELSE state END
-             WHERE id = ?",
-        )
-        .bind(next_at)
-        .bind(error)
-        .bind(i64::from(count_attempt))
-        .bind(failed)
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
+        self.retry_outbox_row("deliveries", id, next_at, error, count_attempt, failed).await
+    }
+
+    /// Deliveries and digests share their retry columns; `table` is one of the two.
+    async fn retry_outbox_row(
+        &self,
+        table: &'static str,
+        id: i64,
+        next_at: Timestamp,
+        error: &str,
+        count_attempt: bool,
+        failed: bool,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE {table} SET next_attempt_at = ?, last_error = ?, attempts = attempts + ?,
+                 state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(next_at)
+            .bind(error)
+            .bind(i64::from(count_attempt))
+            .bind(failed)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -331,6 +344,7 @@ impl Store {
         Ok(())
     }
 
+    /// Like [`Store::retry_delivery`], for a digest.
     pub async fn retry_digest(
         &self,
         id: i64,
@@ -339,18 +353,7 @@ impl Store {
         count_attempt: bool,
         failed: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE digests SET next_attempt_at = ?, last_error = ?, attempts = attempts + ?,
-                 state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
-        )
-        .bind(next_at)
-        .bind(error)
-        .bind(i64::from(count_attempt))
-        .bind(failed)
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.retry_outbox_row("digests", id, next_at, error, count_attempt, failed).await
     }
 }
 
