@@ -14,7 +14,7 @@ use herald::domain::units::{format_duration, parse_duration};
 use herald::ingest::add::add_feed;
 use herald::ingest::opml::{OpmlFeed, parse_opml, write_opml};
 use herald::ingest::parse_feed;
-use herald::store::{FeedRow, FeedStatus};
+use herald::store::{FeedRow, FeedStatus, SearchScope};
 use herald::summarize::{Extractive, Summarizer};
 use herald::{bench, extract, textcli};
 
@@ -296,8 +296,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Search { query, limit } => {
             let query = query.join(" ");
-            let hits =
-                app.store.search_articles(&query, None, None, limit.clamp(1, 100), 0).await?;
+            let hits = app
+                .store
+                .search_articles(&query, SearchScope::All, None, limit.clamp(1, 100), 0)
+                .await?;
             if hits.is_empty() {
                 println!("no articles match \"{query}\"");
             }
@@ -556,7 +558,7 @@ fn extract_cmd(url: Option<&str>, jsonl: bool, file: Option<&PathBuf>) -> ExitCo
             return ExitCode::FAILURE;
         }
     };
-    match extract::extract(&String::from_utf8_lossy(&bytes), url) {
+    match extract::extract(&herald::ingest::charset::decode_html(&bytes, None), url) {
         Ok(x) => {
             println!("{}", x.text);
             ExitCode::SUCCESS

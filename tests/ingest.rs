@@ -9,6 +9,7 @@ use std::time::Duration;
 use herald::clock::{Clock, ManualClock};
 use herald::ingest::FeedOutcome;
 use herald::localserver::{Body, Response};
+use herald::store::SearchScope;
 use support::{Site, T0, app, rss, seed_page};
 
 const MIN: i64 = 60;
@@ -67,8 +68,11 @@ async fn first_poll_backfills_then_new_items_get_page_text_and_summary() {
     assert_eq!(a.image_url.as_deref(), Some(site.url("/images/dmz.jpg").as_str()));
     assert_eq!(a.lang.as_deref(), Some("en"));
 
-    let hits =
-        app.store.search_articles("korea ceasefire", None, None, 10, 0).await.expect("search");
+    let hits = app
+        .store
+        .search_articles("korea ceasefire", SearchScope::All, None, 10, 0)
+        .await
+        .expect("search");
     assert_eq!(hits.first().map(|h| h.id), Some(a.id));
     assert!(
         hits[0].snippet.to_lowercase().contains("ceasefire"),
@@ -370,4 +374,45 @@ async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
     .expect_err("too often");
     assert!(matches!(err, AddFeedError::IntervalTooShort { .. }), "{err}");
     assert_eq!(app.store.count_feeds().await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn pages_in_legacy_charsets_are_read_in_their_own_encoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    site.feed("/feed.xml", "application/rss+xml", &rss("Alpen", &[]));
+    let id = add(&app, &site.url("/feed.xml")).await;
+    poll_one(&app, id).await;
+
+    // A windows-1252 page that says so only in its <meta>, served without a charset.
+    let paragraph = "Die Stadtverwaltung von Z\u{fc}rich hat am Montag neue Pl\u{e4}ne f\u{fc}r \
+                     den \u{f6}ffentlichen Verkehr vorgestellt, die ab dem kommenden Jahr gelten.";
+    let html = format!(
+        "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1252\">\
+         <title>Z\u{fc}rich plant</title></head><body><article><h1>Z\u{fc}rich plant</h1>\
+         <p>{paragraph}</p><p>{paragraph} \u{201c}Wir sind bereit\u{201d}, sagte sie.</p>\
+         <p>{paragraph}</p></article></body></html>"
+    );
+    let (bytes, _, lossy) = encoding_rs::WINDOWS_1252.encode(&html);
+    assert!(!lossy);
+    let bytes = bytes.into_owned();
+    site.route("/zurich", move |_| Response::new(200, "text/html", bytes.clone()));
+    let link = site.url("/zurich");
+    site.feed(
+        "/feed.xml",
+        "application/rss+xml",
+        &rss("Alpen", &[("z", "Zürich plant", link.as_str(), "<p>Kurz.</p>")]),
+    );
+    clock.advance(20 * MIN);
+    let new = match poll_one(&app, id).await {
+        FeedOutcome::Updated { new_articles, .. } => new_articles,
+        other => panic!("unexpected {other:?}"),
+    };
+    let a = app.store.article(new[0]).await.expect("read").expect("stored");
+    assert_eq!(a.text_source, "page");
+    assert!(a.text.contains("Stadtverwaltung von Zürich"), "{}", a.text);
+    assert!(a.text.contains("\u{201c}Wir sind bereit\u{201d}"), "{}", a.text);
+    assert!(!a.text.contains('\u{fffd}') && !a.summary.contains('\u{fffd}'), "{}", a.text);
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::clock::{Clock, SystemClock};
 use crate::ingest::poll::fan_out;
-use crate::store::{NewArticle, Store};
+use crate::store::{NewArticle, SearchScope, Store};
 
 fn temp_db(name: &str) -> std::io::Result<(std::path::PathBuf, String)> {
     let dir = std::env::temp_dir().join(format!("herald-bench-{name}-{}", std::process::id()));
@@ -137,8 +137,7 @@ pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow
     if keep.is_some() && store.count_articles().await? as usize >= articles {
         println!("bench search: reusing the {articles}-article archive in {}", dir.display());
         let community = store.ensure_community("bench", "guild", None, now).await?;
-        let followed = store.community_feed_ids(community).await?;
-        return measure(&store, &followed).await;
+        return measure(&store, community).await;
     }
     let community = store.ensure_community("bench", "guild", None, now).await?;
     let mut feed_ids = Vec::new();
@@ -149,7 +148,6 @@ pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow
         }
         feed_ids.push(feed.id);
     }
-    let followed = store.community_feed_ids(community).await?;
     println!("bench search: storing {articles} articles in 1,000 feeds…");
     let mut words = Words::new(30_000);
     let t = Instant::now();
@@ -176,7 +174,7 @@ pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow
     }
     store.insert_articles_bulk(&batch).await?;
     println!("  stored in {:.0} s", t.elapsed().as_secs_f64());
-    measure(&store, &followed).await?;
+    measure(&store, community).await?;
     store.close().await;
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(dir);
@@ -184,7 +182,8 @@ pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow
     Ok(())
 }
 
-async fn measure(store: &Store, followed: &[i64]) -> anyhow::Result<()> {
+async fn measure(store: &Store, community: i64) -> anyhow::Result<()> {
+    let scope = SearchScope::Community(community);
     let vocab = Words::new(30_000).vocab;
     let queries: Vec<(&str, String)> = (0..60)
         .flat_map(|i| {
@@ -200,11 +199,11 @@ async fn measure(store: &Store, followed: &[i64]) -> anyhow::Result<()> {
     let mut by_kind: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     // One warm-up pass so the figures are for a running bot, not a cold file cache.
     for (_, q) in queries.iter().take(20) {
-        store.search_articles(q, Some(followed), None, 6, 0).await?;
+        store.search_articles(q, scope, None, 6, 0).await?;
     }
     for (kind, q) in &queries {
         let t = Instant::now();
-        store.search_articles(q, Some(followed), None, 6, 0).await?;
+        store.search_articles(q, scope, None, 6, 0).await?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         all.push(ms);
         by_kind.entry(kind).or_default().push(ms);
@@ -221,6 +220,23 @@ async fn measure(store: &Store, followed: &[i64]) -> anyhow::Result<()> {
         all.len(),
         quantile(&mut all.clone(), 0.5),
         quantile(&mut all, 0.95)
+    );
+    // What the community index costs on the write side: a second community following a
+    // feed re-tags that feed's stored articles, and dropping it re-tags them back.
+    let Some(&feed) = store.community_feed_ids(community).await?.first() else {
+        return Ok(());
+    };
+    let stored = store.articles_of_feed(feed, i64::MAX).await?.len();
+    let other = store.ensure_community("bench", "guild-2", None, SystemClock.now()).await?;
+    let t = Instant::now();
+    store.link_feed(other, feed, None, SystemClock.now()).await?;
+    let link = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    store.unlink_feed(other, feed).await?;
+    let unlink = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "  a second community follows a feed with {stored} stored articles: {link:.0} ms; \
+         drops it: {unlink:.0} ms"
     );
     Ok(())
 }

@@ -20,7 +20,9 @@ use crate::ingest::add::{AddFeedError, add_feed};
 use crate::ingest::fetch::{FetchKind, Fetched};
 use crate::ingest::opml::{OpmlFeed, parse_opml, write_opml};
 use crate::reply::{Item, Page, Reply, Tone};
-use crate::store::{ChannelRow, CommunityFeed, FeedRow, FeedStatus, Store, StoreError};
+use crate::store::{
+    ChannelRow, CommunityFeed, FeedRow, FeedStatus, SearchScope, Store, StoreError,
+};
 
 /// Who is asking, and where.
 #[derive(Debug, Clone)]
@@ -549,19 +551,23 @@ impl Core {
         since: Option<parse::Since>,
         page: u32,
     ) -> Result<Reply, StoreError> {
-        let feeds = match &feed {
+        let feed_id = match &feed {
             Some(r) => match self.resolve(ctx, r).await? {
-                Ok(f) => vec![f.feed.id],
+                Ok(f) => Some([f.feed.id]),
                 Err(reply) => return Ok(reply),
             },
-            None => self.store.community_feed_ids(ctx.community_id).await?,
+            None => None,
+        };
+        let scope = match &feed_id {
+            Some(one) => SearchScope::Feeds(one),
+            None => SearchScope::Community(ctx.community_id),
         };
         let now = at(self.clock.now()).unwrap_or_default();
         let cutoff = since.map(|s| s.cutoff(now, chrono_tz::UTC).timestamp());
         let page = page.max(1);
         let offset = (page as i64 - 1) * PAGE_SIZE;
         let mut hits =
-            self.store.search_articles(query, Some(&feeds), cutoff, PAGE_SIZE + 1, offset).await?;
+            self.store.search_articles(query, scope, cutoff, PAGE_SIZE + 1, offset).await?;
         let has_next = hits.len() as i64 > PAGE_SIZE;
         hits.truncate(PAGE_SIZE as usize);
         if hits.is_empty() {

@@ -49,6 +49,62 @@ enum Outcome {
     Paused,
 }
 
+/// An outbox row: an article post or a digest.
+#[derive(Debug, Clone, Copy)]
+enum OutboxRow {
+    Delivery(i64),
+    Digest(i64),
+}
+
+/// What a platform's refusal means for the row that was being sent, whatever its kind.
+#[derive(Debug)]
+struct Refusal {
+    /// When to try again.
+    at: Timestamp,
+    reason: String,
+    /// Whether it uses up one of the row's attempts (waiting out a rate limit does not).
+    counts: bool,
+    /// Out of attempts: the row is given up.
+    failed: bool,
+    /// The channel refuses for good (no access, deleted): pause it with the reason.
+    pause: bool,
+}
+
+impl Refusal {
+    fn of(err: SendError, attempts: i64, now: Timestamp) -> Refusal {
+        match err {
+            SendError::RateLimited { retry_after } => Refusal {
+                at: now + retry_after.as_secs().max(1) as i64,
+                reason: "rate limited".into(),
+                counts: false,
+                failed: false,
+                pause: false,
+            },
+            SendError::Transient(reason) => {
+                let attempts = attempts + 1;
+                Refusal {
+                    at: now + backoff_s(attempts),
+                    reason,
+                    counts: true,
+                    failed: attempts >= MAX_ATTEMPTS,
+                    pause: false,
+                }
+            }
+            SendError::Permanent(reason) => {
+                Refusal { at: now, reason, counts: true, failed: false, pause: true }
+            }
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self {
+            Refusal { pause: true, .. } => Outcome::Paused,
+            Refusal { failed: true, .. } => Outcome::Failed,
+            _ => Outcome::Retry,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
@@ -169,32 +225,36 @@ impl Dispatcher {
                     self.store.mark_delivery_sent(job.id, now, sent.message_id.as_deref()).await?;
                     outcomes.push(Outcome::Sent);
                 }
-                Err(SendError::RateLimited { retry_after }) => {
-                    let at = now + retry_after.as_secs().max(1) as i64;
-                    self.store.retry_delivery(job.id, at, "rate limited", false, false).await?;
-                    blocked = Some(at);
-                    outcomes.push(Outcome::Retry);
-                }
-                Err(SendError::Transient(e)) => {
-                    let attempts = job.attempts + 1;
-                    let failed = attempts >= MAX_ATTEMPTS;
-                    let at = now + backoff_s(attempts);
-                    self.store.retry_delivery(job.id, at, &e, true, failed).await?;
-                    warn!(channel = job.channel_id, attempts, "post failed: {e}");
-                    blocked = Some(at);
-                    outcomes.push(if failed { Outcome::Failed } else { Outcome::Retry });
-                }
-                Err(SendError::Permanent(e)) => {
-                    // The row stays pending: if the channel is resumed it is still owed.
-                    self.store.retry_delivery(job.id, now, &e, true, false).await?;
-                    self.store.set_channel_paused(job.channel_id, Some(&e)).await?;
-                    warn!(channel = job.channel_id, "channel paused: {e}");
-                    outcomes.push(Outcome::Paused);
-                    blocked = Some(now);
+                Err(err) => {
+                    let refusal = Refusal::of(err, job.attempts, now);
+                    self.record(OutboxRow::Delivery(job.id), job.channel_id, &refusal).await?;
+                    blocked = Some(refusal.at);
+                    outcomes.push(refusal.outcome());
                 }
             }
         }
         Ok(outcomes)
+    }
+
+    /// Writes down a refused send: when the row is due again and why, and for a
+    /// permanent refusal, the channel's pause (the row stays pending: if the channel is
+    /// resumed it is still owed).
+    async fn record(&self, row: OutboxRow, channel_id: i64, r: &Refusal) -> Result<(), StoreError> {
+        match row {
+            OutboxRow::Delivery(id) => {
+                self.store.retry_delivery(id, r.at, &r.reason, r.counts, r.failed).await?
+            }
+            OutboxRow::Digest(id) => {
+                self.store.retry_digest(id, r.at, &r.reason, r.counts, r.failed).await?
+            }
+        }
+        if r.pause {
+            warn!(channel = channel_id, "channel paused: {}", r.reason);
+            self.store.set_channel_paused(channel_id, Some(&r.reason)).await?;
+        } else if r.counts {
+            warn!(channel = channel_id, failed = r.failed, "post failed: {}", r.reason);
+        }
+        Ok(())
     }
 
     /// Opens a digest row for every channel whose schedule fired.
@@ -237,21 +297,9 @@ impl Dispatcher {
             let now = self.clock.now();
             match platform.send(&job.external_id, part, &key).await {
                 Ok(_) => self.store.mark_digest_parts(job.id, n as i64 + 1).await?,
-                Err(SendError::RateLimited { retry_after }) => {
-                    let at = now + retry_after.as_secs().max(1) as i64;
-                    return self.store.retry_digest(job.id, at, "rate limited", false, false).await;
-                }
-                Err(SendError::Transient(e)) => {
-                    let attempts = job.attempts + 1;
-                    let failed = attempts >= MAX_ATTEMPTS;
-                    return self
-                        .store
-                        .retry_digest(job.id, now + backoff_s(attempts), &e, true, failed)
-                        .await;
-                }
-                Err(SendError::Permanent(e)) => {
-                    self.store.retry_digest(job.id, now, &e, true, false).await?;
-                    return self.store.set_channel_paused(job.channel_id, Some(&e)).await;
+                Err(err) => {
+                    let refusal = Refusal::of(err, job.attempts, now);
+                    return self.record(OutboxRow::Digest(job.id), job.channel_id, &refusal).await;
                 }
             }
         }

@@ -112,7 +112,8 @@ async fn probe(fetcher: &Fetcher, url: &Url) -> Result<usize, Probe> {
         Ok(feed) => Ok(feed.entries.len()),
         // A page the sniffer missed still says what it is in its Content-Type.
         Err(e) if matches!(e, FeedParseError::Html) || served_as_html => {
-            Err(Probe::Html(String::from_utf8_lossy(&body.bytes).into_owned(), body.url))
+            let html = super::charset::decode_html(&body.bytes, body.content_type.as_deref());
+            Err(Probe::Html(html.into_owned(), body.url))
         }
         Err(e) => Err(Probe::Failed(e.to_string())),
     }

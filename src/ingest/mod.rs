@@ -5,6 +5,7 @@
 //! and summarizes it, and stores it.
 
 pub mod add;
+pub mod charset;
 pub mod fetch;
 pub mod guard;
 pub mod opml;

@@ -328,7 +328,7 @@ impl Poller {
         }
         let final_url = body.url.to_string();
         tokio::task::spawn_blocking(move || {
-            let html = String::from_utf8_lossy(&body.bytes);
+            let html = super::charset::decode_html(&body.bytes, body.content_type.as_deref());
             extract::extract(&html, Some(&final_url)).map_err(|e| e.to_string())
         })
         .await

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, rank};
 use crate::clock::Timestamp;
 
 /// An article to store, as ingest produced it.
@@ -43,6 +43,17 @@ pub struct ArticleRow {
     pub backfill: bool,
 }
 
+/// Whose articles a search looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum SearchScope<'a> {
+    /// Every stored article (operators, the CLI).
+    All,
+    /// The feeds this community follows.
+    Community(i64),
+    /// Only these feeds.
+    Feeds(&'a [i64]),
+}
+
 /// One search result, best first.
 #[derive(Debug, Clone, FromRow)]
 pub struct SearchHit {
@@ -60,7 +71,7 @@ pub struct SearchHit {
 /// word becomes a quoted term (so `AND`, `-`, `:` or a stray quote are just words) and
 /// "quoted phrases" stay phrases. No prefix matching: a short prefix expands to
 /// thousands of terms and makes one query cost seconds; the index stems words instead.
-pub fn fts_query(input: &str) -> Option<String> {
+fn fts_phrases(input: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for (i, part) in input.split('"').enumerate() {
         let in_phrase = i % 2 == 1;
@@ -75,7 +86,7 @@ pub fn fts_query(input: &str) -> Option<String> {
             terms.extend(words.iter().map(|w| format!("\"{w}\"")));
         }
     }
-    (!terms.is_empty()).then(|| terms.join(" "))
+    terms
 }
 
 /// The INSERT every way of storing an article shares; `RETURNING id` yields no row when
@@ -85,8 +96,10 @@ pub(super) fn insert_article_query(
 ) -> sqlx::query::QueryScalar<'_, sqlx::Sqlite, i64, sqlx::sqlite::SqliteArguments> {
     sqlx::query_scalar(
         "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
-             fetched_at, text, summary, lang, image_url, text_source, backfill)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             fetched_at, text, summary, lang, image_url, text_source, backfill, community_tags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+             coalesce((SELECT group_concat('c' || community_id, ' ') FROM community_feeds
+                       WHERE feed_id = ?1), ''))
          ON CONFLICT(feed_id, item_key) DO NOTHING
          RETURNING id",
     )
@@ -107,6 +120,12 @@ pub(super) fn insert_article_query(
 
 /// How many of the newest matches a search ranks.
 pub const SEARCH_CANDIDATES: i64 = 1000;
+
+/// How many of a phrase's newest matches estimate its document frequency.
+const IDF_SAMPLE: i64 = 1000;
+
+/// Ranking weights of the title, summary and text columns.
+const RANK_WEIGHTS: [f64; rank::RANK_COLUMNS] = [8.0, 3.0, 1.0];
 
 const ARTICLE_COLUMNS: &str = "id, feed_id, item_key, url, title, author, published_at, \
      fetched_at, text, summary, lang, image_url, text_source, backfill";
@@ -167,33 +186,37 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&self.pool).await?)
     }
 
-    /// Full-text search, best match first (title counts most, then summary, then text).
-    /// `feeds` limits the search to those feeds (a community's); `since` to articles
-    /// first seen after that instant.
+    /// Full-text search, best match first (title counts most, then summary, then text),
+    /// within `scope`; `since` keeps articles first seen from that instant on.
     ///
     /// Ranking looks at the newest [`SEARCH_CANDIDATES`] matches only: a common word can
     /// match hundreds of thousands of articles, and scoring them all costs seconds,
-    /// while news readers want recent stories first anyway. The community's feeds are
-    /// tokens in the index (`feed<id>`), so FTS5 itself intersects them with the query.
+    /// while news readers want recent stories first anyway. Scopes are tokens in the
+    /// index (`c<community id>`, `feed<id>`), so FTS5 itself intersects them with the
+    /// query.
+    /// Scores come from `herald_rank` (BM25 with IDFs estimated by [`Store::term_idfs`]),
+    /// because FTS5's own `bm25` reads every match of every term to count them.
     pub async fn search_articles(
         &self,
         query: &str,
-        feeds: Option<&[i64]>,
+        scope: SearchScope<'_>,
         since: Option<Timestamp>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<SearchHit>, StoreError> {
-        let Some(terms) = fts_query(query) else {
+        let phrases = fts_phrases(query);
+        if phrases.is_empty() {
             return Ok(Vec::new());
-        };
-        let text_match = format!("{{title summary text}} : ({terms})");
-        let full_match = match feeds {
-            Some([]) => return Ok(Vec::new()),
-            Some(ids) => {
+        }
+        let text_match = format!("{{title summary text}} : ({})", phrases.join(" "));
+        let full_match = match scope {
+            SearchScope::All => text_match.clone(),
+            SearchScope::Community(id) => format!("{text_match} AND {{community_tags}} : c{id}"),
+            SearchScope::Feeds([]) => return Ok(Vec::new()),
+            SearchScope::Feeds(ids) => {
                 let tags: Vec<String> = ids.iter().map(|id| format!("feed{id}")).collect();
                 format!("{text_match} AND {{feed_tag}} : ({})", tags.join(" OR "))
             }
-            None => text_match.clone(),
         };
         let min_id: i64 = match since {
             Some(t) => sqlx::query_scalar("SELECT min(id) FROM articles WHERE fetched_at >= ?")
@@ -203,19 +226,29 @@ impl Store {
                 .map(|id: Option<i64>| id.unwrap_or(i64::MAX))?,
             None => 0,
         };
-        let mut ranked: Vec<(i64, f64)> = sqlx::query_as(
-            "SELECT rowid, bm25(articles_fts, 8.0, 3.0, 1.0, 0.0) FROM articles_fts
-             WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY rowid DESC LIMIT ?",
-        )
-        .bind(&full_match)
-        .bind(min_id)
-        .bind(SEARCH_CANDIDATES)
-        .fetch_all(&self.pool)
-        .await?;
-        // bm25 is lower for better matches; ties go to the newer article.
-        ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        let page: Vec<(i64, f64)> =
-            ranked.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();
+        let idfs = self.term_idfs(&phrases).await?;
+        let rank_args: Vec<f64> = RANK_WEIGHTS.iter().chain(&idfs).copied().collect();
+        // Only the page leaves SQLite: handing all candidates to Rust to sort costs more
+        // than ranking them.
+        let sql = format!(
+            "SELECT id, score FROM (
+                 SELECT rowid AS id, herald_rank(articles_fts, {}) AS score FROM articles_fts
+                 WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY rowid DESC LIMIT ?)
+             ORDER BY score DESC, id DESC LIMIT ? OFFSET ?",
+            vec!["?"; rank_args.len()].join(", ")
+        );
+        let mut ranked = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for x in rank_args {
+            ranked = ranked.bind(x);
+        }
+        let page: Vec<(i64, f64)> = ranked
+            .bind(&full_match)
+            .bind(min_id)
+            .bind(SEARCH_CANDIDATES)
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
         if page.is_empty() {
             return Ok(Vec::new());
         }
@@ -234,8 +267,49 @@ impl Store {
         for hit in &mut hits {
             hit.rank = page.iter().find(|(id, _)| *id == hit.id).map(|(_, r)| *r).unwrap_or(0.0);
         }
-        hits.sort_by(|a, b| a.rank.total_cmp(&b.rank).then(b.id.cmp(&a.id)));
+        hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.id.cmp(&a.id)));
         Ok(hits)
+    }
+
+    /// One BM25 inverse document frequency per phrase, estimated from the phrase's newest
+    /// [`IDF_SAMPLE`] matches: a phrase with fewer matches is counted exactly; otherwise
+    /// its density among the newest articles stands for the archive's (recent usage is
+    /// what news search cares about). A one-phrase query needs none: a constant IDF does
+    /// not change the order.
+    async fn term_idfs(&self, phrases: &[String]) -> Result<Vec<f64>, StoreError> {
+        if phrases.len() < 2 {
+            return Ok(vec![1.0; phrases.len()]);
+        }
+        let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
+            // Two subqueries: SQLite answers a lone min() or max() from the index
+            // edge, but scans the table for `min(id), max(id)` together.
+            "SELECT (SELECT min(id) FROM articles), (SELECT max(id) FROM articles)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(vec![1.0; phrases.len()]);
+        };
+        let span = (last - first + 1) as f64;
+        let mut idfs = Vec::with_capacity(phrases.len());
+        for phrase in phrases {
+            let (found, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT count(*), min(rowid) FROM (SELECT rowid FROM articles_fts
+                 WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            )
+            .bind(format!("{{title summary text}} : {phrase}"))
+            .bind(IDF_SAMPLE)
+            .fetch_one(&self.pool)
+            .await?;
+            let df = match oldest {
+                Some(oldest) if found >= IDF_SAMPLE => {
+                    found as f64 * span / (last - oldest + 1).max(1) as f64
+                }
+                _ => found as f64,
+            };
+            idfs.push(rank::idf(df, span));
+        }
+        Ok(idfs)
     }
 
     /// The newest articles of these feeds (backfill included: it is history people may
@@ -275,20 +349,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::fts_query;
+    use super::fts_phrases;
 
     #[test]
-    fn fts_query_cannot_be_a_syntax_error() {
-        assert_eq!(fts_query("korea peace").as_deref(), Some("\"korea\" \"peace\""));
-        assert_eq!(
-            fts_query("\"north korea\" talks").as_deref(),
-            Some("\"north korea\" \"talks\"")
-        );
-        assert_eq!(
-            fts_query("AND OR NOT -x:y").as_deref(),
-            Some("\"AND\" \"OR\" \"NOT\" \"x\" \"y\"")
-        );
-        assert_eq!(fts_query("  ** \" "), None);
-        assert_eq!(fts_query("\"unterminated").as_deref(), Some("\"unterminated\""));
+    fn fts_phrases_cannot_be_a_syntax_error() {
+        let q = |s: &str| fts_phrases(s).join(" ");
+        assert_eq!(q("korea peace"), "\"korea\" \"peace\"");
+        assert_eq!(q("\"north korea\" talks"), "\"north korea\" \"talks\"");
+        assert_eq!(q("AND OR NOT -x:y"), "\"AND\" \"OR\" \"NOT\" \"x\" \"y\"");
+        assert!(fts_phrases("  ** \" ").is_empty());
+        assert_eq!(q("\"unterminated"), "\"unterminated\"");
     }
 }

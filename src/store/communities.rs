@@ -200,21 +200,26 @@ impl Store {
         .bind(community_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM community_feeds WHERE community_id = ? AND feed_id = ?")
-            .bind(community_id)
-            .bind(feed_id)
-            .execute(&mut *tx)
-            .await?;
+        // The last community to drop a feed deletes it (its articles go with it);
+        // otherwise only the link goes, and a trigger re-tags the feed's articles.
         let orphan = sqlx::query(
             "DELETE FROM feeds WHERE id = ?
-             AND NOT EXISTS (SELECT 1 FROM community_feeds WHERE feed_id = ?)",
+             AND NOT EXISTS (SELECT 1 FROM community_feeds WHERE feed_id = ? AND community_id != ?)",
         )
         .bind(feed_id)
         .bind(feed_id)
+        .bind(community_id)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
+        if !orphan {
+            sqlx::query("DELETE FROM community_feeds WHERE community_id = ? AND feed_id = ?")
+                .bind(community_id)
+                .bind(feed_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(orphan)
     }

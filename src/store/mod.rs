@@ -5,6 +5,7 @@ mod articles;
 mod communities;
 mod deliveries;
 mod feeds;
+mod rank;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -15,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 
-pub use articles::{ArticleRow, NewArticle, SearchHit};
+pub use articles::{ArticleRow, NewArticle, SearchHit, SearchScope};
 pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
 pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued};
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
@@ -44,10 +45,11 @@ pub enum StoreError {
 
 /// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
 fn migrator() -> Migrator {
-    let embedded: [(i64, &str, &'static str); 3] = [
+    let embedded: [(i64, &str, &'static str); 4] = [
         (1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql")),
         (2, "communities_delivery", include_str!("../../migrations/0002_communities_delivery.sql")),
         (3, "search_by_feed", include_str!("../../migrations/0003_search_by_feed.sql")),
+        (4, "search_by_community", include_str!("../../migrations/0004_search_by_community.sql")),
     ];
     Migrator::with_migrations(
         embedded
@@ -85,12 +87,14 @@ impl Store {
                 .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
         }
         let writer = SqlitePoolOptions::new()
+            .after_connect(|conn, _| Box::pin(rank::register(conn)))
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.clone())
             .await?;
         migrator().run(&writer).await?;
         let pool = SqlitePoolOptions::new()
+            .after_connect(|conn, _| Box::pin(rank::register(conn)))
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
@@ -102,6 +106,7 @@ impl Store {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
         // One connection: every connection to :memory: would be its own empty database.
         let pool = SqlitePoolOptions::new()
+            .after_connect(|conn, _| Box::pin(rank::register(conn)))
             .max_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)

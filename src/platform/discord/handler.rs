@@ -105,11 +105,14 @@ impl Handler {
             Err(reply) => return respond(http, ci, &reply, Vec::new()).await,
             Ok(v) => v,
         };
-        // Fetching a feed can take longer than the 3 seconds Discord waits for an answer:
-        // acknowledge first (privately: these answers are settings), then edit it in.
+        // Fetching a feed, or re-indexing a long-followed feed's archive for this
+        // community's search, can take longer than the 3 seconds Discord waits for an
+        // answer: acknowledge first (privately: these answers are settings), then edit
+        // it in.
         let slow = matches!(
             cmd,
             Command::FeedsAdd { .. }
+                | Command::FeedsRemove { .. }
                 | Command::FeedsImport { .. }
                 | Command::Subscribe { feed: FeedRef::Url(_), .. }
         );
