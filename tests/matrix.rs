@@ -56,6 +56,22 @@ async fn herald_with(
     operators: &[&str],
     invite_allowlist: Vec<String>,
 ) -> (App, Running) {
+    let auth = MatrixAuth::Password(bot.password.clone());
+    let (app, running) = herald_as(dir, clock, syn, bot, auth, operators, invite_allowlist).await;
+    let running = running.expect("herald starts with Matrix");
+    running.matrix.as_ref().expect("matrix bot").wait_synced().await;
+    (app, running)
+}
+
+async fn herald_as(
+    dir: &Path,
+    clock: &ManualClock,
+    syn: &Synapse,
+    bot: &User,
+    auth: MatrixAuth,
+    operators: &[&str],
+    invite_allowlist: Vec<String>,
+) -> (App, anyhow::Result<Running>) {
     // HERALD_TEST_LOG=herald=debug shows what the bot did.
     let filter = std::env::var("HERALD_TEST_LOG").unwrap_or_else(|_| "off".into());
     let _ = tracing_subscriber::fmt()
@@ -65,7 +81,7 @@ async fn herald_with(
     let cfg = MatrixConfig {
         homeserver: syn.url.clone(),
         user: bot.id.clone(),
-        auth: MatrixAuth::Password(bot.password.clone()),
+        auth,
         prefix: "!herald".into(),
         invite_allowlist,
         manager_level: 25,
@@ -78,8 +94,7 @@ async fn herald_with(
         c.community.operators.extend(ops);
     })
     .await;
-    let running = start(&app, sink(), false).await.expect("herald starts with Matrix");
-    running.matrix.as_ref().expect("matrix bot").wait_synced().await;
+    let running = start(&app, sink(), false).await;
     (app, running)
 }
 
@@ -278,6 +293,33 @@ async fn invites_are_joined_only_from_the_allowlist() {
         assert!(Instant::now() < deadline, "the stranger's invite was not declined");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_token_logs_in_and_a_refused_one_is_a_clear_error() {
+    let Some(syn) = synapse::shared() else { return };
+    let bot = syn.register(&name("tokenbot")).await;
+    let owner = syn.register(&name("tokenowner")).await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let wrong = MatrixAuth::AccessToken("syt_not_a_real_token".into());
+    let (_app, bad) = herald_as(dir.path(), &clock, syn, &bot, wrong, &[], Vec::new()).await;
+    let err = bad.err().expect("a refused token stops start-up").to_string();
+    assert!(err.contains("MATRIX_ACCESS_TOKEN") && err.contains("refused"), "{err}");
+
+    // The token registration issued carries a device, as a token from a login does.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let auth = MatrixAuth::AccessToken(bot.token.clone());
+    let (_app, running) = herald_as(dir.path(), &clock, syn, &bot, auth, &[], Vec::new()).await;
+    let running = running.expect("herald starts with an access token");
+    running.matrix.as_ref().expect("matrix bot").wait_synced().await;
+    let room = owner.create_room(json!({"invite": [bot.id]})).await;
+    owner.wait_joined(&room, &bot.id).await;
+    let id = owner.say(&room, "!herald feeds list").await;
+    let reply = owner.reply_to(&room, &id).await;
+    assert!(!refused(&reply) && !body(&reply).starts_with('✗'), "{reply}");
     running.stop().await;
 }
 
