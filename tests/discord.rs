@@ -11,6 +11,7 @@ use herald::app::App;
 use herald::clock::{Clock, ManualClock};
 use herald::config::DiscordConfig;
 use herald::deliver::outbox::DispatchReport;
+use herald::localserver::Response;
 use herald::platform::terminal::Output;
 use herald::run::{Running, start};
 use herald::store::NewArticle;
@@ -420,6 +421,51 @@ async fn every_command_is_allowed_to_its_role_and_refused_below_it() {
         assert!(no_mentions(&r.body["data"]["allowed_mentions"]), "{:#}", r.body);
     }
     w.stop().await;
+}
+
+#[tokio::test]
+async fn feeds_import_takes_an_uploaded_opml_file() {
+    let w = world().await;
+    w.ready(1).await;
+    let upload = |filename: &str, content_type: &str, size: u64, path: &str| {
+        let file = w.fake.attachment(filename, content_type, size, &w.site.url(path));
+        let id = file["id"].clone();
+        let options = json!([{"name": "import", "type": 1, "options": [
+            {"name": "file", "type": 11, "value": id}]}]);
+        let resolved = json!({"attachments": {id.as_str().unwrap_or_default(): file}});
+        w.fake.interaction_with(2, GUILD, CHAN, USER, ADMIN, "feeds", options, resolved)
+    };
+    w.site.feed("/one.xml", "application/rss+xml", &rss("One", &[]));
+    w.site.feed("/two.xml", "application/rss+xml", &rss("Two", &[]));
+    let opml = format!(
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><body>\
+         <outline text=\"One\" type=\"rss\" xmlUrl=\"{}\"/>\
+         <outline text=\"Two\" type=\"rss\" xmlUrl=\"{}\"/></body></opml>",
+        w.site.url("/one.xml"),
+        w.site.url("/two.xml")
+    );
+    let size = opml.len() as u64;
+    w.site.route("/attachments/9/feeds.opml", move |_| {
+        Response::new(200, "application/octet-stream", opml.clone())
+    });
+    let answer =
+        w.fake.wait_answer(upload("feeds.opml", "", size, "/attachments/9/feeds.opml")).await;
+    assert!(answer.text().contains("2 added"), "{}", answer.text());
+    let list = w.cmd(ADMIN, "feeds", sub("list", &[])).await;
+    assert!(list.text().contains("one.xml") && list.text().contains("two.xml"), "{}", list.text());
+
+    // Not OPML, too big, or nothing at all: a private answer that says so, nothing fetched.
+    let png =
+        w.fake.wait_answer(upload("cat.png", "image/png", 2_000, "/attachments/9/cat.png")).await;
+    assert!(png.ephemeral() && png.text().contains("not an OPML file"), "{}", png.text());
+    let big = 50 * 1024 * 1024;
+    let huge =
+        w.fake.wait_answer(upload("all.opml", "text/x-opml", big, "/attachments/9/all.opml")).await;
+    assert!(huge.ephemeral() && huge.text().contains("up to 2048 KB"), "{}", huge.text());
+    assert!(w.site.hits("/attachments/9/cat.png").is_empty());
+    assert!(w.site.hits("/attachments/9/all.opml").is_empty());
+    let none = w.cmd(ADMIN, "feeds", sub("import", &[])).await;
+    assert!(none.ephemeral() && none.text().contains("upload the OPML file"), "{}", none.text());
 }
 
 #[tokio::test]

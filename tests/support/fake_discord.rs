@@ -325,18 +325,51 @@ impl FakeDiscord {
         name: &str,
         options: Value,
     ) -> u64 {
+        self.interaction_with(kind, guild, channel, user, permissions, name, options, json!({}))
+    }
+
+    /// [`interaction`](Self::interaction) with `resolved` data: what ids in the options
+    /// point at, e.g. `{"attachments": {"ID": {…}}}` for an uploaded file.
+    #[allow(clippy::too_many_arguments)] // each is one field of Discord's payload
+    pub fn interaction_with(
+        &self,
+        kind: u8,
+        guild: u64,
+        channel: u64,
+        user: u64,
+        permissions: u64,
+        name: &str,
+        options: Value,
+        resolved: Value,
+    ) -> u64 {
         let id = self.next_id();
         let data = json!({
             "id": (APP_ID + 100).to_string(),
             "name": name,
             "type": 1,
             "options": options,
+            "resolved": resolved,
             "guild_id": guild.to_string(),
         });
         let payload =
             self.interaction_payload(id, kind, guild, channel, user, permissions, data, None);
         self.dispatch("INTERACTION_CREATE", payload);
         id
+    }
+
+    /// An uploaded file as Discord describes it in `resolved.attachments`; `url` is where
+    /// its bytes are (Discord's CDN, here a test server).
+    pub fn attachment(&self, filename: &str, content_type: &str, size: u64, url: &str) -> Value {
+        let id = self.next_id();
+        json!({
+            "id": id.to_string(),
+            "filename": filename,
+            "size": size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+            "ephemeral": true,
+        })
     }
 
     /// A button press on `message` (a message the fake holds as a JSON value).

@@ -2,7 +2,9 @@
 //! [`Command`] (never re-parsed as text: Discord already split the options).
 
 use serenity::builder::{CreateCommand, CreateCommandOption};
-use serenity::model::application::{CommandDataOption, CommandDataOptionValue, CommandOptionType};
+use serenity::model::application::{
+    CommandDataOption, CommandDataOptionValue, CommandDataResolved, CommandOptionType,
+};
 use serenity::model::permissions::Permissions;
 
 use crate::commands::parse::{
@@ -14,6 +16,9 @@ use crate::domain::units::parse_duration;
 
 /// Longest search query that still fits a paging button's 100-character custom id.
 pub const QUERY_MAX: u16 = 80;
+
+/// Largest OPML upload taken (an export of a few thousand feeds is well under this).
+pub const OPML_FILE_MAX: u32 = 2 * 1024 * 1024;
 
 fn opt(kind: CommandOptionType, name: &str, description: &str) -> CreateCommandOption {
     CreateCommandOption::new(kind, name, description)
@@ -86,11 +91,20 @@ pub fn definitions() -> Vec<CreateCommand> {
             .add_option(sub("resume", "Post a paused feed again").add_sub_option(feed_opt(true)))
             .add_option(sub("list", "The feeds this server follows, with their status"))
             .add_option(
-                sub("import", "Add feeds from OPML").add_sub_option(
-                    opt(CommandOptionType::String, "source", "The OPML file's URL, or pasted OPML")
-                        .required(true)
+                sub("import", "Add feeds from OPML: upload the file, or give its URL or text")
+                    .add_sub_option(opt(
+                        CommandOptionType::Attachment,
+                        "file",
+                        "An OPML file (exported from another reader)",
+                    ))
+                    .add_sub_option(
+                        opt(
+                            CommandOptionType::String,
+                            "source",
+                            "The OPML file's URL, or pasted OPML",
+                        )
                         .max_length(6000),
-                ),
+                    ),
             )
             .add_option(sub("export", "This server's feeds as OPML")),
         CreateCommand::new("subscribe")
@@ -206,7 +220,12 @@ pub fn definitions() -> Vec<CreateCommand> {
 }
 
 /// A slash command's options as a core [`Command`], or a message saying what was wrong.
-pub fn to_command(name: &str, options: &[CommandDataOption]) -> Result<Command, String> {
+/// `resolved` holds what ids in the options point at (uploaded files).
+pub fn to_command(
+    name: &str,
+    options: &[CommandDataOption],
+    resolved: &CommandDataResolved,
+) -> Result<Command, String> {
     // Subcommands carry their own options; top-level commands use the options directly.
     let (subname, opts): (Option<&str>, &[CommandDataOption]) = match options.first() {
         Some(CommandDataOption { name, value: CommandDataOptionValue::SubCommand(o), .. }) => {
@@ -234,7 +253,7 @@ pub fn to_command(name: &str, options: &[CommandDataOption]) -> Result<Command, 
         ("feeds", Some("pause")) => Command::FeedsPause { feed: o.feed()? },
         ("feeds", Some("resume")) => Command::FeedsResume { feed: o.feed()? },
         ("feeds", Some("list")) => Command::FeedsList,
-        ("feeds", Some("import")) => Command::FeedsImport { source: o.required_str("source")? },
+        ("feeds", Some("import")) => Command::FeedsImport { source: import_source(&o, resolved)? },
         ("feeds", Some("export")) => Command::FeedsExport,
         ("subscribe", None) => Command::Subscribe {
             feed: o.feed()?,
@@ -323,6 +342,40 @@ impl Opts<'_> {
     fn optional_feed(&self) -> Option<FeedRef> {
         self.str("feed").and_then(FeedRef::parse)
     }
+}
+
+/// Where `feeds import` reads its OPML: an uploaded file (fetched from Discord's CDN
+/// through the same guarded fetcher as feeds), else the `source` text or URL.
+fn import_source(o: &Opts, resolved: &CommandDataResolved) -> Result<String, String> {
+    let file = o.0.iter().find(|x| x.name == "file").and_then(|x| match x.value {
+        CommandDataOptionValue::Attachment(id) => Some(id),
+        _ => None,
+    });
+    let Some(id) = file else {
+        return o
+            .required_str("source")
+            .map_err(|_| "upload the OPML file, or give its URL or text in `source`".into());
+    };
+    let Some(file) = resolved.attachments.get(&id) else {
+        return Err("the uploaded file did not arrive; upload it again".into());
+    };
+    if file.size > OPML_FILE_MAX {
+        return Err(format!(
+            "{} is {} KB; OPML files up to {} KB are taken",
+            file.filename,
+            file.size / 1024,
+            OPML_FILE_MAX / 1024
+        ));
+    }
+    let name = file.filename.to_ascii_lowercase();
+    let typed = file.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
+    let looks_like_opml = [".opml", ".xml", ".txt"].iter().any(|ext| name.ends_with(ext))
+        || typed.contains("xml")
+        || typed.contains("opml");
+    if !looks_like_opml {
+        return Err(format!("{} is not an OPML file (.opml or .xml)", file.filename));
+    }
+    Ok(file.url.clone())
 }
 
 /// A search's paging button id: `s|PAGE|SINCE|FEED|QUERY` (the query last, since it may

@@ -94,12 +94,14 @@ impl Handler {
                 Err(Reply::error("Something went wrong on herald's side; try again shortly."))
             }
             Ok(Err(reply)) => Err(reply),
-            Ok(Ok(ctx)) => match commands::to_command(&ci.data.name, &ci.data.options) {
-                Err(problem) => {
-                    Err(Reply::error(format!("{problem}. See `/help {}`.", ci.data.name)))
+            Ok(Ok(ctx)) => {
+                match commands::to_command(&ci.data.name, &ci.data.options, &ci.data.resolved) {
+                    Err(problem) => {
+                        Err(Reply::error(format!("{problem}. See `/help {}`.", ci.data.name)))
+                    }
+                    Ok(cmd) => Ok((ctx, cmd)),
                 }
-                Ok(cmd) => Ok((ctx, cmd)),
-            },
+            }
         };
         let (ctx, cmd) = match reply {
             Err(reply) => return respond(http, ci, &reply, Vec::new()).await,
