@@ -40,6 +40,36 @@ pub struct Item {
     pub meta: Option<String>,
     /// Other feeds that carried the same story (digests).
     pub also_in: Vec<String>,
+    /// Byte ranges of `text` that matched a search, for adapters that can emphasize them.
+    pub marks: Vec<std::ops::Range<usize>>,
+}
+
+impl Item {
+    /// `text` cut into runs, each marked or not. Marks that are out of order, overlap,
+    /// or do not fall on character boundaries are ignored rather than trusted.
+    pub fn runs(&self) -> Vec<(&str, bool)> {
+        let text = self.text.as_str();
+        let mut runs = Vec::new();
+        let mut at = 0;
+        for m in &self.marks {
+            let fits = at <= m.start
+                && m.start < m.end
+                && text.get(m.start..m.end).is_some()
+                && text.is_char_boundary(m.start);
+            if !fits {
+                continue;
+            }
+            if at < m.start {
+                runs.push((&text[at..m.start], false));
+            }
+            runs.push((&text[m.start..m.end], true));
+            at = m.end;
+        }
+        if at < text.len() {
+            runs.push((&text[at..], false));
+        }
+        runs
+    }
 }
 
 /// A heading for a group of items (a feed or a topic in a digest).
@@ -133,5 +163,23 @@ impl Reply {
     pub fn with_footer(mut self, footer: impl Into<String>) -> Reply {
         self.footer = Some(footer.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Item;
+
+    #[test]
+    fn runs_follow_marks_and_skip_bad_ones() {
+        let item =
+            Item { text: "a bé c".into(), marks: vec![2..5, 3..4, 4..9, 6..7], ..Item::default() };
+        assert_eq!(item.runs(), vec![("a ", false), ("bé", true), (" ", false), ("c", true)]);
+        let item = Item { text: "héllo".into(), marks: vec![2..3, 9..12], ..Item::default() };
+        assert_eq!(
+            item.runs(),
+            vec![("héllo", false)],
+            "marks inside a character or past the end are ignored"
+        );
     }
 }

@@ -498,6 +498,7 @@ async fn search_results_page_with_buttons() {
     w.feed_with("/feed.xml", "Asia Desk", "korea", 12).await;
     let first = w.cmd(MEMBER, "search", opts(&[("query", json!("korea"))])).await;
     let m = first.message().expect("answer").clone();
+    assert!(first.text().contains("**korea**"), "matches are bold: {}", first.text());
     let buttons = m["components"][0]["components"].as_array().cloned().expect("a row of buttons");
     assert_eq!(buttons.len(), 2);
     assert_eq!(buttons[0]["disabled"], true, "no previous page on page 1");

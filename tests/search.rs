@@ -69,6 +69,9 @@ async fn a_title_match_outranks_a_passing_mention() {
     assert_eq!(ids, vec![titled, mention], "the older title match ranks first");
     assert!(hits[0].rank > hits[1].rank, "scores are higher-is-better: {hits:?}");
     assert!(hits[1].snippet.contains("ceasefire"), "snippet shows the match: {}", hits[1].snippet);
+    let marked: Vec<&str> = hits[1].marks.iter().map(|m| &hits[1].snippet[m.clone()]).collect();
+    assert_eq!(marked, ["ceasefire"], "the match is marked for emphasis: {:?}", hits[1]);
+    assert!(!hits[1].snippet.contains(['\u{2}', '\u{3}']), "no bracket characters leak");
 }
 
 #[tokio::test]

@@ -333,6 +333,7 @@ impl Core {
                         format_duration(Duration::from_secs(f.poll_interval_s as u64))
                     )),
                     also_in: Vec::new(),
+                    marks: Vec::new(),
                 }
             })
             .collect();
@@ -532,6 +533,7 @@ impl Core {
                     },
                     meta: None,
                     also_in: Vec::new(),
+                    marks: Vec::new(),
                 }
             })
             .collect::<Vec<_>>();
@@ -584,6 +586,7 @@ impl Core {
             .map(|h| Item {
                 title: h.title.unwrap_or_else(|| "(untitled)".into()),
                 url: h.url,
+                // Same length, so the match ranges still hold.
                 text: h.snippet.replace('\n', " "),
                 meta: Some(format!(
                     "{} · {} · #{}",
@@ -592,6 +595,7 @@ impl Core {
                     h.id
                 )),
                 also_in: Vec::new(),
+                marks: h.marks,
             })
             .collect();
         let mut reply = Reply::public(Tone::Info, String::new())
@@ -657,6 +661,7 @@ impl Core {
                 url: a.url,
                 text: first_sentences(&a.summary, 2),
                 also_in: Vec::new(),
+                marks: Vec::new(),
             })
             .collect();
         Ok(Reply::public(Tone::Info, String::new())

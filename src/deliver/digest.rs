@@ -121,6 +121,7 @@ pub fn compose_digest(
             text: lead_text(&a.summary),
             meta: Some(format!("{} · #{}", when.format(a.published_at, tz), a.id)),
             also_in: story.also_in.clone(),
+            marks: Vec::new(),
         };
         // Stories arrive newest first, so first-seen order is newest-first
         // order for both sections and the items inside them.

@@ -187,6 +187,7 @@ mod tests {
                     text: "Negotiators met on Tuesday. Both sides agreed to talk again.".into(),
                     meta: Some("08:15 · #1".into()),
                     also_in: vec!["Wire".into(), "Daily".into()],
+                    marks: vec![],
                 },
                 Item { title: "No link".into(), ..Default::default() },
             ],

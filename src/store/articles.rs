@@ -64,7 +64,35 @@ pub struct SearchHit {
     pub published_at: Option<Timestamp>,
     pub fetched_at: Timestamp,
     pub snippet: String,
+    /// Byte ranges of `snippet` that matched the query.
+    #[sqlx(skip)]
+    pub marks: Vec<std::ops::Range<usize>>,
     pub rank: f64,
+}
+
+/// Brackets FTS5's `snippet()` puts around matches: control characters, which
+/// [`split_marks`] removes wherever they occur (a page containing them can at worst
+/// emphasize some of its own words).
+const MARK_OPEN: char = '\u{2}';
+const MARK_CLOSE: char = '\u{3}';
+
+/// A snippet with bracketed matches → its plain text and the matches' byte ranges.
+fn split_marks(snippet: &str) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut text = String::with_capacity(snippet.len());
+    let mut marks = Vec::new();
+    let mut open: Option<usize> = None;
+    for c in snippet.chars() {
+        match c {
+            MARK_OPEN => open = Some(text.len()),
+            MARK_CLOSE => {
+                if let Some(start) = open.take().filter(|&s| s < text.len()) {
+                    marks.push(start..text.len());
+                }
+            }
+            c => text.push(c),
+        }
+    }
+    (text, marks)
 }
 
 /// Turns what a person typed into an FTS5 query that cannot be a syntax error: every
@@ -256,7 +284,8 @@ impl Store {
         let json = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let mut hits: Vec<SearchHit> = sqlx::query_as(
             "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
-                    snippet(articles_fts, -1, '', '', '…', 16) AS snippet, 0.0 AS rank
+                    snippet(articles_fts, -1, char(2), char(3), '…', 16) AS snippet,
+                    0.0 AS rank
              FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
              WHERE articles_fts MATCH ? AND articles_fts.rowid IN (SELECT value FROM json_each(?))",
         )
@@ -265,6 +294,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for hit in &mut hits {
+            (hit.snippet, hit.marks) = split_marks(&hit.snippet);
             hit.rank = page.iter().find(|(id, _)| *id == hit.id).map(|(_, r)| *r).unwrap_or(0.0);
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.id.cmp(&a.id)));
@@ -349,7 +379,17 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::fts_phrases;
+    use super::{fts_phrases, split_marks};
+
+    #[test]
+    fn snippet_marks_become_ranges_and_stray_brackets_vanish() {
+        let (text, marks) = split_marks("…the \u{2}ceasefire\u{3} held in \u{2}Kőrea\u{3}…");
+        assert_eq!(text, "…the ceasefire held in Kőrea…");
+        let marked: Vec<&str> = marks.iter().map(|m| &text[m.clone()]).collect();
+        assert_eq!(marked, ["ceasefire", "Kőrea"]);
+        let (text, marks) = split_marks("a \u{3}b\u{2}\u{3} c \u{2}d");
+        assert_eq!((text.as_str(), marks.len()), ("a b c d", 0));
+    }
 
     #[test]
     fn fts_phrases_cannot_be_a_syntax_error() {

@@ -256,8 +256,18 @@ fn item_block(item: &Item) -> String {
         None => format!("**{title}**"),
     };
     if !item.text.trim().is_empty() {
+        // Search matches in bold; each run is escaped on its own, so text cannot close
+        // or open the emphasis.
+        let text: String = item
+            .runs()
+            .into_iter()
+            .map(|(run, marked)| {
+                let run = escape(run);
+                if marked && !run.trim().is_empty() { format!("**{run}**") } else { run }
+            })
+            .collect();
         block.push('\n');
-        block.push_str(&truncate(&escape(&item.text), 1500));
+        block.push_str(&truncate(&text, 1500));
     }
     let mut meta: Vec<String> = item.meta.iter().map(|m| escape(m)).collect();
     if !item.also_in.is_empty() {
@@ -318,6 +328,18 @@ mod tests {
     }
 
     #[test]
+    fn search_matches_are_bold_and_their_text_still_escaped() {
+        let item = Item {
+            title: "t".into(),
+            text: "the *ceasefire* held".into(),
+            marks: vec![4..15, 3..5, 40..50],
+            ..Item::default()
+        };
+        let block = item_block(&item);
+        assert!(block.ends_with("the **\\*ceasefire\\*** held"), "{block}");
+    }
+
+    #[test]
     fn long_lists_fit_discord_limits() {
         let items: Vec<Item> = (0..200)
             .map(|i| Item {
@@ -326,6 +348,7 @@ mod tests {
                 text: "word ".repeat(100),
                 meta: Some("Feed · 2026".into()),
                 also_in: vec![],
+                marks: vec![],
             })
             .collect();
         let reply = Reply::info("x").with_title("t".repeat(400)).with_section(None, items);

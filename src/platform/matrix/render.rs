@@ -164,7 +164,19 @@ fn item_html(item: &Item) -> String {
     if let Some(meta) = item.meta.as_deref().map(esc_line).filter(|m| !m.is_empty()) {
         out.push_str(&format!("<br><em>{meta}</em>"));
     }
-    let text = paragraph(&item.text);
+    // Search matches in bold; each run is escaped on its own. A match right after an
+    // `@` gets the word joiner `defang` would have put there.
+    let mut text = String::new();
+    for (run, marked) in item.runs() {
+        let run = esc(run);
+        if marked && !run.trim().is_empty() {
+            let joiner = if text.ends_with('@') { "\u{2060}" } else { "" };
+            text.push_str(&format!("{joiner}<b>{run}</b>"));
+        } else {
+            text.push_str(&run);
+        }
+    }
+    let text = text.trim().lines().map(str::trim_end).collect::<Vec<_>>().join("<br>");
     if !text.is_empty() {
         out.push_str(&format!("<br>{text}"));
     }
@@ -195,6 +207,7 @@ mod tests {
                         text: "line1\nline2 @ROOM".into(),
                         meta: Some("m<".into()),
                         also_in: vec!["<i>x</i>".into()],
+                        marks: vec![],
                     }],
                 );
         r.image_url = Some("https://img.example.org/p.jpg".into());
@@ -221,6 +234,18 @@ mod tests {
         assert_eq!(c["msgtype"], "m.notice");
         assert_eq!(c["format"], "org.matrix.custom.html");
         assert_eq!(c["m.mentions"], json!({}));
+    }
+
+    #[test]
+    fn search_matches_are_bold_and_escaped() {
+        let item = Item {
+            title: "t".into(),
+            text: "say @room <now>".into(),
+            marks: vec![5..9, 10..15],
+            ..Item::default()
+        };
+        let html = item_html(&item);
+        assert!(html.contains("say @\u{2060}<b>room</b> <b>&lt;now&gt;</b>"), "{html}");
     }
 
     #[test]
