@@ -68,6 +68,11 @@ async fn a_title_match_outranks_a_passing_mention() {
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
     assert_eq!(ids, vec![titled, mention], "the older title match ranks first");
     assert!(hits[0].rank > hits[1].rank, "scores are higher-is-better: {hits:?}");
+    assert!(
+        hits[0].snippet.starts_with("Both sides"),
+        "a title-only match shows the text's opening, not the title again: {}",
+        hits[0].snippet
+    );
     assert!(hits[1].snippet.contains("ceasefire"), "snippet shows the match: {}", hits[1].snippet);
     let marked: Vec<&str> = hits[1].marks.iter().map(|m| &hits[1].snippet[m.clone()]).collect();
     assert_eq!(marked, ["ceasefire"], "the match is marked for emphasis: {:?}", hits[1]);
