@@ -289,6 +289,53 @@ const UI_LINES: &[&str] = &[
     "ap",
     "reuters",
     "afp",
+    "dpa",
+    "efe",
+    "ansa",
+    // The same page furniture in the other languages news sites most often use (German,
+    // French, Spanish, Portuguese, Italian, Dutch). Whole lines only, so a sentence that
+    // merely contains one of these words is kept.
+    "teilen",
+    "artikel teilen",
+    "drucken",
+    "werbung",
+    "anzeige",
+    "weiterlesen",
+    "mehr lesen",
+    "mehr zum thema",
+    "kommentare",
+    "partager",
+    "partager cet article",
+    "imprimer",
+    "publicité",
+    "lire la suite",
+    "lire aussi",
+    "à lire aussi",
+    "articles liés",
+    "commentaires",
+    "compartir",
+    "compartir en facebook",
+    "compartir en twitter",
+    "imprimir",
+    "publicidad",
+    "leer más",
+    "ver más",
+    "lee también",
+    "noticias relacionadas",
+    "comentarios",
+    "compartilhar",
+    "leia mais",
+    "leia também",
+    "publicidade",
+    "condividi",
+    "stampa",
+    "pubblicità",
+    "leggi anche",
+    "leggi di più",
+    "delen",
+    "lees meer",
+    "lees ook",
+    "advertentie",
 ];
 
 /// Prefixes of lines that are credits, prompts or timestamps.
@@ -340,6 +387,29 @@ const NOISE_PREFIXES: &[&str] = &[
     "(photo",
     "(image",
     "image source",
+    // Other languages, as above.
+    "foto:",
+    "fotos:",
+    "bild:",
+    "quelle:",
+    "lesen sie auch",
+    "aktualisiert am",
+    "veröffentlicht am",
+    "crédit:",
+    "crédits:",
+    "crédit photo",
+    "lire aussi",
+    "à lire aussi",
+    "mis à jour le",
+    "publié le",
+    "crédito:",
+    "lee también",
+    "leer también",
+    "actualizado:",
+    "publicado:",
+    "leia também",
+    "leggi anche",
+    "lees ook",
 ];
 
 /// Phrases that mark a closing block (related links, newsletter, author bio);
@@ -359,6 +429,12 @@ const TAIL_MARKERS: &[&str] = &[
     "sign up for",
     "subscribe to our newsletter",
     "about the author",
+    "das könnte sie auch interessieren",
+    "meistgelesen",
+    "les plus lus",
+    "lo más leído",
+    "mais lidas",
+    "più letti",
 ];
 
 fn norm_line(l: &str) -> String {
@@ -546,6 +622,38 @@ mod tests {
         assert!(out.starts_with("The Korean war never ended."), "{out}");
         assert!(out.contains("a comprehensive peace treaty at last."));
         assert!(out.contains("\n\nNew Approach\n\n"), "subheadings stay");
+    }
+
+    #[test]
+    fn furniture_in_other_languages_goes_and_sentences_stay() {
+        for l in [
+            "Teilen",
+            "Foto: Michael Kappeler/dpa",
+            "Lesen Sie auch: Die Bahn streicht Verbindungen",
+            "À lire aussi",
+            "Crédit photo : AFP",
+            "Leer más",
+            "Publicidad",
+            "Leia também",
+            "Leggi anche: il governo cade",
+            "Lees ook",
+        ] {
+            assert!(is_noise_line(l, None), "{l:?} should go");
+        }
+        for l in [
+            "Die Regierung will die Steuern senken, teilen die Minister mit.",
+            "Les syndicats appellent à partager les efforts de manière équitable.",
+            "El ministro dijo que hay que compartir la carga entre las regiones.",
+        ] {
+            assert!(!is_noise_line(l, None), "{l:?} is body text");
+        }
+        let article = "Erster Absatz mit genug Worten, um ein Artikel zu sein, und noch mehr.\n\
+                       Zweiter Absatz, der die Geschichte weitererzählt und erklärt.\n\
+                       Dritter Absatz mit dem Schluss der Geschichte und einem Zitat.\n\
+                       Das könnte Sie auch interessieren\n\
+                       Ganz andere Geschichte über etwas anderes";
+        let out = clean_text(article, None);
+        assert!(out.contains("Dritter Absatz") && !out.contains("Ganz andere"), "{out}");
     }
 
     #[test]
