@@ -67,6 +67,7 @@ pub struct SearchHit {
     /// Byte ranges of `snippet` that matched the query.
     #[sqlx(skip)]
     pub marks: Vec<std::ops::Range<usize>>,
+    /// The `herald_rank` score; higher is better.
     pub rank: f64,
 }
 
