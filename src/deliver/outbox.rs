@@ -21,7 +21,7 @@ use crate::clock::{SharedClock, Timestamp};
 use crate::domain::filter::WordFilter;
 use crate::domain::schedule::Schedule;
 use crate::platform::{Platform, SendError};
-use crate::store::{DeliveryJob, DigestJob, Store, StoreError};
+use crate::store::{DeliveryJob, DigestJob, OutboxRow, Store, StoreError};
 
 /// How long a claimed row stays claimed if its sender dies.
 const LEASE_S: i64 = 120;
@@ -47,13 +47,6 @@ enum Outcome {
     Retry,
     Failed,
     Paused,
-}
-
-/// An outbox row: an article post or a digest.
-#[derive(Debug, Clone, Copy)]
-enum OutboxRow {
-    Delivery(i64),
-    Digest(i64),
 }
 
 /// What a platform's refusal means for the row that was being sent, whatever its kind.
@@ -203,7 +196,13 @@ impl Dispatcher {
             // channel, are due again the moment it resumes).
             if let Some(at) = blocked {
                 self.store
-                    .retry_delivery(job.id, at, "waiting behind an earlier post", false, false)
+                    .retry_outbox(
+                        OutboxRow::Delivery(job.id),
+                        at,
+                        "waiting behind an earlier post",
+                        false,
+                        false,
+                    )
                     .await?;
                 outcomes.push(Outcome::Retry);
                 continue;
@@ -212,7 +211,13 @@ impl Dispatcher {
                 // No adapter for this platform in this process: leave it for one that has.
                 let at = self.clock.now() + 60;
                 self.store
-                    .retry_delivery(job.id, at, "platform not connected", false, false)
+                    .retry_outbox(
+                        OutboxRow::Delivery(job.id),
+                        at,
+                        "platform not connected",
+                        false,
+                        false,
+                    )
                     .await?;
                 outcomes.push(Outcome::Retry);
                 continue;
@@ -240,14 +245,7 @@ impl Dispatcher {
     /// permanent refusal, the channel's pause (the row stays pending: if the channel is
     /// resumed it is still owed).
     async fn record(&self, row: OutboxRow, channel_id: i64, r: &Refusal) -> Result<(), StoreError> {
-        match row {
-            OutboxRow::Delivery(id) => {
-                self.store.retry_delivery(id, r.at, &r.reason, r.counts, r.failed).await?
-            }
-            OutboxRow::Digest(id) => {
-                self.store.retry_digest(id, r.at, &r.reason, r.counts, r.failed).await?
-            }
-        }
+        self.store.retry_outbox(row, r.at, &r.reason, r.counts, r.failed).await?;
         if r.pause {
             warn!(channel = channel_id, "channel paused: {}", r.reason);
             self.store.set_channel_paused(channel_id, Some(&r.reason)).await?;
@@ -284,7 +282,7 @@ impl Dispatcher {
             let at = self.clock.now() + 60;
             return self
                 .store
-                .retry_digest(job.id, at, "platform not connected", false, false)
+                .retry_outbox(OutboxRow::Digest(job.id), at, "platform not connected", false, false)
                 .await;
         };
         let parts = self.compose(&job, platform.as_ref()).await?;

@@ -8,6 +8,13 @@ use super::{NewArticle, Store, StoreError};
 use crate::clock::Timestamp;
 
 /// What inserting an article did.
+/// An outbox row: an article post or a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxRow {
+    Delivery(i64),
+    Digest(i64),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enqueued {
     pub article_id: i64,
@@ -154,28 +161,20 @@ impl Store {
         Ok(())
     }
 
-    /// Schedules another attempt; with `failed` the delivery is given up instead.
-    pub async fn retry_delivery(
+    /// Schedules another attempt of an outbox row; with `failed` it is given up instead.
+    /// Deliveries and digests share their retry columns.
+    pub async fn retry_outbox(
         &self,
-        id: i64,
+        row: OutboxRow,
         next_at: Timestamp,
         error: &str,
         count_attempt: bool,
         failed: bool,
     ) -> Result<(), StoreError> {
-        self.retry_outbox_row("deliveries", id, next_at, error, count_attempt, failed).await
-    }
-
-    /// Deliveries and digests share their retry columns; `table` is one of the two.
-    async fn retry_outbox_row(
-        &self,
-        table: &'static str,
-        id: i64,
-        next_at: Timestamp,
-        error: &str,
-        count_attempt: bool,
-        failed: bool,
-    ) -> Result<(), StoreError> {
+        let (table, id) = match row {
+            OutboxRow::Delivery(id) => ("deliveries", id),
+            OutboxRow::Digest(id) => ("digests", id),
+        };
         let sql = format!(
             "UPDATE {table} SET next_attempt_at = ?, last_error = ?, attempts = attempts + ?,
                  state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?"
@@ -342,18 +341,6 @@ impl Store {
             .execute(&self.writer)
             .await?;
         Ok(())
-    }
-
-    /// Like [`Store::retry_delivery`], for a digest.
-    pub async fn retry_digest(
-        &self,
-        id: i64,
-        next_at: Timestamp,
-        error: &str,
-        count_attempt: bool,
-        failed: bool,
-    ) -> Result<(), StoreError> {
-        self.retry_outbox_row("digests", id, next_at, error, count_attempt, failed).await
     }
 }
 

@@ -18,7 +18,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 
 pub use articles::{ArticleRow, NewArticle, SearchHit, SearchScope};
 pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
-pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued};
+pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued, OutboxRow};
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
 
 /// Handle to herald's database; cheap to clone.
