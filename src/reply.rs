@@ -52,17 +52,15 @@ impl Item {
         let mut runs = Vec::new();
         let mut at = 0;
         for m in &self.marks {
-            let fits = at <= m.start
-                && m.start < m.end
-                && text.get(m.start..m.end).is_some()
-                && text.is_char_boundary(m.start);
-            if !fits {
+            // `get` is `None` past the end or inside a character.
+            let Some(marked) = text.get(m.clone()).filter(|r| at <= m.start && !r.is_empty())
+            else {
                 continue;
-            }
+            };
             if at < m.start {
                 runs.push((&text[at..m.start], false));
             }
-            runs.push((&text[m.start..m.end], true));
+            runs.push((marked, true));
             at = m.end;
         }
         if at < text.len() {
