@@ -120,6 +120,15 @@ pub struct PollConfig {
     pub max_failures: u32,
     /// Upper bound for a server's `Cache-Control: max-age` or `Retry-After`.
     pub max_server_delay: Duration,
+    /// Time one feed's poll may spend on its new items' pages; items whose page is not
+    /// in by then keep the feed's own text.
+    pub page_budget: Duration,
+    /// New items one poll takes (each may fetch a page); the rest wait for the next poll.
+    pub max_new_per_poll: usize,
+    /// Articles older than this (by when herald found them) are deleted; `None` keeps all.
+    pub retention: Option<Duration>,
+    /// Articles kept per feed, newest first; `None` keeps all.
+    pub max_articles_per_feed: Option<i64>,
 }
 
 /// Limits on every HTTP fetch.
@@ -136,6 +145,9 @@ pub struct FetchConfig {
     pub allow_private_networks: bool,
     /// Private addresses allowed even when private networks are not (e.g. one intranet host).
     pub private_allowlist: Vec<std::net::IpAddr>,
+    /// The only proxy herald uses (`HERALD_PROXY`); the environment's `HTTP_PROXY` and
+    /// friends are ignored, because a proxy resolves names past the SSRF guard.
+    pub proxy: Option<String>,
 }
 
 /// A variable that holds a value herald cannot use.
@@ -164,6 +176,7 @@ impl Default for FetchConfig {
             per_host_concurrency: 2,
             allow_private_networks: false,
             private_allowlist: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -175,6 +188,10 @@ impl Default for PollConfig {
             min_interval: Duration::from_secs(60),
             max_failures: 10,
             max_server_delay: Duration::from_secs(6 * 3600),
+            page_budget: Duration::from_secs(60),
+            max_new_per_poll: 25,
+            retention: Some(Duration::from_secs(365 * 24 * 3600)),
+            max_articles_per_feed: Some(5_000),
         }
     }
 }
@@ -232,6 +249,33 @@ impl Config {
             poll.max_server_delay = duration("HERALD_MAX_SERVER_DELAY", &v)?;
         }
 
+        if let Some(v) = get("HERALD_FEED_PAGE_BUDGET") {
+            poll.page_budget = duration("HERALD_FEED_PAGE_BUDGET", &v)?;
+        }
+        if let Some(v) = get("HERALD_MAX_NEW_ITEMS_PER_POLL") {
+            poll.max_new_per_poll = number("HERALD_MAX_NEW_ITEMS_PER_POLL", &v, 1, 1000)? as usize;
+        }
+        if let Some(v) = get("HERALD_RETENTION") {
+            poll.retention = match v.trim() {
+                "off" | "0" => None,
+                _ => {
+                    let age = duration("HERALD_RETENTION", &v)?;
+                    if age < Duration::from_secs(24 * 3600) {
+                        return Err(ConfigError {
+                            var: "HERALD_RETENTION",
+                            message: format!("\"{v}\" is under a day; give e.g. 180d, or off"),
+                        });
+                    }
+                    Some(age)
+                }
+            };
+        }
+        if let Some(v) = get("HERALD_MAX_ARTICLES_PER_FEED") {
+            poll.max_articles_per_feed = match v.trim() {
+                "off" | "0" => None,
+                _ => Some(number("HERALD_MAX_ARTICLES_PER_FEED", &v, 10, 10_000_000)? as i64),
+            };
+        }
         let mut fetch = FetchConfig::default();
         if let Some(v) = get("HERALD_USER_AGENT") {
             fetch.user_agent = v;
@@ -271,6 +315,19 @@ impl Config {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("HERALD_PROXY") {
+            let ok =
+                url::Url::parse(v.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                return Err(ConfigError {
+                    var: "HERALD_PROXY",
+                    message: format!(
+                        "\"{v}\" is not an http(s) proxy URL (e.g. http://proxy.internal:3128)"
+                    ),
+                });
+            }
+            fetch.proxy = Some(v.trim().to_string());
         }
         let mut community = CommunityConfig::default();
         if let Some(v) = get("HERALD_OPERATORS") {

@@ -11,7 +11,7 @@ use herald::clock;
 use herald::config::Config;
 use herald::domain::FeedUrl;
 use herald::domain::units::{format_duration, parse_duration};
-use herald::ingest::add::add_feed;
+use herald::ingest::add::{AddRequest, IntervalLimits, add_feed};
 use herald::ingest::opml::{OpmlFeed, parse_opml, write_opml};
 use herald::ingest::parse_feed;
 use herald::store::{FeedRow, FeedStatus, SearchScope};
@@ -23,6 +23,39 @@ use herald::{bench, extract, textcli};
 /// Configuration comes from the environment and from a `.env` file in the current
 /// directory (see .env.example). With no configuration, herald keeps its data in
 /// ./data/herald.db.
+
+/// Prints a line for a person. Feed text reaches the terminal here, so the line is
+/// cleaned of everything a terminal acts on (escape sequences, controls, bidi
+/// overrides); a closed pipe (`herald search x | head`) ends herald quietly.
+macro_rules! say {
+    ($($arg:tt)*) => { emit(false, &herald::platform::console::clean(&format!($($arg)*))) };
+}
+
+/// Prints machine-readable output (JSON, OPML) as it is: its format escapes text.
+macro_rules! say_raw {
+    ($($arg:tt)*) => { emit(false, &format!($($arg)*)) };
+}
+
+/// [`say!`] to standard error.
+macro_rules! esay {
+    ($($arg:tt)*) => { emit(true, &herald::platform::console::clean(&format!($($arg)*))) };
+}
+
+fn emit(to_stderr: bool, line: &str) {
+    let written = if to_stderr {
+        writeln!(std::io::stderr().lock(), "{line}")
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|()| out.flush())
+    };
+    if let Err(e) = written
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        // The reader has gone; there is no one left to tell.
+        std::process::exit(0);
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "herald", version, about, long_about)]
 struct Cli {
@@ -193,21 +226,21 @@ fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("herald: configuration: {e}");
+            esay!("herald: configuration: {e}");
             return ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("herald: cannot start the async runtime: {e}");
+            esay!("herald: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli.command, config)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("herald: {e:#}");
+            esay!("herald: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -240,7 +273,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
                 Some("admin") => Some(herald::commands::parse::Role::Admin),
                 Some(other) => {
-                    eprintln!("herald: --as {other}: use member, manager or admin");
+                    esay!("herald: --as {other}: use member, manager or admin");
                     return Ok(ExitCode::from(2));
                 }
             };
@@ -250,34 +283,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Poll { once, feeds } => {
             for url in feeds {
                 let console = app.store.console_community(app.clock.now()).await?;
-                let added = add_feed(
-                    &app.store,
-                    &app.fetcher,
-                    console,
-                    &url,
-                    app.config.poll.default_interval,
-                    app.config.poll.min_interval,
-                    app.clock.now(),
-                    true,
-                )
-                .await;
+                let req =
+                    AddRequest { community: console, input: &url, interval: None, check: true };
+                let added =
+                    add_feed(&app.store, &app.fetcher, req, limits(&app), app.clock.now()).await;
                 match added {
-                    Ok(a) => println!("following feed #{} {}", a.feed.id, a.feed.url),
+                    Ok(a) => say!("following feed #{} {}", a.feed.id, a.feed.url),
                     Err(e) => {
-                        eprintln!("herald: cannot add feed: {e}");
+                        esay!("herald: cannot add feed: {e}");
                         return Ok(ExitCode::FAILURE);
                     }
                 }
             }
             if app.store.count_feeds().await? == 0 {
-                eprintln!(
-                    "herald: no feeds yet: `herald poll URL` or `herald feeds add URL` first"
-                );
+                esay!("herald: no feeds yet: `herald poll URL` or `herald feeds add URL` first");
                 return Ok(ExitCode::FAILURE);
             }
             if once {
                 let r = app.poller.poll_due(256).await?;
-                println!(
+                say!(
                     "polled {} feed(s): {} new article(s), {} unchanged, {} failed",
                     r.polled,
                     r.new_articles.len(),
@@ -291,7 +315,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     let _ = tx.send(true);
                 });
                 tracing::info!("polling; Ctrl-C stops");
-                app.poller.run(rx, 256).await;
+                let (wake, news) = (Default::default(), Default::default());
+                app.poller.run(rx, 256, wake, news).await;
             }
         }
         Command::Search { query, limit } => {
@@ -301,10 +326,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 .search_articles(&query, SearchScope::All, None, limit.clamp(1, 100), 0)
                 .await?;
             if hits.is_empty() {
-                println!("no articles match \"{query}\"");
+                say!("no articles match \"{query}\"");
             }
             for h in hits {
-                println!(
+                say!(
                     "#{} {}\n    {}\n    {}\n",
                     h.id,
                     h.title.as_deref().unwrap_or("(untitled)"),
@@ -315,16 +340,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Article { id } => match app.store.article(id).await? {
             None => {
-                eprintln!("herald: no article #{id}");
+                esay!("herald: no article #{id}");
                 return Ok(ExitCode::FAILURE);
             }
             Some(a) => {
                 let feed = app.store.feed_by_id(a.feed_id).await?;
-                println!("#{} {}", a.id, a.title.as_deref().unwrap_or("(untitled)"));
-                println!("feed: {}", feed.as_ref().map(|f| f.name()).unwrap_or("?"));
-                println!("link: {}", a.url.as_deref().unwrap_or("-"));
-                println!("date: {}", when(a.published_at.unwrap_or(a.fetched_at)));
-                println!("\n{}", a.summary);
+                say!("#{} {}", a.id, a.title.as_deref().unwrap_or("(untitled)"));
+                say!("feed: {}", feed.as_ref().map(|f| f.name()).unwrap_or("?"));
+                say!("link: {}", a.url.as_deref().unwrap_or("-"));
+                say!("date: {}", when(a.published_at.unwrap_or(a.fetched_at)));
+                say!("\n{}", a.summary);
             }
         },
         Command::Demo
@@ -341,37 +366,34 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         FeedsCmd::Add { url, interval, no_check } => {
             let interval = match interval {
-                Some(i) => parse_duration(&i).map_err(anyhow::Error::msg)?,
-                None => app.config.poll.default_interval,
+                Some(i) => Some(parse_duration(&i).map_err(anyhow::Error::msg)?),
+                None => None,
             };
             let console = app.store.console_community(now).await?;
-            let added = add_feed(
-                &app.store,
-                &app.fetcher,
-                console,
-                &url,
-                interval,
-                app.config.poll.min_interval,
-                now,
-                !no_check,
-            )
-            .await;
+            let req = AddRequest { community: console, input: &url, interval, check: !no_check };
+            let added = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
             match added {
                 Ok(a) => {
                     if let Some(page) = &a.discovered_from {
-                        println!("{page} is a web page; using the feed it advertises.");
+                        say!("{page} is a web page; using the feed it advertises.");
                     }
                     let verb = if a.created { "added" } else { "already there:" };
                     let items = a.items.map(|n| format!(", {n} item(s)")).unwrap_or_default();
-                    println!(
-                        "{verb} feed #{} {} (every {}{items})",
+                    let every = format_duration(Duration::from_secs(a.asked_interval_s as u64));
+                    let shared = if a.feed.poll_interval_s < a.asked_interval_s {
+                        let f = format_duration(Duration::from_secs(a.feed.poll_interval_s as u64));
+                        format!("; fetched every {f} because another community asked for that")
+                    } else {
+                        String::new()
+                    };
+                    say!(
+                        "{verb} feed #{} {} (every {every}{items}{shared})",
                         a.feed.id,
-                        a.feed.url,
-                        format_duration(Duration::from_secs(a.feed.poll_interval_s as u64))
+                        a.feed.url
                     );
                 }
                 Err(e) => {
-                    eprintln!("herald: cannot add feed: {e}");
+                    esay!("herald: cannot add feed: {e}");
                     return Ok(ExitCode::FAILURE);
                 }
             }
@@ -379,26 +401,28 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
         FeedsCmd::List => {
             let feeds = app.store.list_feeds().await?;
             if feeds.is_empty() {
-                println!("no feeds yet: add one with `herald feeds add URL`");
+                say!("no feeds yet: add one with `herald feeds add URL`");
             }
             for f in feeds {
                 print_feed(&f, now);
             }
+            let (articles, bytes) = app.store.archive_size().await?;
+            say!("archive: {articles} article(s), {:.1} MB", bytes as f64 / 1e6);
         }
         FeedsCmd::Remove { feed } => {
             let f = find_feed(app, &feed).await?;
             app.store.remove_feed(f.id).await?;
-            println!("removed feed #{} {}", f.id, f.url);
+            say!("removed feed #{} {}", f.id, f.url);
         }
         FeedsCmd::Pause { feed } => {
             let f = find_feed(app, &feed).await?;
             app.store.pause_feed(f.id).await?;
-            println!("paused feed #{} {}", f.id, f.url);
+            say!("paused feed #{} {}", f.id, f.url);
         }
         FeedsCmd::Resume { feed } => {
             let f = find_feed(app, &feed).await?;
             app.store.resume_feed(f.id, now).await?;
-            println!("resumed feed #{} {}: it will be polled now", f.id, f.url);
+            say!("resumed feed #{} {}: it will be polled now", f.id, f.url);
         }
         FeedsCmd::Import { file } => {
             let bytes = std::fs::read(&file)
@@ -408,17 +432,13 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
             let bar = indicatif::ProgressBar::new(entries.len() as u64);
             let (mut added, mut existing, mut refused) = (0, 0, Vec::new());
             for entry in &entries {
-                let result = add_feed(
-                    &app.store,
-                    &app.fetcher,
-                    console,
-                    &entry.url,
-                    app.config.poll.default_interval,
-                    app.config.poll.min_interval,
-                    now,
-                    false,
-                )
-                .await;
+                let req = AddRequest {
+                    community: console,
+                    input: &entry.url,
+                    interval: None,
+                    check: false,
+                };
+                let result = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
                 match result {
                     Ok(a) if a.created => added += 1,
                     Ok(_) => existing += 1,
@@ -427,13 +447,13 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
                 bar.inc(1);
             }
             bar.finish_and_clear();
-            println!(
+            say!(
                 "imported {} feed(s): {added} added, {existing} already there, {} refused",
                 entries.len(),
                 refused.len()
             );
             for r in &refused {
-                println!("  refused {r}");
+                say!("  refused {r}");
             }
         }
         FeedsCmd::Export => {
@@ -444,10 +464,14 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
                 .into_iter()
                 .map(|f| OpmlFeed { url: f.url, title: f.title })
                 .collect();
-            print!("{}", write_opml("herald feeds", &feeds));
+            say_raw!("{}", write_opml("herald feeds", &feeds).trim_end());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn limits(app: &App) -> IntervalLimits {
+    IntervalLimits { default: app.config.poll.default_interval, min: app.config.poll.min_interval }
 }
 
 async fn find_feed(app: &App, reference: &str) -> anyhow::Result<FeedRow> {
@@ -470,8 +494,8 @@ fn print_feed(f: &FeedRow, now: i64) {
         FeedStatus::Paused => "paused".to_string(),
         FeedStatus::Disabled { .. } => "disabled".to_string(),
     };
-    println!("#{:<5} {:<12} {}", f.id, status, f.name());
-    println!("       {}", f.url);
+    say!("#{:<5} {:<12} {}", f.id, status, f.name());
+    say!("       {}", f.url);
     let every = format_duration(Duration::from_secs(f.poll_interval_s as u64));
     let last = f.last_polled_at.map(when).unwrap_or_else(|| "never".into());
     let next = if f.disabled_reason.is_some() {
@@ -481,13 +505,13 @@ fn print_feed(f: &FeedRow, now: i64) {
     } else {
         format!("in {}", format_duration(Duration::from_secs((f.next_poll_at - now) as u64)))
     };
-    println!("       every {every}, last poll {last}, next {next}");
+    say!("       every {every}, last poll {last}, next {next}");
     if let Some(reason) = &f.disabled_reason
         && reason != "paused"
     {
-        println!("       disabled: {reason} (resume with `herald feeds resume {}`)", f.id);
+        say!("       disabled: {reason} (resume with `herald feeds resume {}`)", f.id);
     } else if let (Some(err), Some(kind)) = (&f.last_error, &f.last_error_kind) {
-        println!("       last error [{kind}]: {err}");
+        say!("       last error [{kind}]: {err}");
     }
 }
 
@@ -512,7 +536,7 @@ fn parse_feed_cmd(file: &PathBuf) -> ExitCode {
     let bytes = match read_input(Some(file)) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("herald: cannot read {}: {e}", file.display());
+            esay!("herald: cannot read {}: {e}", file.display());
             return ExitCode::FAILURE;
         }
     };
@@ -531,11 +555,11 @@ fn parse_feed_cmd(file: &PathBuf) -> ExitCode {
                 })
                 .collect();
             let out = serde_json::json!({"title": feed.title, "entries": entries});
-            println!("{out}");
+            say_raw!("{out}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("herald: {}: {e}", file.display());
+            esay!("herald: {}: {e}", file.display());
             ExitCode::FAILURE
         }
     }
@@ -554,17 +578,17 @@ fn extract_cmd(url: Option<&str>, jsonl: bool, file: Option<&PathBuf>) -> ExitCo
     let bytes = match read_input(file) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("herald: cannot read input: {e}");
+            esay!("herald: cannot read input: {e}");
             return ExitCode::FAILURE;
         }
     };
     match extract::extract(&herald::ingest::charset::decode_html(&bytes, None), url) {
         Ok(x) => {
-            println!("{}", x.text);
+            say!("{}", x.text);
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("herald: {e}");
+            esay!("herald: {e}");
             ExitCode::FAILURE
         }
     }
@@ -584,14 +608,14 @@ fn summarize_cmd(sentences: usize, jsonl: bool, file: Option<&PathBuf>) -> ExitC
     let bytes = match read_input(file) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("herald: cannot read input: {e}");
+            esay!("herald: cannot read input: {e}");
             return ExitCode::FAILURE;
         }
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = std::io::stdout().lock();
     for s in Extractive::default().summarize(None, &text, sentences) {
-        let _ = writeln!(out, "{s}");
+        let _ = writeln!(out, "{}", herald::platform::console::clean(&s));
     }
     ExitCode::SUCCESS
 }
@@ -603,8 +627,10 @@ fn exit_of_bench(result: anyhow::Result<()>) -> ExitCode {
 fn exit_of(result: std::io::Result<usize>) -> ExitCode {
     match result {
         Ok(_) => ExitCode::SUCCESS,
+        // `| head` closed the pipe: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("herald: {e}");
+            esay!("herald: {e}");
             ExitCode::FAILURE
         }
     }

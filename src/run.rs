@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Notify, watch};
@@ -126,21 +125,9 @@ impl Running {
         let (rx_d, wake) = (rx.clone(), self.dispatch_wake.clone());
         self.tasks.push(tokio::spawn(async move { d.run(rx_d, wake).await }));
         let poller = app.poller.clone();
-        let (mut rx_p, pw, dw) = (rx, self.poll_wake.clone(), self.dispatch_wake.clone());
-        self.tasks.push(tokio::spawn(async move {
-            while !*rx_p.borrow() {
-                match poller.poll_due(256).await {
-                    Ok(r) if !r.new_articles.is_empty() => dw.notify_one(),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("poll round failed: {e}"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    _ = pw.notified() => {}
-                    _ = rx_p.changed() => {}
-                }
-            }
-        }));
+        let (pw, dw) = (self.poll_wake.clone(), self.dispatch_wake.clone());
+        let slots = app.config.fetch.concurrency;
+        self.tasks.push(tokio::spawn(async move { poller.run(rx, slots, pw, dw).await }));
     }
     /// Runs one console line; `None` for blank lines and comments.
     pub async fn command(&mut self, line: &str) -> Option<Reply> {

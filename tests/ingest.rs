@@ -330,7 +330,7 @@ async fn restart_stores_nothing_twice_and_marks_nothing_new() {
 
 #[tokio::test]
 async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
-    use herald::ingest::add::{AddFeedError, add_feed};
+    use herald::ingest::add::{AddFeedError, AddRequest, IntervalLimits, add_feed};
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
     let site = Site::start().await;
@@ -342,36 +342,33 @@ async fn adding_a_site_discovers_its_feed_and_refuses_non_feeds() {
         &rss("Site", &[("1", "One", "http://e.invalid/1", "x")]),
     );
     site.page("/plain", "<html><body>No feeds here</body></html>");
-    let min = Duration::from_secs(60);
-    let fifteen = Duration::from_secs(900);
+    let limits = IntervalLimits { default: Duration::from_secs(900), min: Duration::from_secs(60) };
+    let req = |input: &'static str| AddRequest { community: 1, input, interval: None, check: true };
+    let home = site.url("/");
+    let plain = site.url("/plain");
+    let rss_url = site.url("/rss");
 
-    let added = add_feed(&app.store, &app.fetcher, 1, &site.url("/"), fifteen, min, T0, true)
-        .await
-        .expect("discovered");
+    let added =
+        add_feed(&app.store, &app.fetcher, AddRequest { input: &home, ..req("") }, limits, T0)
+            .await
+            .expect("discovered");
     assert_eq!(added.feed.url, site.url("/rss"));
     assert_eq!(added.items, Some(1));
     assert!(added.discovered_from.is_some());
 
-    let err = add_feed(&app.store, &app.fetcher, 1, &site.url("/plain"), fifteen, min, T0, true)
-        .await
-        .expect_err("not a feed");
+    let err =
+        add_feed(&app.store, &app.fetcher, AddRequest { input: &plain, ..req("") }, limits, T0)
+            .await
+            .expect_err("not a feed");
     assert!(matches!(err, AddFeedError::Unusable { .. }), "{err}");
-    let err = add_feed(&app.store, &app.fetcher, 1, "ftp://x/y", fifteen, min, T0, true)
+    let err = add_feed(&app.store, &app.fetcher, req("ftp://x/y"), limits, T0)
         .await
         .expect_err("bad scheme");
     assert!(matches!(err, AddFeedError::BadUrl(_)), "{err}");
-    let err = add_feed(
-        &app.store,
-        &app.fetcher,
-        1,
-        &site.url("/rss"),
-        Duration::from_secs(10),
-        min,
-        T0,
-        true,
-    )
-    .await
-    .expect_err("too often");
+    let too_often =
+        AddRequest { input: &rss_url, interval: Some(Duration::from_secs(10)), ..req("") };
+    let err =
+        add_feed(&app.store, &app.fetcher, too_often, limits, T0).await.expect_err("too often");
     assert!(matches!(err, AddFeedError::IntervalTooShort { .. }), "{err}");
     assert_eq!(app.store.count_feeds().await.expect("count"), 1);
 }

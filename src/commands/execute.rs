@@ -16,7 +16,7 @@ use crate::deliver::outbox::digest_articles;
 use crate::domain::FeedUrl;
 use crate::domain::units::format_duration;
 use crate::ingest::Fetcher;
-use crate::ingest::add::{AddFeedError, add_feed};
+use crate::ingest::add::{AddFeedError, AddRequest, IntervalLimits, add_feed};
 use crate::ingest::fetch::{FetchKind, Fetched};
 use crate::ingest::opml::{OpmlFeed, parse_opml, write_opml};
 use crate::reply::{Item, Page, Reply, Tone};
@@ -270,36 +270,37 @@ impl Core {
                 "This community already follows {count} feeds, the limit. Remove one with `feeds remove FEED` first."
             )));
         }
-        let interval = interval.unwrap_or(self.limits.default_interval);
         let now = self.clock.now();
-        match add_feed(
-            &self.store,
-            &self.fetcher,
-            ctx.community_id,
-            url,
-            interval,
-            self.limits.min_interval,
-            now,
-            true,
-        )
-        .await
-        {
+        let req = AddRequest { community: ctx.community_id, input: url, interval, check: true };
+        match add_feed(&self.store, &self.fetcher, req, self.interval_limits(), now).await {
             Ok(added) => {
                 self.poll.notify_one();
                 let via =
                     added.discovered_from.map(|p| format!(" (found on {p})")).unwrap_or_default();
                 let items = added.items.map(|n| format!(", {n} items")).unwrap_or_default();
+                let every = format_duration(Duration::from_secs(added.asked_interval_s as u64));
+                let shared = if added.feed.poll_interval_s < added.asked_interval_s {
+                    format!(
+                        " Another community follows it too and asked for {}, so it is fetched that often.",
+                        format_duration(Duration::from_secs(added.feed.poll_interval_s as u64))
+                    )
+                } else {
+                    String::new()
+                };
                 if added.created {
                     Ok(Reply::success(format!(
-                        "Added feed #{} {}{via}{items}, polled every {}. Subscribe a channel with `subscribe {}`.",
+                        "Added feed #{} {}{via}{items}, polled every {every}.{shared} Subscribe a channel with `subscribe {}`.",
+                        added.feed.id, added.feed.url, added.feed.id
+                    )))
+                } else if interval.is_some() {
+                    Ok(Reply::success(format!(
+                        "This community already follows feed #{} {}; its interval here is now {every}.{shared}",
                         added.feed.id,
-                        added.feed.url,
-                        format_duration(Duration::from_secs(added.feed.poll_interval_s as u64)),
-                        added.feed.id
+                        added.feed.name()
                     )))
                 } else {
                     Ok(Reply::info(format!(
-                        "This community already follows feed #{} {}.",
+                        "This community already follows feed #{} {}, polled every {every}.{shared} Give an interval to change it: `feeds add URL 30m`.",
                         added.feed.id,
                         added.feed.name()
                     )))
@@ -311,6 +312,10 @@ impl Core {
                 parse::usage("feeds add")
             ))),
         }
+    }
+
+    fn interval_limits(&self) -> IntervalLimits {
+        IntervalLimits { default: self.limits.default_interval, min: self.limits.min_interval }
     }
 
     async fn feeds_list(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
@@ -328,18 +333,20 @@ impl Core {
                     title: format!("#{} {}", f.id, f.name()),
                     url: Some(f.url.clone()),
                     text: status,
-                    meta: Some(format!(
-                        "every {}",
-                        format_duration(Duration::from_secs(f.poll_interval_s as u64))
-                    )),
+                    meta: Some(interval_note(cf)),
                     also_in: Vec::new(),
                     marks: Vec::new(),
                 }
             })
             .collect();
+        let (articles, bytes) = self.store.archive_size().await?;
         Ok(Reply::info(String::new())
             .with_title(format!("{} feed(s)", feeds.len()))
-            .with_section(None, items))
+            .with_section(None, items)
+            .with_footer(format!(
+                "Archive (all communities): {articles} article(s), {:.1} MB",
+                bytes as f64 / 1e6
+            )))
     }
 
     async fn feed_pause(
@@ -408,18 +415,13 @@ impl Core {
                 refused.push(format!("{}: the community's feed limit is reached", entry.url));
                 continue;
             }
-            match add_feed(
-                &self.store,
-                &self.fetcher,
-                ctx.community_id,
-                &entry.url,
-                self.limits.default_interval,
-                self.limits.min_interval,
-                now,
-                false,
-            )
-            .await
-            {
+            let req = AddRequest {
+                community: ctx.community_id,
+                input: &entry.url,
+                interval: None,
+                check: false,
+            };
+            match add_feed(&self.store, &self.fetcher, req, self.interval_limits(), now).await {
                 Ok(a) if a.created => added += 1,
                 Ok(_) => known += 1,
                 Err(AddFeedError::Store(e)) => return Err(e),
@@ -752,6 +754,24 @@ fn role_name(role: Role) -> &'static str {
         Role::Member => "member",
         Role::ChannelManager => "channel manager",
         Role::Admin => "admin",
+    }
+}
+
+/// "every 30m", and how often the feed is really fetched when another community asked
+/// for less.
+fn interval_note(cf: &crate::store::CommunityFeed) -> String {
+    let every = |s: i64| format_duration(Duration::from_secs(s.max(0) as u64));
+    let fetched = cf.feed.poll_interval_s;
+    match cf.asked_interval_s {
+        Some(asked) if asked > fetched => {
+            format!(
+                "every {} (fetched every {}, asked by another community)",
+                every(asked),
+                every(fetched)
+            )
+        }
+        Some(asked) => format!("every {}", every(asked)),
+        None => format!("every {}", every(fetched)),
     }
 }
 

@@ -27,41 +27,59 @@ pub enum AddFeedError {
 /// The result of adding a feed.
 #[derive(Debug, Clone)]
 pub struct AddedFeed {
+    /// The feed as stored; `poll_interval_s` is how often it is fetched for everyone.
     pub feed: FeedRow,
     /// False when the community already had this feed.
     pub created: bool,
+    /// The interval this community asked for (the feed may be fetched more often,
+    /// because another community asked for less).
+    pub asked_interval_s: i64,
     /// Items in the feed when it was checked (None when not checked).
     pub items: Option<usize>,
     /// Set when the given URL was a page and this feed was discovered on it.
     pub discovered_from: Option<String>,
 }
 
-/// Checks (unless `check` is false) and stores a feed, in `community`'s list.
-#[allow(clippy::too_many_arguments)]
+/// What to add, and for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct AddRequest<'a> {
+    pub community: i64,
+    /// A feed URL, or a site's page that advertises one.
+    pub input: &'a str,
+    /// The interval asked for; `None` keeps the community's setting (the default on a
+    /// first add).
+    pub interval: Option<Duration>,
+    /// Fetch and parse it first (and discover the feed of a page); off for bulk imports.
+    pub check: bool,
+}
+
+/// The intervals a request is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct IntervalLimits {
+    pub default: Duration,
+    pub min: Duration,
+}
+
+/// Checks (unless `req.check` is false) and stores a feed in the community's list.
 pub async fn add_feed(
     store: &Store,
     fetcher: &Fetcher,
-    community: i64,
-    input: &str,
-    interval: Duration,
-    min_interval: Duration,
+    req: AddRequest<'_>,
+    limits: IntervalLimits,
     now: Timestamp,
-    check: bool,
 ) -> Result<AddedFeed, AddFeedError> {
-    if interval < min_interval {
+    if let Some(interval) = req.interval
+        && interval < limits.min
+    {
         return Err(AddFeedError::IntervalTooShort {
             given: interval.as_secs(),
-            min: min_interval.as_secs(),
+            min: limits.min.as_secs(),
         });
     }
-    let mut url = FeedUrl::parse(input).map_err(AddFeedError::BadUrl)?;
+    let mut url = FeedUrl::parse(req.input).map_err(AddFeedError::BadUrl)?;
     let mut items = None;
     let mut discovered_from = None;
-    if check {
-        if let Some(existing) = store.feed_by_url(url.as_str()).await? {
-            let created = store.link_feed(community, existing.id, None, now).await?;
-            return Ok(AddedFeed { feed: existing, created, items: None, discovered_from });
-        }
+    if req.check && store.feed_by_url(url.as_str()).await?.is_none() {
         match probe(fetcher, url.as_url()).await {
             Ok(n) => items = Some(n),
             Err(Probe::Html(html, base)) => {
@@ -90,9 +108,18 @@ pub async fn add_feed(
             }
         }
     }
-    let (feed, _) = store.add_feed(url.as_str(), interval.as_secs() as i64, now).await?;
-    let created = store.link_feed(community, feed.id, None, now).await?;
-    Ok(AddedFeed { feed, created, items, discovered_from })
+    let asked = req.interval.map(|d| d.as_secs() as i64);
+    let (feed, created) = store
+        .add_and_link_feed(req.community, url.as_str(), asked, limits.default.as_secs() as i64, now)
+        .await?;
+    let asked_interval_s = store
+        .community_feeds(req.community)
+        .await?
+        .into_iter()
+        .find(|cf| cf.feed.id == feed.id)
+        .and_then(|cf| cf.asked_interval_s)
+        .unwrap_or(feed.poll_interval_s);
+    Ok(AddedFeed { feed, created, asked_interval_s, items, discovered_from })
 }
 
 enum Probe {
@@ -108,7 +135,12 @@ async fn probe(fetcher: &Fetcher, url: &Url) -> Result<usize, Probe> {
     };
     let served_as_html =
         body.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
-    match parse_feed(&body.bytes, Some(body.url.as_str())) {
+    // Parsing is CPU work bounded by the body cap: off the async workers.
+    let (bytes, base) = (body.bytes.clone(), body.url.to_string());
+    let parsed = tokio::task::spawn_blocking(move || parse_feed(&bytes, Some(&base)))
+        .await
+        .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))));
+    match parsed {
         Ok(feed) => Ok(feed.entries.len()),
         // A page the sniffer missed still says what it is in its Content-Type.
         Err(e) if matches!(e, FeedParseError::Html) || served_as_html => {

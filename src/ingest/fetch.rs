@@ -113,16 +113,26 @@ impl Fetcher {
             allow_private: cfg.allow_private_networks,
             allowlist: cfg.private_allowlist.clone(),
         };
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
             // Redirects are followed by hand so that every hop passes the guard.
             .redirect(redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| FetchError::Other(format!("HTTP client: {e}")))?;
+            .pool_idle_timeout(Duration::from_secs(30));
+        // The environment's HTTP(S)_PROXY/ALL_PROXY are ignored: a proxy resolves names
+        // itself, past the guarded resolver, so one is used only when the operator names
+        // it for herald (HERALD_PROXY), and each name is then checked before the request.
+        let builder = match &cfg.proxy {
+            None => builder
+                .no_proxy()
+                .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() })),
+            Some(proxy) => builder.proxy(
+                reqwest::Proxy::all(proxy.as_str())
+                    .map_err(|e| FetchError::Other(format!("HERALD_PROXY: {e}")))?,
+            ),
+        };
+        let client = builder.build().map_err(|e| FetchError::Other(format!("HTTP client: {e}")))?;
         Ok(Fetcher {
             client,
             policy,
@@ -136,13 +146,20 @@ impl Fetcher {
         &self.cfg
     }
 
-    fn host_permits(&self, host: &str) -> Arc<Semaphore> {
+    fn host_permits(&self, host: &str) -> HostSlot<'_> {
         // A poisoned lock only means another task panicked while inserting; the map is
         // still usable.
         let mut map = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(host.to_string())
+        let permits = map
+            .entry(host.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_host_concurrency)))
-            .clone()
+            .clone();
+        HostSlot { map: &self.per_host, host: host.to_string(), permits }
+    }
+
+    /// Hosts with a semaphore in the map (for tests of its clean-up).
+    pub fn tracked_hosts(&self) -> usize {
+        self.per_host.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Fetches `url`, following up to the configured number of redirects.
@@ -156,7 +173,8 @@ impl Fetcher {
         let host_permits = self.host_permits(&host);
         // The semaphores are never closed, so acquiring cannot fail.
         let _global = self.global.acquire().await.map_err(|e| FetchError::Other(e.to_string()))?;
-        let _host = host_permits.acquire().await.map_err(|e| FetchError::Other(e.to_string()))?;
+        let _host =
+            host_permits.permits.acquire().await.map_err(|e| FetchError::Other(e.to_string()))?;
         let limit = match kind {
             FetchKind::Feed => self.cfg.max_feed_bytes,
             FetchKind::Page => self.cfg.max_page_bytes,
@@ -173,6 +191,13 @@ impl Fetcher {
         for hop in 0..=self.cfg.max_redirects {
             guard::check_url(&current, &self.policy)
                 .map_err(|Blocked(m)| FetchError::Blocked(m))?;
+            if self.cfg.proxy.is_some()
+                && let Some(url::Host::Domain(name)) = current.host()
+            {
+                guard::check_name_resolves_public(name, &self.policy)
+                    .await
+                    .map_err(|Blocked(m)| FetchError::Blocked(m))?;
+            }
             let mut req = self.client.get(current.clone()).header(header::ACCEPT, accept);
             // Validators belong to the URL that issued them: only on the first hop.
             if hop == 0
@@ -218,6 +243,25 @@ impl Fetcher {
             }));
         }
         Err(FetchError::TooManyRedirects(self.cfg.max_redirects))
+    }
+}
+
+/// A host's semaphore, held for one fetch. The last fetch of a host removes its entry,
+/// so the map holds only hosts being fetched now instead of every host ever seen.
+struct HostSlot<'a> {
+    map: &'a Mutex<HashMap<String, Arc<Semaphore>>>,
+    host: String,
+    permits: Arc<Semaphore>,
+}
+
+impl Drop for HostSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Two references: the map's and this slot's. Any other is a fetch under way
+        // (counted under the same lock that hands them out, so none can appear now).
+        if Arc::strong_count(&self.permits) == 2 {
+            map.remove(&self.host);
+        }
     }
 }
 

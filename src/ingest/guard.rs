@@ -36,11 +36,23 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let seg = ip.segments();
-    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
-    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
-        let v4 =
-            Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
-        return is_public_v4(v4);
+    let last_v4 =
+        || Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+    // NAT64 (64:ff9b::/96) and IPv4-translated (::ffff:0:0/96) addresses carry an IPv4
+    // address in their last 32 bits, and reach it.
+    if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0])
+        || (seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0)
+    {
+        return is_public_v4(last_v4());
+    }
+    // Local-use NAT64 (64:ff9b:1::/48) translates into a site's own network; 6to4
+    // (2002::/16) and Teredo (2001::/32) tunnel to IPv4 hosts whose address the
+    // tunnel hides or that a relay picks. No feed is served only there.
+    if (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)
+        || seg[0] == 0x2002
+        || (seg[0] == 0x2001 && seg[1] == 0)
+    {
+        return false;
     }
     !(ip.is_unspecified()
         || ip.is_loopback()
@@ -104,14 +116,46 @@ impl Resolve for GuardedResolver {
             let allowed: Vec<SocketAddr> =
                 found.iter().copied().filter(|a| policy.allows(a.ip())).collect();
             if allowed.is_empty() {
+                // The address itself is not repeated: echoing what an internal name
+                // resolves to would make herald a map of the network it runs in.
                 return Err(Box::new(Blocked(format!(
-                    "{host} resolves to a private or reserved address ({}); refused",
-                    found[0].ip()
+                    "{host} resolves to a private or reserved address; refused"
                 ))) as _);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// Names that mean "this machine" or "this site's network" whatever DNS says. Checked
+/// when a proxy resolves names for herald (see [`check_name_resolves_public`]).
+pub fn is_local_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let local_suffix =
+        [".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp"];
+    h == "localhost" || !h.contains('.') || local_suffix.iter().any(|s| h.ends_with(s))
+}
+
+/// With a proxy, the proxy resolves names, not herald's [`GuardedResolver`]: refuse
+/// local names, and resolve the name here and refuse it when any address is not
+/// allowed. The proxy resolves again, so a name that changes its answer between the two
+/// lookups is not caught: the proxy's own rules are the last line there.
+pub async fn check_name_resolves_public(host: &str, policy: &Policy) -> Result<(), Blocked> {
+    if policy.allow_private {
+        return Ok(());
+    }
+    if is_local_name(host) {
+        return Err(Blocked(format!("{host} is a local name; refused")));
+    }
+    let found: Vec<SocketAddr> = match tokio::net::lookup_host((host, 0)).await {
+        Ok(addrs) => addrs.collect(),
+        // Let the proxy report names that do not resolve here (split-horizon DNS).
+        Err(_) => return Ok(()),
+    };
+    if found.iter().any(|a| !policy.allows(a.ip())) {
+        return Err(Blocked(format!("{host} resolves to a private or reserved address; refused")));
+    }
+    Ok(())
 }
 
 /// Checks a URL before a request: scheme, and the address when the host is an IP literal
@@ -159,6 +203,12 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::5db8:d822",
+            "2002:7f00:1::1",
+            "2002:5db8:d822::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::ffff:0:a00:1",
+            "::ffff:0:7f00:1",
             "2001:db8::1",
             "198.18.0.1",
             "240.0.0.1",
@@ -166,9 +216,28 @@ mod tests {
             let ip: IpAddr = ip.parse().expect("test literal is an address");
             assert!(!is_public(ip), "{ip} must be refused");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::101:101"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "64:ff9b::101:101",
+            "::ffff:0:101:101",
+            "2001:4860::8888",
+        ] {
             let ip: IpAddr = ip.parse().expect("test literal is an address");
             assert!(is_public(ip), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn local_names_are_known() {
+        for h in
+            ["localhost", "LOCALHOST.", "db.internal", "printer.local", "nas.home.arpa", "intranet"]
+        {
+            assert!(is_local_name(h), "{h}");
+        }
+        for h in ["example.com", "news.bbc.co.uk", "local.example.org"] {
+            assert!(!is_local_name(h), "{h}");
         }
     }
 

@@ -5,12 +5,14 @@
 //! validators and failure counts all live in the store, so a restart (or a second
 //! process) picks up exactly where the last one stopped.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::stream::{FuturesOrdered, FuturesUnordered};
-use tokio::sync::watch;
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 use url::Url;
 
@@ -32,6 +34,10 @@ const MIN_PAGE_TEXT: usize = 200;
 pub const SUMMARY_SENTENCES: usize = 3;
 /// Pages fetched at once for one feed's new items.
 const PAGES_PER_FEED: usize = 4;
+/// How often a running poll loop looks for feeds that fell due while others are polled.
+const CLAIM_TICK: Duration = Duration::from_secs(1);
+/// How often the running loop applies the retention policy.
+const RETENTION_EVERY_S: i64 = 3600;
 
 /// What one poll of one feed did.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +57,27 @@ pub struct PollReport {
     pub new_articles: Vec<i64>,
 }
 
+impl PollReport {
+    fn add(&mut self, outcome: FeedOutcome) {
+        self.polled += 1;
+        match outcome {
+            FeedOutcome::NotModified => self.not_modified += 1,
+            FeedOutcome::Updated { new_articles, .. } => {
+                self.updated += 1;
+                self.new_articles.extend(new_articles);
+            }
+            FeedOutcome::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+/// How a running poll loop is steered.
+struct Signals {
+    shutdown: watch::Receiver<bool>,
+    wake: Arc<Notify>,
+    new_articles: Arc<Notify>,
+}
+
 /// Polls feeds and stores their articles.
 #[derive(Clone)]
 pub struct Poller {
@@ -61,13 +88,19 @@ pub struct Poller {
     summarizer: Arc<dyn Summarizer>,
 }
 
-/// A failure of the poll itself, as opposed to a failure of the feed.
+/// Why a poll of a feed failed.
 #[derive(Debug, thiserror::Error)]
 enum PollError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Parse(#[from] FeedParseError),
+    /// The whole poll outran its time budget (a safety net: each step has its own).
+    #[error("the poll took longer than {}s and was stopped", .0.as_secs())]
+    OverBudget(Duration),
+    /// A bug in herald met this feed. The feed records it; the process goes on.
+    #[error("herald failed on this feed (internal error: {0}); it will retry")]
+    Crashed(String),
 }
 
 impl PollError {
@@ -75,8 +108,19 @@ impl PollError {
         match self {
             PollError::Fetch(e) => e.kind(),
             PollError::Parse(_) => "not-a-feed",
+            PollError::OverBudget(_) => "timeout",
+            PollError::Crashed(_) => "internal",
         }
     }
+}
+
+/// The message of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }
 
 impl Poller {
@@ -90,41 +134,135 @@ impl Poller {
         Poller { store, fetcher, cfg, clock, summarizer }
     }
 
-    /// Polls every feed that is due now, at most `batch` at a time, until none is due.
-    pub async fn poll_due(&self, batch: usize) -> Result<PollReport, StoreError> {
+    /// Polls every feed that is due now, at most `slots` at a time, until none is due.
+    pub async fn poll_due(&self, slots: usize) -> Result<PollReport, StoreError> {
+        self.pipeline(slots, None).await
+    }
+
+    /// Polls until `shutdown` turns true: feeds are claimed as they fall due and as
+    /// slots free up, so a slow feed holds one slot, never the others. `wake` asks for
+    /// an early look (a feed was added); `new_articles` is told when a poll stored news.
+    pub async fn run(
+        &self,
+        shutdown: watch::Receiver<bool>,
+        slots: usize,
+        wake: Arc<Notify>,
+        new_articles: Arc<Notify>,
+    ) {
+        let signals = Signals { shutdown, wake, new_articles };
+        if let Err(e) = self.pipeline(slots, Some(signals)).await {
+            warn!("the poll loop stopped: {e}");
+        }
+    }
+
+    /// The poll loop. Without `signals` it returns when nothing is due and nothing runs;
+    /// with them it runs until shutdown, then lets polls in flight finish.
+    async fn pipeline(
+        &self,
+        slots: usize,
+        mut signals: Option<Signals>,
+    ) -> Result<PollReport, StoreError> {
+        let slots = slots.max(1);
         let mut report = PollReport::default();
+        let mut running = FuturesUnordered::new();
+        let mut stopping = false;
+        let mut next_retention = self.clock.now();
         loop {
-            let now = self.clock.now();
-            let feeds = self.store.claim_due_feeds(now, CLAIM_LEASE_S, batch as i64).await?;
-            if feeds.is_empty() {
-                return Ok(report);
+            if let Some(sig) = &signals {
+                stopping |= *sig.shutdown.borrow();
             }
-            let concurrency = self.fetcher.config().concurrency.max(1);
-            // Futures pushed by hand (not a mapping closure) keep this future `Send` for
-            // any lifetime, so it can be spawned.
-            let mut pending = feeds.into_iter();
-            let mut outcomes = FuturesUnordered::new();
-            loop {
-                while outcomes.len() < concurrency {
-                    let Some(feed) = pending.next() else { break };
-                    outcomes.push(self.poll_owned(feed));
-                }
-                let Some(outcome) = outcomes.next().await else { break };
-                report.polled += 1;
-                match outcome? {
-                    FeedOutcome::NotModified => report.not_modified += 1,
-                    FeedOutcome::Updated { new_articles, .. } => {
-                        report.updated += 1;
-                        report.new_articles.extend(new_articles);
+            if !stopping && running.len() < slots {
+                let free = (slots - running.len()) as i64;
+                match self.store.claim_due_feeds(self.clock.now(), CLAIM_LEASE_S, free).await {
+                    Ok(feeds) => {
+                        for feed in feeds {
+                            running.push(self.poll_guarded(feed));
+                        }
                     }
-                    FeedOutcome::Failed { .. } => report.failed += 1,
+                    Err(e) if signals.is_some() => warn!("claiming due feeds failed: {e}"),
+                    Err(e) => return Err(e),
                 }
+            }
+            let Some(sig) = signals.as_mut() else {
+                // Once: wait for the running polls; stop when none runs and none is due.
+                match running.next().await {
+                    Some(outcome) => report.add(outcome?),
+                    None => return Ok(report),
+                }
+                continue;
+            };
+            if !stopping && self.clock.now() >= next_retention {
+                next_retention = self.clock.now() + RETENTION_EVERY_S;
+                match self.apply_retention().await {
+                    Ok(0) => {}
+                    Ok(n) => info!(deleted = n, "retention: old articles removed"),
+                    Err(e) => warn!("retention failed: {e}"),
+                }
+            }
+            if running.is_empty() {
+                if stopping {
+                    return Ok(report);
+                }
+                let now = self.clock.now();
+                let wait = match self.store.next_due_at().await {
+                    Ok(Some(next)) => (next - now).clamp(1, 30),
+                    Ok(None) => 30,
+                    Err(e) => {
+                        warn!("reading the schedule failed: {e}");
+                        30
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
+                    _ = sig.wake.notified() => {}
+                    _ = sig.shutdown.changed() => stopping = true,
+                }
+                continue;
+            }
+            let free = running.len() < slots && !stopping;
+            tokio::select! {
+                Some(outcome) = running.next() => match outcome {
+                    Ok(o) => {
+                        let news = matches!(
+                            &o,
+                            FeedOutcome::Updated { new_articles, .. } if !new_articles.is_empty()
+                        );
+                        report.add(o);
+                        if news {
+                            sig.new_articles.notify_one();
+                        }
+                    }
+                    Err(e) => warn!("recording a poll failed: {e}"),
+                },
+                _ = tokio::time::sleep(CLAIM_TICK), if free => {}
+                _ = sig.wake.notified(), if free => {}
+                _ = sig.shutdown.changed(), if !stopping => stopping = true,
             }
         }
     }
 
-    async fn poll_owned(&self, feed: FeedRow) -> Result<FeedOutcome, StoreError> {
-        self.poll_feed(&feed).await
+    /// Polls one claimed feed within its time budget; a panic in herald's own code is
+    /// caught and recorded as the feed's error instead of ending the loop.
+    async fn poll_guarded(&self, feed: FeedRow) -> Result<FeedOutcome, StoreError> {
+        let budget = self.poll_budget();
+        let attempt = AssertUnwindSafe(self.fetch_and_store(&feed)).catch_unwind();
+        let error = match tokio::time::timeout(budget, attempt).await {
+            Ok(Ok(Ok(Ok(outcome)))) => return Ok(outcome),
+            Ok(Ok(Ok(Err(poll_error)))) => poll_error,
+            Ok(Ok(Err(store_error))) => return Err(store_error),
+            Ok(Err(panic)) => PollError::Crashed(panic_message(panic.as_ref())),
+            Err(_) => PollError::OverBudget(budget),
+        };
+        if matches!(error, PollError::Crashed(_)) {
+            tracing::error!(feed = feed.id, url = %feed.url, "{error}");
+        }
+        self.record_failure(&feed, &error).await
+    }
+
+    /// The most one feed's poll may take: its fetch, its pages, and slack for storing.
+    fn poll_budget(&self) -> Duration {
+        let fetch = self.fetcher.config().request_timeout + self.fetcher.config().connect_timeout;
+        fetch + self.cfg.page_budget + Duration::from_secs(30)
     }
 
     async fn store_entry(
@@ -132,50 +270,24 @@ impl Poller {
         feed_id: i64,
         entry: ParsedEntry,
         backfill: bool,
+        pages_until: Instant,
         subscriptions: Arc<Vec<SubscriptionRow>>,
     ) -> Result<Option<crate::store::Enqueued>, StoreError> {
-        let article = self.build_article(feed_id, &entry, backfill).await;
+        let article = self.build_article(feed_id, &entry, backfill, pages_until).await;
         let channels = fan_out(&subscriptions, &article);
         self.store.insert_article_with_deliveries(&article, &channels, self.clock.now()).await
     }
 
-    /// Polls until `shutdown` turns true, sleeping until the next feed is due.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>, batch: usize) {
-        while !*shutdown.borrow() {
-            match self.poll_due(batch).await {
-                Ok(r) if r.polled > 0 => info!(
-                    polled = r.polled,
-                    new = r.new_articles.len(),
-                    not_modified = r.not_modified,
-                    failed = r.failed,
-                    "poll round done"
-                ),
-                Ok(_) => {}
-                Err(e) => warn!("poll round failed: {e}"),
-            }
-            let now = self.clock.now();
-            let wait = match self.store.next_due_at().await {
-                Ok(Some(next)) => (next - now).clamp(1, 30),
-                Ok(None) => 30,
-                Err(e) => {
-                    warn!("reading the schedule failed: {e}");
-                    30
-                }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
     /// Polls one feed now and records the outcome.
     pub async fn poll_feed(&self, feed: &FeedRow) -> Result<FeedOutcome, StoreError> {
-        match self.fetch_and_store(feed).await {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(poll_error)) => self.record_failure(feed, &poll_error).await,
-            Err(store_error) => Err(store_error),
-        }
+        self.poll_guarded(feed.clone()).await
+    }
+
+    /// Deletes articles past the retention age or beyond each feed's cap, keeping any
+    /// that a delivery still owes. Returns how many went.
+    pub async fn apply_retention(&self) -> Result<u64, StoreError> {
+        let older_than = self.cfg.retention.map(|age| self.clock.now() - age.as_secs() as i64);
+        self.store.prune_articles(older_than, self.cfg.max_articles_per_feed).await
     }
 
     async fn fetch_and_store(
@@ -217,8 +329,25 @@ impl Poller {
         let keys: Vec<String> = parsed.entries.iter().map(|e| e.key.clone()).collect();
         let known = self.store.known_item_keys(feed.id, &keys).await?;
         let backfill = !feed.primed;
-        let fresh: Vec<ParsedEntry> =
+        let mut fresh: Vec<ParsedEntry> =
             parsed.entries.iter().filter(|e| !known.contains(&e.key)).cloned().collect();
+        // News is taken oldest first, so that what waits for the next poll is the newest
+        // and posts keep their order. Feeds list newest first: undated items keep that
+        // order reversed.
+        fresh.reverse();
+        fresh.sort_by_key(|e| e.published.map(|t| t.timestamp()).unwrap_or(i64::MIN));
+        let mut deferred = 0;
+        if !backfill && fresh.len() > self.cfg.max_new_per_poll {
+            deferred = fresh.len() - self.cfg.max_new_per_poll;
+            fresh.truncate(self.cfg.max_new_per_poll);
+            info!(
+                feed = feed.id,
+                url = %feed.url,
+                deferred,
+                "more new items than one poll takes; the rest wait for the next poll"
+            );
+        }
+        let pages_until = Instant::now() + self.cfg.page_budget;
 
         let subscriptions = if backfill || fresh.is_empty() {
             Vec::new()
@@ -234,7 +363,13 @@ impl Poller {
         loop {
             while stored.len() < width {
                 let Some(entry) = pending.next() else { break };
-                stored.push_back(self.store_entry(feed.id, entry, backfill, subscriptions.clone()));
+                stored.push_back(self.store_entry(
+                    feed.id,
+                    entry,
+                    backfill,
+                    pages_until,
+                    subscriptions.clone(),
+                ));
             }
             let Some(enqueued) = stored.next().await else { break };
             if let Some(e) = enqueued? {
@@ -247,14 +382,25 @@ impl Poller {
         }
         drop(stored);
 
+        // Items left for the next poll must come back: without validators that poll
+        // gets the whole feed again (not a 304), and it comes as soon as allowed.
+        let (etag, last_modified) = if deferred > 0 {
+            (None, None)
+        } else {
+            (body.validators.etag, body.validators.last_modified)
+        };
         let learned = PollSuccess {
             title: parsed.title.clone(),
             site_url: parsed.site_url.clone(),
-            etag: body.validators.etag,
-            last_modified: body.validators.last_modified,
+            etag,
+            last_modified,
         };
         let now = self.clock.now();
-        let next = self.next_poll_after_success(feed, body.max_age, now);
+        let next = if deferred > 0 {
+            now + self.cfg.min_interval.as_secs() as i64
+        } else {
+            self.next_poll_after_success(feed, body.max_age, now)
+        };
         self.store.record_poll_success(feed.id, now, next, Some(&learned)).await?;
         if !new_articles.is_empty() {
             info!(feed = feed.id, url = %feed.url, new = new_articles.len(), "new articles");
@@ -264,7 +410,13 @@ impl Poller {
 
     /// Builds the article for a new item. Items from a feed's first poll are stored from
     /// the feed's own content (no page fetch: they are history, not news).
-    async fn build_article(&self, feed_id: i64, entry: &ParsedEntry, backfill: bool) -> NewArticle {
+    async fn build_article(
+        &self,
+        feed_id: i64,
+        entry: &ParsedEntry,
+        backfill: bool,
+        pages_until: Instant,
+    ) -> NewArticle {
         let mut article = NewArticle {
             feed_id,
             item_key: entry.key.clone(),
@@ -280,7 +432,10 @@ impl Poller {
             ..NewArticle::default()
         };
         if !backfill && let Some(link) = entry.link.as_deref().and_then(|l| Url::parse(l).ok()) {
-            match self.fetch_page(&link).await {
+            let page = tokio::time::timeout_at(pages_until, self.fetch_page(&link))
+                .await
+                .unwrap_or_else(|_| Err("the feed's time for pages ran out".into()));
+            match page {
                 Ok(page) => {
                     if page.text.chars().count() >= MIN_PAGE_TEXT.min(article.text.len().max(1) * 2)
                         && page.text.len() * 2 >= article.text.len()
@@ -304,6 +459,7 @@ impl Poller {
                 Err(e) => warn!(url = %link, "article page not used, keeping the feed's text: {e}"),
             }
         }
+        cap_sizes(&mut article);
         let summarizer = self.summarizer.clone();
         let (title, text) = (article.title.clone(), article.text.clone());
         article.summary = tokio::task::spawn_blocking(move || {
@@ -344,7 +500,7 @@ impl Poller {
         let failures_after = feed.failures + 1;
         let retry_after = match error {
             PollError::Fetch(f) => f.retry_after(),
-            PollError::Parse(_) => None,
+            _ => None,
         };
         let next = now + self.backoff_s(feed, failures_after, retry_after);
         let message = error.to_string();
@@ -413,6 +569,38 @@ pub fn fan_out(subscriptions: &[SubscriptionRow], article: &NewArticle) -> Vec<i
         })
         .map(|s| s.channel_id)
         .collect()
+}
+
+/// Most bytes stored of an article's text (a long feature is ~100 KB); the rest of a
+/// page that goes on for megabytes is not an article.
+pub const MAX_TEXT_BYTES: usize = 200_000;
+/// Most bytes stored of a title, an author, a URL.
+const MAX_FIELD_BYTES: usize = 2_000;
+
+/// Cuts what a hostile feed or page could make arbitrarily large.
+fn cap_sizes(a: &mut NewArticle) {
+    // A URL cut short is a wrong URL: better none.
+    for link in [&mut a.url, &mut a.image_url] {
+        if link.as_ref().is_some_and(|u| u.len() > MAX_FIELD_BYTES) {
+            *link = None;
+        }
+    }
+    truncate_at_boundary(&mut a.text, MAX_TEXT_BYTES);
+    for field in [&mut a.title, &mut a.author, &mut a.lang] {
+        if let Some(f) = field.as_mut() {
+            truncate_at_boundary(f, MAX_FIELD_BYTES);
+        }
+    }
+}
+
+fn truncate_at_boundary(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
 }
 
 /// `secs` moved by up to ±`spread` of itself, so feeds added together drift apart.

@@ -378,7 +378,103 @@ impl Store {
     }
 }
 
+/// Articles deleted per transaction by retention, so the single writer is never held
+/// for long (each delete also updates the full-text index).
+const PRUNE_BATCH: i64 = 1000;
+
+/// An article that nothing still owes may go: no pending post of it, and no digest
+/// that is pending or not yet taken whose window and feed cover it.
+const NOTHING_OWED: &str = "
+    NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.state = 'pending')
+    AND NOT EXISTS (SELECT 1 FROM subscriptions s JOIN channels c ON c.id = s.channel_id
+                    WHERE s.feed_id = a.feed_id AND s.mode = 'digest'
+                      AND c.digest_spec IS NOT NULL AND c.paused_reason IS NULL
+                      AND coalesce(c.digest_last_end, c.created_at) <= a.fetched_at)
+    AND NOT EXISTS (SELECT 1 FROM digests g JOIN subscriptions s ON s.channel_id = g.channel_id
+                    WHERE g.state = 'pending' AND s.feed_id = a.feed_id
+                      AND a.fetched_at >= g.window_start AND a.fetched_at < g.window_end)";
+
 impl Store {
+    /// Deletes articles found before `older_than`, and each feed's articles beyond its
+    /// newest `per_feed`, except those still owed to a channel. The full-text index
+    /// follows through its delete trigger. Returns how many were deleted.
+    pub async fn prune_articles(
+        &self,
+        older_than: Option<Timestamp>,
+        per_feed: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        if let Some(cutoff) = older_than {
+            let sql = format!(
+                "DELETE FROM articles WHERE id IN (
+                     SELECT a.id FROM articles a WHERE a.fetched_at < ? AND {NOTHING_OWED}
+                     LIMIT ?)"
+            );
+            loop {
+                let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(cutoff)
+                    .bind(PRUNE_BATCH)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
+                deleted += n;
+                if n < PRUNE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        if let Some(keep) = per_feed {
+            let crowded: Vec<i64> = sqlx::query_scalar(
+                "SELECT feed_id FROM articles GROUP BY feed_id HAVING count(*) > ?",
+            )
+            .bind(keep)
+            .fetch_all(&self.pool)
+            .await?;
+            let sql = format!(
+                "DELETE FROM articles WHERE id IN (
+                     SELECT a.id FROM articles a
+                     WHERE a.feed_id = ?1
+                       AND a.id < (SELECT id FROM articles WHERE feed_id = ?1
+                                   ORDER BY id DESC LIMIT 1 OFFSET ?2 - 1)
+                       AND {NOTHING_OWED}
+                     LIMIT ?3)"
+            );
+            for feed in crowded {
+                loop {
+                    let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(feed)
+                        .bind(keep)
+                        .bind(PRUNE_BATCH)
+                        .execute(&self.writer)
+                        .await?
+                        .rows_affected();
+                    deleted += n;
+                    if n < PRUNE_BATCH as u64 {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// How many articles are stored and how large the database file is, in bytes.
+    pub async fn archive_size(&self) -> Result<(i64, i64), StoreError> {
+        let articles: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&self.pool).await?;
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await?;
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await?;
+        Ok((articles, pages * page_size))
+    }
+
+    /// Runs FTS5's integrity check of the search index against the articles table.
+    pub async fn check_search_index(&self) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     /// Stores many articles in one transaction (imports, benchmarks). Items a feed already
     /// has are skipped. Returns how many were stored.
     pub async fn insert_articles_bulk(&self, articles: &[NewArticle]) -> Result<u64, StoreError> {

@@ -27,6 +27,9 @@ pub struct CommunityFeed {
     #[sqlx(flatten)]
     pub feed: FeedRow,
     pub paused: bool,
+    /// The interval this community asked for; the feed is fetched at the shortest any
+    /// follower asked for (`feed.poll_interval_s`).
+    pub asked_interval_s: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow, PartialEq)]
@@ -187,6 +190,62 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Adds a feed (unless its URL is stored) and links it to a community, in one
+    /// transaction, so a crash cannot leave a feed that no community follows. With
+    /// `interval_s` the community's own interval is set (a repeat add changes it), and
+    /// the feed is fetched at the shortest interval any follower asked for. Returns the
+    /// feed as it is now and whether the link is new.
+    pub async fn add_and_link_feed(
+        &self,
+        community_id: i64,
+        url: &str,
+        interval_s: Option<i64>,
+        default_interval_s: i64,
+        now: Timestamp,
+    ) -> Result<(FeedRow, bool), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT(url) DO NOTHING",
+        )
+        .bind(url)
+        .bind(interval_s.unwrap_or(default_interval_s))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let feed_id: i64 = sqlx::query_scalar("SELECT id FROM feeds WHERE url = ?")
+            .bind(url)
+            .fetch_one(&mut *tx)
+            .await?;
+        let linked = sqlx::query(
+            "INSERT INTO community_feeds (community_id, feed_id, added_at, poll_interval_s)
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(community_id)
+        .bind(feed_id)
+        .bind(now)
+        .bind(interval_s.unwrap_or(default_interval_s))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !linked && let Some(asked) = interval_s {
+            sqlx::query(
+                "UPDATE community_feeds SET poll_interval_s = ? WHERE community_id = ? AND feed_id = ?",
+            )
+            .bind(asked)
+            .bind(community_id)
+            .bind(feed_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        shared_interval(&mut tx, feed_id).await?;
+        tx.commit().await?;
+        let feed = self.feed_by_id(feed_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok((feed, linked))
+    }
+
     /// Removes a feed from a community (and that community's subscriptions to it). When
     /// no community follows the feed any more it is deleted, so it is no longer fetched.
     /// Returns whether the feed itself was deleted.
@@ -219,6 +278,8 @@ impl Store {
                 .bind(feed_id)
                 .execute(&mut *tx)
                 .await?;
+            // The one who asked for the shortest interval may have gone.
+            shared_interval(&mut tx, feed_id).await?;
         }
         tx.commit().await?;
         Ok(orphan)
@@ -247,7 +308,8 @@ impl Store {
         community_id: i64,
     ) -> Result<Vec<CommunityFeed>, StoreError> {
         let sql = format!(
-            "SELECT {FEED_COLUMNS_F}, cf.paused FROM community_feeds cf
+            "SELECT {FEED_COLUMNS_F}, cf.paused, cf.poll_interval_s AS asked_interval_s
+             FROM community_feeds cf
              JOIN feeds f ON f.id = cf.feed_id WHERE cf.community_id = ? ORDER BY cf.added_at, f.id"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -373,4 +435,26 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
+}
+
+/// Sets a feed's fetch interval to the shortest its followers ask for, and brings its
+/// next poll forward when the interval got shorter.
+async fn shared_interval(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    feed_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE feeds SET
+             poll_interval_s = asked.interval_s,
+             next_poll_at = CASE WHEN last_polled_at IS NOT NULL
+                                 THEN min(next_poll_at, last_polled_at + asked.interval_s)
+                                 ELSE next_poll_at END
+         FROM (SELECT min(poll_interval_s) AS interval_s FROM community_feeds
+               WHERE feed_id = ?1 AND poll_interval_s IS NOT NULL) AS asked
+         WHERE feeds.id = ?1 AND asked.interval_s IS NOT NULL",
+    )
+    .bind(feed_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -45,11 +45,12 @@ pub enum StoreError {
 
 /// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
 fn migrator() -> Migrator {
-    let embedded: [(i64, &str, &'static str); 4] = [
+    let embedded = [
         (1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql")),
         (2, "communities_delivery", include_str!("../../migrations/0002_communities_delivery.sql")),
         (3, "search_by_feed", include_str!("../../migrations/0003_search_by_feed.sql")),
         (4, "search_by_community", include_str!("../../migrations/0004_search_by_community.sql")),
+        (5, "community_intervals", include_str!("../../migrations/0005_community_intervals.sql")),
     ];
     Migrator::with_migrations(
         embedded

@@ -56,6 +56,24 @@ impl Default for Extractive {
     }
 }
 
+/// The summarizer reads at most this much of a text: news puts its point first, and a
+/// hostile page must not buy unbounded work (scoring is linear, but not free).
+const MAX_TEXT_BYTES: usize = 100_000;
+/// ... and at most this many sentences of it.
+const MAX_SENTENCES: usize = 2_000;
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
+fn bounded(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// News agency tags that open a dateline: "LONDON (Reuters) -".
 const AGENCIES: &[&str] = &[
     "cnn",
@@ -136,9 +154,11 @@ impl Extractive {
         if n == 0 {
             return Vec::new();
         }
+        let text = bounded(text, MAX_TEXT_BYTES);
         let lang = lang.or_else(|| stem::detect(text));
         let lang = Lang::new(lang);
-        let all = split_sentences(text);
+        let mut all = split_sentences(text);
+        all.truncate(MAX_SENTENCES);
         let cands: Vec<&str> =
             all.iter().map(|s| strip_dateline(s)).filter(|s| worth_summarizing(s, self)).collect();
         if cands.is_empty() {

@@ -22,10 +22,11 @@ fn norm(v: &Vector) -> f64 {
     v.values().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-fn cosine(a: &Vector, b: &Vector) -> f64 {
-    let (small, big) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let dot: f64 = small.iter().filter_map(|(k, x)| big.get(k).map(|y| x * y)).sum();
-    let n = norm(a) * norm(b);
+/// Cosine of a sentence vector with the centroid, whose norm is computed once by the
+/// caller: recomputing it per sentence made scoring quadratic in the sentence count.
+fn cosine_with(a: &Vector, centroid: &Vector, centroid_norm: f64) -> f64 {
+    let dot: f64 = a.iter().filter_map(|(k, x)| centroid.get(k).map(|y| x * y)).sum();
+    let n = norm(a) * centroid_norm;
     if n > 0.0 { dot / n } else { 0.0 }
 }
 
@@ -72,12 +73,13 @@ pub fn score(terms: &[Vec<String>], rank: &[usize], title: &[String], w: &Weight
             *centroid.entry(*k).or_insert(0.0) += x;
         }
     }
+    let centroid_norm = norm(&centroid);
     let title_ids: HashSet<usize> =
         title.iter().filter_map(|t| ids.get(t.as_str()).copied()).collect();
     (0..n)
         .map(|i| {
             let pos = w.position_half_life / (w.position_half_life + rank[i] as f64);
-            let cent = cosine(&vecs[i], &centroid);
+            let cent = cosine_with(&vecs[i], &centroid, centroid_norm);
             let tit = if title_ids.is_empty() {
                 0.0
             } else {
