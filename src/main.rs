@@ -185,6 +185,22 @@ enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         sentences: usize,
     },
+    /// Worst CPU time and peak memory of each hostile feed and page, each case in a
+    /// child process of its own; fails when one passes the limits.
+    Hostile {
+        /// Run only this case, in this process (what the children do).
+        #[arg(long)]
+        case: Option<String>,
+        /// One JSON line per case instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// CPU time a case may use.
+        #[arg(long, default_value = "2s")]
+        max_cpu: String,
+        /// Megabytes of memory above the input a case may use.
+        #[arg(long, default_value_t = 64.0)]
+        max_mb: f64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -195,6 +211,17 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCmd::Summarize { data, sentences }) => {
             return exit_of_bench(bench::text::summarize_bench(data, *sentences));
+        }
+        Command::Bench(BenchCmd::Hostile { case, json, max_cpu, max_mb }) => {
+            let max_cpu = match parse_duration(max_cpu) {
+                Ok(d) => d,
+                Err(e) => {
+                    esay!("herald: --max-cpu: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let limits = bench::hostile::Limits { max_cpu, max_mb: *max_mb };
+            return exit_of_bench(bench::hostile::hostile_bench(case.as_deref(), *json, limits));
         }
         _ => {}
     }
@@ -256,7 +283,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
             BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
             BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
-            BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } => {
+            BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } | BenchCmd::Hostile { .. } => {
                 unreachable!("text benches run before the runtime starts")
             }
         }

@@ -555,6 +555,13 @@ impl Core {
         since: Option<parse::Since>,
         page: u32,
     ) -> Result<Reply, StoreError> {
+        let terms = crate::store::search_term_count(query);
+        if terms > crate::store::MAX_SEARCH_TERMS {
+            return Ok(Reply::error(format!(
+                "A search takes at most {} words or \"phrases\"; this one has {terms}. Keep the few that matter most.",
+                crate::store::MAX_SEARCH_TERMS
+            )));
+        }
         let feed_id = match &feed {
             Some(r) => match self.resolve(ctx, r).await? {
                 Ok(f) => Some([f.feed.id]),

@@ -96,16 +96,23 @@ fn looks_binary(s: &str) -> bool {
     bad * 10 > sample.len()
 }
 
+/// Distinct tag names the scanner tells apart; names past this share one id (a page
+/// inventing a million names gains nothing but coarser matching of its end tags).
+const MAX_NAMES: usize = 1024;
+
 /// One pass over the page, writing what the parser may see.
 #[derive(Default)]
 struct Scanner {
     out: String,
-    /// Open elements, innermost last. Only the first [`MAX_DEPTH`] were written;
-    /// deeper ones are remembered so their end tags are dropped too.
-    stack: Vec<String>,
-    /// How many of each name are on `stack`: finding an end tag's element is then
+    /// Open elements as name ids, innermost last. Only the first [`MAX_DEPTH`] were
+    /// written; deeper ones are remembered so their end tags are dropped too. Ids, not
+    /// strings: a hostile page opens millions.
+    stack: Vec<u32>,
+    /// How many of each name id are on `stack`: finding an end tag's element is then
     /// O(1) instead of a walk down a stack that a hostile page can make 100k deep.
-    open: HashMap<String, usize>,
+    open: Vec<u32>,
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
     elements: usize,
     /// Inside `<svg>` or `<math>`, where `/>` does close an element.
     foreign: usize,
@@ -134,6 +141,20 @@ impl Scanner {
         self.out
     }
 
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        if self.names.len() >= MAX_NAMES {
+            return MAX_NAMES as u32 - 1;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_string(), id);
+        self.names.push(name.to_string());
+        self.open.push(0);
+        id
+    }
+
     fn text(&mut self, s: &str) {
         // NULs are replaced by html5ever anyway; dropping them here keeps the
         // output valid for every later string search.
@@ -150,8 +171,8 @@ impl Scanner {
     fn markup(&mut self, html: &str, i: usize) -> usize {
         let rest = &html[i..];
         if let Some(after) = rest.strip_prefix("<!--") {
-            let end = after.find("-->").map_or(html.len(), |e| i + 4 + e + 3);
-            return end; // comments carry nothing an article needs
+            // Comments carry nothing an article needs.
+            return after.find("-->").map_or(html.len(), |e| i + 4 + e + 3);
         }
         if rest.starts_with("<!") || rest.starts_with("<?") {
             let end = rest.find('>').map_or(html.len(), |e| i + e + 1);
@@ -160,12 +181,11 @@ impl Scanner {
         }
         if let Some(after) = rest.strip_prefix("</") {
             let name = tag_name(after);
-            if name.is_empty() {
-                // `</ ...>` and `</>` are ignored or comments to HTML5.
-                return rest.find('>').map_or(html.len(), |e| i + e + 1);
-            }
             let end = rest.find('>').map_or(html.len(), |e| i + e + 1);
-            self.end_tag(&name.to_ascii_lowercase(), &html[i..end]);
+            // `</ ...>` and `</>` are ignored or comments to HTML5.
+            if !name.is_empty() && name.len() <= MAX_NAME {
+                self.end_tag(&name.to_ascii_lowercase());
+            }
             return end;
         }
         let name = tag_name(&rest[1..]);
@@ -181,16 +201,14 @@ impl Scanner {
         if name.len() > MAX_NAME {
             return raw_end;
         }
-        self.start_tag(&name, &tag, self_closing);
-        if raw_end > end {
+        let id = self.id(&name);
+        self.start_tag(&name, id, &tag, self_closing);
+        if raw_end > end && self.stack.last() == Some(&id) && self.kept(self.stack.len() - 1) {
             // The raw text goes through untouched (and unscanned) unless the element
             // itself was dropped; its end tag is then read as any other.
-            if self.stack.last().is_some_and(|top| *top == name) && self.kept(self.stack.len() - 1)
-            {
-                let room = MAX_BYTES.saturating_sub(self.out.len());
-                let body = &html[end..raw_end];
-                self.out.push_str(&body[..floor_boundary(body, room)]);
-            }
+            let room = MAX_BYTES.saturating_sub(self.out.len());
+            let body = &html[end..raw_end];
+            self.out.push_str(&body[..floor_boundary(body, room)]);
         }
         raw_end
     }
@@ -199,15 +217,17 @@ impl Scanner {
         index < MAX_DEPTH
     }
 
-    fn start_tag(&mut self, name: &str, tag: &str, self_closing: bool) {
+    fn start_tag(&mut self, name: &str, id: u32, tag: &str, self_closing: bool) {
         if self.elements >= MAX_ELEMENTS {
             return;
         }
-        if self.stack.last().is_some_and(|top| {
-            (top == name && SELF_SIBLING.contains(&name))
-                || (top == "p" && CLOSES_P.contains(&name))
-        }) {
-            self.pop();
+        if let Some(&top) = self.stack.last() {
+            let top_name = self.names.get(top as usize).map(String::as_str).unwrap_or_default();
+            if (top == id && SELF_SIBLING.contains(&name))
+                || (top_name == "p" && CLOSES_P.contains(&name))
+            {
+                self.pop_writing_end_tag();
+            }
         }
         let void = VOID.contains(&name) || (self_closing && self.foreign > 0);
         if void {
@@ -222,38 +242,43 @@ impl Scanner {
         if name == "svg" || name == "math" {
             self.foreign += 1;
         }
-        self.stack.push(name.to_string());
-        *self.open.entry(name.to_string()).or_insert(0) += 1;
+        self.stack.push(id);
+        self.open[id as usize] += 1;
     }
 
-    fn end_tag(&mut self, name: &str, tag: &str) {
-        if !self.open.get(name).is_some_and(|&n| n > 0) {
+    /// Closes the innermost open element named `name`, writing an end tag for it and
+    /// for every element inside it. The parser thus always sees well-nested markup:
+    /// misnested formatting (`<a><b><div>x</a></b>`) would otherwise run HTML5's
+    /// adoption agency, which rebuilds elements and, repeated, nests the tree deeper
+    /// with each round (quadratic time in Readability). The text is the same.
+    fn end_tag(&mut self, name: &str) {
+        let Some(&id) = self.ids.get(name) else { return };
+        if self.open[id as usize] == 0 {
             // No such element is open: the parser would ignore the tag, and letting
             // it through is how `<div></x>` used to lower the counted depth.
             return;
         }
-        loop {
-            let index = self.stack.len() - 1;
-            let top = self.pop();
-            if top == name {
-                if self.kept(index) {
-                    self.out.push_str(tag);
-                }
+        while let Some(top) = self.pop_writing_end_tag() {
+            if top == id {
                 return;
             }
         }
     }
 
-    fn pop(&mut self) -> String {
-        // Only called with a non-empty stack (a name counted in `open` is on it).
-        let top = self.stack.pop().unwrap_or_default();
-        if let Some(n) = self.open.get_mut(&top) {
-            *n -= 1;
-        }
-        if top == "svg" || top == "math" {
+    fn pop_writing_end_tag(&mut self) -> Option<u32> {
+        let index = self.stack.len().checked_sub(1)?;
+        let top = self.stack.pop()?;
+        self.open[top as usize] -= 1;
+        let name = self.names.get(top as usize).map(String::as_str).unwrap_or_default();
+        if name == "svg" || name == "math" {
             self.foreign = self.foreign.saturating_sub(1);
         }
-        top
+        if self.kept(index) {
+            self.out.push_str("</");
+            self.out.push_str(name);
+            self.out.push('>');
+        }
+        Some(top)
     }
 }
 
@@ -414,6 +439,12 @@ mod tests {
     }
 
     #[test]
+    fn misnested_formatting_is_written_well_nested() {
+        let out = sanitize("<a href=#><b><div>x</a></b>y").expect("text");
+        assert_eq!(out, "<a href=#><b><div>x</div></b></a>y");
+    }
+
+    #[test]
     fn siblings_that_close_each_other_do_not_deepen() {
         let page = format!("<ul>{}</ul>", "<li>item".repeat(1_000));
         let out = sanitize(&page).expect("text");
@@ -426,6 +457,7 @@ mod tests {
     #[test]
     fn keeps_normal_pages_intact() {
         let page = "<!DOCTYPE html><html><head><meta charset=utf-8></head><body><p>Hi <br> there</p><svg><path d='M0'/><path/></svg></body></html>";
+        // (End tags are written by the scanner: lower case, no attributes.)
         assert_eq!(sanitize(page).as_deref(), Some(page));
     }
 

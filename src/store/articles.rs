@@ -101,6 +101,21 @@ fn split_marks(snippet: &str) -> (String, Vec<std::ops::Range<usize>>) {
 /// "quoted phrases" stay phrases. No prefix matching: a short prefix expands to
 /// thousands of terms and makes one query cost seconds; the index stems words instead.
 fn fts_phrases(input: &str) -> Vec<String> {
+    let mut terms = all_phrases(input);
+    // Each phrase is an argument of herald_rank, and a long paste is not a search.
+    terms.truncate(MAX_SEARCH_TERMS);
+    terms
+}
+
+/// Most words and phrases a search uses; the command core refuses longer queries.
+pub const MAX_SEARCH_TERMS: usize = 32;
+
+/// How many words and phrases `input` searches for.
+pub fn search_term_count(input: &str) -> usize {
+    all_phrases(input).len()
+}
+
+fn all_phrases(input: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for (i, part) in input.split('"').enumerate() {
         let in_phrase = i % 2 == 1;

@@ -16,7 +16,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 
-pub use articles::{ArticleRow, NewArticle, SearchHit, SearchScope};
+pub use articles::{
+    ArticleRow, MAX_SEARCH_TERMS, NewArticle, SearchHit, SearchScope, search_term_count,
+};
 pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
 pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued, OutboxRow};
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
