@@ -9,9 +9,10 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{FuturesOrdered, FuturesUnordered};
+use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 use url::Url;
@@ -164,7 +165,10 @@ impl Poller {
     ) -> Result<PollReport, StoreError> {
         let slots = slots.max(1);
         let mut report = PollReport::default();
-        let mut running = FuturesUnordered::new();
+        // Each poll is a task of its own: a poll left unpolled while the loop awaits the
+        // store (as futures in a local set would be) could hold the one writer connection
+        // the loop is waiting for.
+        let mut running: JoinSet<Result<FeedOutcome, StoreError>> = JoinSet::new();
         let mut stopping = false;
         let mut next_retention = self.clock.now();
         loop {
@@ -176,7 +180,8 @@ impl Poller {
                 match self.store.claim_due_feeds(self.clock.now(), CLAIM_LEASE_S, free).await {
                     Ok(feeds) => {
                         for feed in feeds {
-                            running.push(self.poll_guarded(feed));
+                            let poller = self.clone();
+                            running.spawn(async move { poller.poll_guarded(feed).await });
                         }
                     }
                     Err(e) if signals.is_some() => warn!("claiming due feeds failed: {e}"),
@@ -185,8 +190,9 @@ impl Poller {
             }
             let Some(sig) = signals.as_mut() else {
                 // Once: wait for the running polls; stop when none runs and none is due.
-                match running.next().await {
-                    Some(outcome) => report.add(outcome?),
+                match running.join_next().await {
+                    Some(Ok(outcome)) => report.add(outcome?),
+                    Some(Err(join)) => warn!("a poll task failed: {join}"),
                     None => return Ok(report),
                 }
                 continue;
@@ -221,8 +227,8 @@ impl Poller {
             }
             let free = running.len() < slots && !stopping;
             tokio::select! {
-                Some(outcome) = running.next() => match outcome {
-                    Ok(o) => {
+                Some(outcome) = running.join_next() => match outcome.map_err(|e| e.to_string()) {
+                    Ok(Ok(o)) => {
                         let news = matches!(
                             &o,
                             FeedOutcome::Updated { new_articles, .. } if !new_articles.is_empty()
@@ -232,7 +238,8 @@ impl Poller {
                             sig.new_articles.notify_one();
                         }
                     }
-                    Err(e) => warn!("recording a poll failed: {e}"),
+                    Ok(Err(e)) => warn!("recording a poll failed: {e}"),
+                    Err(e) => warn!("a poll task failed: {e}"),
                 },
                 _ = tokio::time::sleep(CLAIM_TICK), if free => {}
                 _ = sig.wake.notified(), if free => {}

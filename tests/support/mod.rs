@@ -71,6 +71,11 @@ impl Site {
         self.route(path, move |_| Response::new(200, "text/html; charset=utf-8", html.clone()));
     }
 
+    /// Every request so far.
+    pub fn all_hits(&self) -> Vec<Request> {
+        self.hits.lock().expect("hits lock").clone()
+    }
+
     /// Requests for `path` so far.
     pub fn hits(&self, path: &str) -> Vec<Request> {
         self.hits.lock().expect("hits lock").iter().filter(|r| r.path() == path).cloned().collect()
@@ -148,6 +153,15 @@ pub async fn app(
     clock: &ManualClock,
     tweak: impl FnOnce(&mut Config),
 ) -> App {
+    app_on(dir, Arc::new(clock.clone()), tweak).await
+}
+
+/// [`app`] on any clock (the system's, for tests of real lateness).
+pub async fn app_on(
+    dir: &std::path::Path,
+    clock: herald::clock::SharedClock,
+    tweak: impl FnOnce(&mut Config),
+) -> App {
     let data = dir.display().to_string();
     let mut config = Config::from_lookup(|name| match name {
         "HERALD_DATA_DIR" => Some(data.clone()),
@@ -158,7 +172,22 @@ pub async fn app(
     })
     .expect("test config");
     tweak(&mut config);
-    App::open(config, Arc::new(clock.clone())).await.expect("open test app")
+    App::open(config, clock).await.expect("open test app")
+}
+
+/// Adds `url` to the console's community without checking it; returns the feed id.
+pub async fn add(app: &App, url: &str) -> i64 {
+    let now = app.clock.now();
+    let id = app.store.add_feed(url, 900, now).await.expect("add feed").0.id;
+    let console = app.store.console_community(now).await.expect("community");
+    app.store.link_feed(console, id, None, now).await.expect("link");
+    id
+}
+
+/// Polls one feed now.
+pub async fn poll_one(app: &App, id: i64) -> herald::ingest::FeedOutcome {
+    let feed = app.store.feed_by_id(id).await.expect("read").expect("feed exists");
+    app.poller.poll_feed(&feed).await.expect("store works")
 }
 
 /// A fixed starting instant: 2026-11-29T09:00:00Z.
