@@ -1098,9 +1098,18 @@ async fn a_paused_channel_and_a_disabled_feed_are_announced_once() {
 async fn subscribe_where_herald_cannot_post_is_refused_naming_the_permission() {
     let mut w = world().await;
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    const VIEW_CHANNEL: u64 = 1 << 10;
     const SEND_MESSAGES: u64 = 1 << 11;
     const EMBED_LINKS: u64 = 1 << 14;
-    w.fake.set_app_permissions(Some(562949953421311 & !SEND_MESSAGES));
+    const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
+    // A bot role with what herald asks for at install, as Discord computes it for a channel.
+    let role = VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | READ_MESSAGE_HISTORY
+        | SEND_MESSAGES_IN_THREADS;
+    w.fake.set_app_permissions(Some(role & !SEND_MESSAGES));
     let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
     assert!(a.text().contains("Send Messages"), "{}", a.text());
     assert!(!a.text().contains("Embed Links"), "only what is missing: {}", a.text());
@@ -1108,11 +1117,11 @@ async fn subscribe_where_herald_cannot_post_is_refused_naming_the_permission() {
     let ch = w.channel_row(CHAN).await;
     assert!(w.app.store.channel_subscriptions(ch.id).await.expect("subs").is_empty());
 
-    w.fake.set_app_permissions(Some(562949953421311 & !EMBED_LINKS));
+    w.fake.set_app_permissions(Some(role & !EMBED_LINKS));
     let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
     assert!(a.text().contains("Embed Links"), "{}", a.text());
 
-    w.fake.set_app_permissions(None);
+    w.fake.set_app_permissions(Some(role));
     let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
     assert!(a.text().contains("Subscribed"), "{}", a.text());
     w.stop().await;
