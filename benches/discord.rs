@@ -1,6 +1,7 @@
 //! The Discord bot's size and speed against the fake Discord of `tests/support`:
 //! resident memory when connected and idle, and the time from an article stored (with
-//! its delivery row) to its post reaching the fake. Run with
+//! its delivery row) to its post reaching the fake, and delivery throughput to 1,000
+//! channels with and without one channel whose sends hang. Run with
 //! `cargo bench --bench discord`; the figures go in the README.
 //!
 //! Everything runs in one process (herald, the fake's REST server and gateway), so the
@@ -136,4 +137,93 @@ async fn run() {
         ms(lat[lat.len() - 1])
     );
     running.stop().await;
+    drop(fake);
+
+    // One run to warm up (page cache, allocator), then alternate and keep the medians.
+    throughput(None).await;
+    let (mut free, mut hung) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        free.push(throughput(None).await);
+        hung.push(throughput(Some(Duration::from_secs(600))).await);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (free, hung) = (median(&mut free), median(&mut hung));
+    println!(
+        "  throughput to {} channels x {PER_CHANNEL} posts (median of 3): {free:.0} posts/s; \
+         with one more channel whose every send hangs: {hung:.0} posts/s ({:+.1} %)",
+        CHANNELS - 1,
+        (hung / free - 1.0) * 100.0
+    );
+}
+
+const CHANNELS: u64 = 1000;
+const PER_CHANNEL: usize = 3;
+
+/// Posts per second to 999 channels (`PER_CHANNEL` articles each), with a 1,000th
+/// channel whose sends hang for `hang` (or answer like the others). The dispatcher runs
+/// its own loop, as in `herald run`.
+async fn throughput(hang: Option<Duration>) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(support::T0);
+    let fake = FakeDiscord::start(&[(GUILD, "Bench Guild", &[CHAN])]).await;
+    let base = fake.api_base();
+    let app = support::app(dir.path(), &clock, |c| {
+        c.discord = Some(DiscordConfig {
+            token: fake_discord::TOKEN.into(),
+            dev_guild: None,
+            api_base: Some(base),
+        });
+    })
+    .await;
+    let out: Output = Arc::new(Mutex::new(Box::new(std::io::sink())));
+    let running = herald::run::start(&app, out, false).await.expect("start");
+    let now = clock.now();
+    let community =
+        app.store.ensure_community("discord", &GUILD.to_string(), None, now).await.expect("guild");
+    let (feed, _) =
+        app.store.add_feed("https://news.example/feed.xml", 900, now).await.expect("feed");
+    let first = 810_000_000_000_000_000u64;
+    let hung_channel = first;
+    let mut channels = Vec::new();
+    for i in 0..CHANNELS {
+        let id = (first + i).to_string();
+        let ch = app.store.ensure_channel(community, "discord", &id, None, now).await.expect("ch");
+        channels.push(ch.id);
+    }
+    if let Some(h) = hang {
+        fake.set_hung(hung_channel, Some(h));
+    }
+    for i in 0..PER_CHANNEL {
+        let a = NewArticle {
+            feed_id: feed.id,
+            item_key: format!("t-{i}"),
+            url: Some(format!("https://news.example/t{i}")),
+            title: Some(format!("Throughput story {i}")),
+            published_at: Some(now - 600 + i as i64),
+            fetched_at: now,
+            text: "Text.".into(),
+            summary: "A summary of a few words, as the summarizer writes it.".into(),
+            text_source: "page",
+            ..NewArticle::default()
+        };
+        app.store.insert_article_with_deliveries(&a, &channels, now).await.expect("insert");
+    }
+    let d = running.dispatcher.clone();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let t0 = Instant::now();
+    let task = tokio::spawn(async move { d.run(rx, wake).await });
+    let want = (CHANNELS as usize - 1) * PER_CHANNEL;
+    while fake.messages_count_except(hung_channel) < want {
+        assert!(t0.elapsed() < Duration::from_secs(300), "throughput bench stalled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rate = want as f64 / t0.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    let _ = task.await;
+    running.stop().await;
+    rate
 }

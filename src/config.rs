@@ -20,6 +20,9 @@ pub struct Config {
     pub discord: Option<DiscordConfig>,
     /// Set when `MATRIX_HOMESERVER` is: herald then also runs as a Matrix bot.
     pub matrix: Option<MatrixConfig>,
+    /// Send timeout and maximum age of posts (`HERALD_SEND_TIMEOUT`,
+    /// `HERALD_DELIVERY_MAX_AGE`).
+    pub delivery: crate::deliver::outbox::DeliveryPolicy,
 }
 
 /// The Matrix bot's settings.
@@ -395,8 +398,36 @@ impl Config {
             }
         };
         let matrix = matrix_config(&get)?;
-        Ok(Config { data_dir, database_url, poll, fetch, community, discord, matrix })
+        let delivery = delivery_policy(&get)?;
+        Ok(Config { data_dir, database_url, poll, fetch, community, discord, matrix, delivery })
     }
+}
+
+/// `HERALD_SEND_TIMEOUT` (one platform call) and `HERALD_DELIVERY_MAX_AGE` (how long
+/// an undelivered post is retried before it is given up and the managers are told).
+fn delivery_policy(
+    get: &dyn Fn(&'static str) -> Option<String>,
+) -> Result<crate::deliver::outbox::DeliveryPolicy, ConfigError> {
+    let mut policy = crate::deliver::outbox::DeliveryPolicy::default();
+    if let Some(v) = get("HERALD_SEND_TIMEOUT") {
+        policy.send_timeout = duration("HERALD_SEND_TIMEOUT", &v)?;
+        if policy.send_timeout < Duration::from_secs(1) {
+            return Err(ConfigError {
+                var: "HERALD_SEND_TIMEOUT",
+                message: format!("\"{v}\" is too short: at least 1s (e.g. 30s)"),
+            });
+        }
+    }
+    if let Some(v) = get("HERALD_DELIVERY_MAX_AGE") {
+        policy.max_age = duration("HERALD_DELIVERY_MAX_AGE", &v)?;
+        if policy.max_age < Duration::from_secs(600) {
+            return Err(ConfigError {
+                var: "HERALD_DELIVERY_MAX_AGE",
+                message: format!("\"{v}\" is too short: at least 10m (e.g. 3d)"),
+            });
+        }
+    }
+    Ok(policy)
 }
 
 /// The `MATRIX_*` variables; `None` unless `MATRIX_HOMESERVER` is set.

@@ -49,6 +49,12 @@ pub enum Body {
     Endless {
         chunk: Vec<u8>,
     },
+    /// Nothing at all (not even the status line) for `after`, then `bytes`: a server
+    /// that hangs before answering.
+    Late {
+        after: Duration,
+        bytes: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +79,14 @@ impl Response {
 
     pub fn header(mut self, name: &str, value: &str) -> Response {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The same response, sent only after `after` of silence.
+    pub fn delayed(mut self, after: Duration) -> Response {
+        if let Body::Bytes(bytes) = self.body {
+            self.body = Body::Late { after, bytes };
+        }
         self
     }
 }
@@ -182,8 +196,11 @@ async fn write_response(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     let head_only = req.method == "HEAD" || resp.status == 304 || resp.status == 204;
+    if let Body::Late { after, .. } = &resp.body {
+        tokio::time::sleep(*after).await;
+    }
     match resp.body {
-        Body::Bytes(bytes) => {
+        Body::Bytes(bytes) | Body::Late { bytes, .. } => {
             if resp.status != 304 && resp.status != 204 {
                 head.push_str(&format!("Content-Length: {}\r\n", bytes.len()));
             }

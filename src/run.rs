@@ -98,7 +98,8 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
             Some(bot)
         }
     };
-    let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms);
+    let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms)
+        .with_policy(app.config.delivery.clone());
     let (shutdown, _) = watch::channel(false);
     let mut running = Running {
         core,

@@ -19,7 +19,7 @@ use herald::clock::{Clock, ManualClock, SharedClock};
 use herald::commands::parse::Role;
 use herald::commands::{Core, CoreLimits, Ctx};
 use herald::deliver::digest::DigestLimits;
-use herald::deliver::outbox::{DispatchReport, Dispatcher, MAX_ATTEMPTS};
+use herald::deliver::outbox::{DispatchReport, Dispatcher};
 use herald::ingest::PollReport;
 use herald::platform::terminal::{ConsolePlatform, Output};
 use herald::platform::{Platform, SendError, SendFuture, Sent};
@@ -587,22 +587,23 @@ async fn rate_limit_waits_for_retry_after_then_posts_once() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. 500 until given up
+// 4. 500s: backoff capped at minutes, never given up before the maximum age, then told
 
 #[tokio::test]
-async fn server_errors_back_off_then_fail_without_holding_up_other_channels() {
+async fn server_errors_back_off_up_to_a_cap_until_the_max_age_then_managers_are_told() {
     let (w, _) = feed_world(&[("broken", ""), ("fine", "")]).await;
-    w.chat.script("broken", vec![Answer::ServerError; MAX_ATTEMPTS as usize]);
+    w.chat.script("broken", vec![Answer::ServerError; 10_000]);
     let k = new_items(&w, &[("k", KOREA_TITLE, KOREA_TEXT)]).await[0];
     let key = w.key(k, w.channel_id("broken").await).await;
+    let enqueued_at = w.now();
 
     let first = w.dispatch().await;
-    assert_eq!((first.sent, first.retried, first.failed), (1, 1, 0), "{first:?}");
+    assert_eq!((first.sent, first.retried, first.expired), (1, 1, 0), "{first:?}");
     assert_eq!(w.chat.messages("fine").len(), 1, "the other channel got its post at once");
 
     let row = |rows: Vec<DeliveryRow>| rows.into_iter().find(|d| d.idem_key == key).expect("row");
     let mut waits = Vec::new();
-    for attempt in 1..MAX_ATTEMPTS {
+    for attempt in 1..12 {
         let d = row(w.deliveries().await);
         assert_eq!((d.state.as_str(), d.attempts), ("pending", attempt));
         let failed_at = w.chat.calls("broken").last().expect("a call").at;
@@ -614,29 +615,56 @@ async fn server_errors_back_off_then_fail_without_holding_up_other_channels() {
         w.dispatch().await;
         assert_eq!(w.chat.calls("broken").len() as i64, attempt + 1, "not retried after backoff");
     }
-    let d = row(w.deliveries().await);
-    assert_eq!((d.state.as_str(), d.attempts), ("failed", MAX_ATTEMPTS));
-    assert_eq!(w.counts().await, [("failed".to_string(), 1), ("sent".to_string(), 1)]);
-    assert!(w.chat.messages("broken").is_empty());
-    assert!(w.chat.calls("broken").iter().all(|c| c.key == key), "every retry reuses the key");
-
     assert!(waits[0] >= 10, "first retry is not immediate: {waits:?}");
     assert!(waits.windows(2).all(|p| p[1] >= p[0]), "backoff never shrinks: {waits:?}");
     assert!(waits[1] > waits[0] && waits[2] > waits[1], "backoff grows: {waits:?}");
-    assert!(*waits.last().expect("waits") >= 8 * waits[0], "backoff grows: {waits:?}");
-    assert!(waits.iter().all(|s| *s <= 6 * HOUR), "backoff is capped: {waits:?}");
+    assert!(waits.iter().all(|s| *s <= 5 * MIN), "backoff is capped at minutes: {waits:?}");
+    assert!(w.chat.calls("broken").iter().all(|c| c.key == key), "every retry reuses the key");
 
-    w.clock.advance(2 * DAY);
+    // Still retried two days later: only the maximum age (3 days) ends it.
+    w.clock.set(enqueued_at + 2 * DAY);
     w.dispatch().await;
-    assert_eq!(w.chat.calls("broken").len() as i64, MAX_ATTEMPTS, "failed is final");
+    let calls = w.chat.calls("broken").len();
+    w.clock.advance(10 * MIN);
+    w.dispatch().await;
+    assert!(w.chat.calls("broken").len() > calls, "retried as long as it is young enough");
+    assert_eq!(row(w.deliveries().await).state, "pending");
 
-    // Neither channel is stuck: the next article reaches both.
+    w.clock.set(enqueued_at + 3 * DAY);
+    let report = w.dispatch().await;
+    assert_eq!(report.expired, 1, "{report:?}");
+    let d = row(w.deliveries().await);
+    assert_eq!(d.state, "failed");
+    let calls = w.chat.calls("broken").len();
+    w.clock.advance(DAY);
+    w.dispatch().await;
+    assert_eq!(w.chat.calls("broken").len(), calls, "expired is final");
+
+    // The managers learn it once, in a channel that takes posts ("broken" still fails).
+    let notices: Vec<Message> =
+        w.chat.all_messages().into_iter().filter(|m| m.reply.tone == Tone::Error).collect();
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    let text = all_text(&notices[0].reply);
+    assert!(text.contains("broken") && text.contains("3d"), "{text}");
+    assert!(text.contains("`subscriptions`"), "says what to run: {text}");
+    let mut ctx = w.ctx("broken", Role::Admin).await;
+    let subs = w.ok(&mut ctx, "subscriptions").await;
+    assert!(all_text(&subs).contains("expired"), "subscriptions shows it: {subs:#?}");
+    for _ in 0..3 {
+        w.clock.advance(HOUR);
+        w.dispatch().await;
+    }
+    let again = w.chat.all_messages().into_iter().filter(|m| m.reply.tone == Tone::Error).count();
+    assert_eq!(again, 1, "told once, not a stream");
+
+    // Neither channel is stuck: once "broken" works again, the next article reaches both.
+    w.chat.lock().scripts.clear();
     let r = new_items(&w, &[("r", RAIL_TITLE, RAIL_TEXT)]).await[0];
     let report = w.dispatch().await;
     assert_eq!(report.sent, 2, "{report:?}");
     for channel in ["broken", "fine"] {
-        let last = w.chat.messages(channel).pop().expect("a message");
-        assert_eq!(article_id_from_footer(&last.reply), r);
+        let last = w.chat.messages(channel).into_iter().rfind(|m| m.reply.tone == Tone::Article);
+        assert_eq!(article_id_from_footer(&last.expect("a post").reply), r);
     }
 }
 
@@ -668,8 +696,15 @@ async fn forbidden_pauses_the_channel_until_subscribe_resumes_it() {
     new_items(&w, &[("r", RAIL_TITLE, RAIL_TEXT)]).await;
     let report = w.dispatch().await;
     assert_eq!(report.sent, 1, "{report:?}");
-    assert_eq!(w.chat.messages("open").len(), 2);
+    let open = w.chat.messages("open");
+    assert_eq!(open.iter().filter(|m| m.reply.tone == Tone::Article).count(), 2);
     assert_eq!(w.chat.calls("locked").len(), 1);
+    // The pause was announced once, in the channel that still takes posts.
+    let notices: Vec<&Message> = open.iter().filter(|m| m.reply.tone == Tone::Error).collect();
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    let text = all_text(&notices[0].reply);
+    assert!(text.contains("#locked") && text.contains("Missing Access"), "{text}");
+    assert!(text.contains("`subscribe FEED`"), "says what fixes it: {text}");
 
     // Access fixed: `subscribe` there resumes the channel, and the owed post goes out once.
     let reply = w.ok(&mut ctx, &format!("subscribe {feed}")).await;

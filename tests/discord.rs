@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use herald::app::App;
 use herald::clock::{Clock, ManualClock};
@@ -74,6 +75,8 @@ async fn open(
             dev_guild,
             api_base: Some(base),
         });
+        // The fake answers in milliseconds; tests of hung sends need not wait 30 s.
+        c.delivery.send_timeout = Duration::from_secs(2);
     })
     .await
 }
@@ -190,6 +193,56 @@ impl World {
             .article_id
     }
 
+    /// Stores a new article published at `published` (None: undated) for `channels`.
+    async fn article_at(
+        &self,
+        feed: i64,
+        key: &str,
+        title: &str,
+        channels: &[u64],
+        published: Option<i64>,
+    ) -> i64 {
+        let mut ids = Vec::new();
+        for c in channels {
+            ids.push(self.channel_row(*c).await.id);
+        }
+        let now = self.clock.now();
+        let a = NewArticle {
+            feed_id: feed,
+            item_key: key.into(),
+            url: Some(format!("https://news.example/{key}")),
+            title: Some(title.into()),
+            published_at: published,
+            fetched_at: now,
+            text: "Body text.".into(),
+            summary: format!("About {title}."),
+            text_source: "page",
+            ..NewArticle::default()
+        };
+        let stored = self.app.store.insert_article_with_deliveries(&a, &ids, now).await;
+        stored.expect("insert").expect("new").article_id
+    }
+
+    /// The titles of the article posts in `channel`, in the order they were created.
+    fn post_titles(&self, channel: u64) -> Vec<String> {
+        self.fake
+            .messages(channel)
+            .iter()
+            .filter(|m| m.body["nonce"].as_str().is_some_and(is_post_key))
+            .map(|m| m.body["embeds"][0]["title"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// The notices posted in `channel`.
+    fn notices(&self, channel: u64) -> Vec<String> {
+        self.fake
+            .messages(channel)
+            .iter()
+            .filter(|m| m.body["nonce"].as_str().is_some_and(|n| n.get(9..10) == Some("n")))
+            .map(|m| fake_discord::embed_text(&m.body))
+            .collect()
+    }
+
     async fn dispatch(&self) -> DispatchReport {
         self.running.as_ref().expect("running").dispatcher.run_once().await.expect("dispatch")
     }
@@ -199,6 +252,11 @@ impl World {
             r.stop().await;
         }
     }
+}
+
+/// Whether a nonce is an article post's (`h` + 8 hex digits of installation + `d`).
+fn is_post_key(n: &str) -> bool {
+    n.len() > 10 && n.starts_with('h') && n.get(9..10) == Some("d")
 }
 
 /// `allowed_mentions` that lets nothing ping: no parse types, no users, no roles.
@@ -562,7 +620,11 @@ async fn an_article_is_posted_as_an_embed_with_nonce_and_no_mentions() {
     assert_eq!(e["footer"]["text"], format!("#{article}"));
     assert!(no_mentions(&body["allowed_mentions"]), "{body:#}");
     let ch = w.channel_row(CHAN).await;
-    assert_eq!(body["nonce"], format!("hd{article}c{}", ch.id));
+    let installation = w.app.store.installation_id().await.expect("installation id");
+    assert_eq!(installation.len(), 8);
+    let nonce = herald::store::delivery_key(&installation, article, ch.id);
+    assert!(nonce.len() <= 25 && nonce.contains(&installation), "{nonce}");
+    assert_eq!(body["nonce"], nonce);
     assert_eq!(body["enforce_nonce"], true);
     w.stop().await;
 }
@@ -598,7 +660,8 @@ async fn a_digest_goes_out_at_its_scheduled_time_as_embeds() {
         assert!(all.contains(&format!("Digest story {i}")), "story {i} in the digest");
     }
     for m in &msgs {
-        assert!(m.body["nonce"].as_str().is_some_and(|n| n.starts_with("hg")));
+        let nonce = m.body["nonce"].as_str().expect("nonce");
+        assert!(nonce.get(9..10) == Some("g") && nonce.len() <= 25, "{nonce}");
         assert!(embeds(&m.body).len() <= 10);
     }
     assert_eq!(w.dispatch().await, DispatchReport::default(), "sent once");
@@ -612,13 +675,14 @@ async fn rate_limit_then_success_posts_exactly_once_and_forbidden_pauses() {
     let f = json!(format!("#{feed}"));
     w.cmd_in(CHAN, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
     w.cmd_in(CHAN2, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
-    w.fake.fail_next(CHAN, [Fail::RateLimited(1.5), Fail::ServerError]);
+    // The second 500 meets the notice of CHAN2's pause, which is posted in CHAN.
+    w.fake.fail_next(CHAN, [Fail::RateLimited(1.5), Fail::ServerError, Fail::ServerError]);
     w.fake.fail_next(CHAN2, [Fail::Forbidden]);
     w.article(feed, "r1", "Rate limited story", &[CHAN, CHAN2]).await;
     let report = w.dispatch().await;
     assert_eq!((report.sent, report.retried, report.paused_channels), (0, 1, 1), "{report:?}");
     assert!(w.fake.messages(CHAN).is_empty());
-    // Not before the retry time.
+    // Not before the retry time (CHAN2's pause is announced in CHAN once it takes posts).
     assert_eq!(w.dispatch().await.sent, 0);
     w.clock.advance(2);
     let report = w.dispatch().await;
@@ -628,12 +692,13 @@ async fn rate_limit_then_success_posts_exactly_once_and_forbidden_pauses() {
     assert_eq!(report.sent, 1, "{report:?}");
     w.clock.advance(3600);
     w.dispatch().await;
-    assert_eq!(w.fake.messages(CHAN).len(), 1, "posted exactly once");
+    assert_eq!(w.post_titles(CHAN), ["Rate limited story"], "posted exactly once");
     let posts: Vec<_> = w
         .fake
         .requests()
         .into_iter()
         .filter(|r| r.path == format!("/channels/{CHAN}/messages"))
+        .filter(|r| r.body["nonce"].as_str().is_some_and(is_post_key))
         .collect();
     assert_eq!(posts.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 500, 200]);
     assert!(
@@ -812,4 +877,252 @@ async fn the_fake_rejects_what_discord_rejects() {
         ),
         (400, Some(40060))
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Delivery that never stalls, keeps order and never gives up silently.
+
+/// Runs the dispatcher's own loop (as `herald run` does) until the returned sender says
+/// stop.
+fn run_dispatcher(w: &World) -> (tokio::sync::watch::Sender<bool>, Arc<tokio::sync::Notify>) {
+    let d = w.running.as_ref().expect("running").dispatcher.clone();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let w2 = wake.clone();
+    tokio::spawn(async move { d.run(rx, w2).await });
+    (stop, wake)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_hangs_delays_no_other_channel() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    w.cmd_in(CHAN2, MANAGER, "subscriptions", json!([])).await;
+    w.fake.set_hung(CHAN, Some(Duration::from_secs(60)));
+    let (stop, wake) = run_dispatcher(&w);
+    w.article(feed, "h1", "Stuck story", &[CHAN]).await;
+    wake.notify_one();
+    w.fake.wait_for("the hung post to be sent", |f| f.post_attempts(CHAN) == 1).await;
+
+    // While that request hangs, another channel's post goes out at once.
+    let t = Instant::now();
+    w.article(feed, "h2", "Free story", &[CHAN2]).await;
+    wake.notify_one();
+    w.fake.wait_for("the other channel's post", |f| f.messages(CHAN2).len() == 1).await;
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(1), "the other channel waited {took:?}");
+    assert!(w.fake.messages(CHAN).is_empty());
+    assert_eq!(w.post_titles(CHAN2), ["Free story"]);
+
+    // The hung send times out (2 s here) and is retried later with the same nonce.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let row = w.app.store.delivery_counts().await.expect("counts");
+    assert!(row.contains(&("pending".to_string(), 1)), "{row:?}");
+    let _ = stop.send(true);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_send_that_timed_out_after_the_message_was_created_is_not_duplicated() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    w.fake.fail_next(CHAN, [Fail::SlowAnswer(Duration::from_secs(4))]);
+    w.article(feed, "t1", "Slow answer", &[CHAN]).await;
+    let t = Instant::now();
+    let report = w.dispatch().await;
+    assert_eq!((report.sent, report.retried), (0, 1), "{report:?}");
+    assert!(t.elapsed() < Duration::from_secs(4), "the send timeout (2 s) cut the wait");
+    assert_eq!(w.fake.messages(CHAN).len(), 1, "the fake did create the message");
+
+    w.clock.advance(60);
+    let report = w.dispatch().await;
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(w.fake.post_attempts(CHAN), 2);
+    assert_eq!(w.post_titles(CHAN), ["Slow answer"], "shown once");
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await.sent, 0);
+    assert_eq!(w.fake.messages(CHAN).len(), 1);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_arrives_oldest_first_under_a_429_storm() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    // A storm: most posts are refused with 429 at first, some get through.
+    let mut storm = Vec::new();
+    for i in 0..60 {
+        storm.push(if i % 3 == 2 { Fail::Pass } else { Fail::RateLimited(0.4) });
+    }
+    w.fake.fail_next(CHAN, storm);
+    // 25 items as a feed lists them, newest first; stored in that order.
+    let now = w.clock.now();
+    for i in (0..25).rev() {
+        w.article_at(
+            feed,
+            &format!("b{i}"),
+            &format!("Burst {i:02}"),
+            &[CHAN],
+            Some(now - 3600 + i * 60),
+        )
+        .await;
+    }
+    for _ in 0..200 {
+        w.dispatch().await;
+        if w.post_titles(CHAN).len() == 25 {
+            break;
+        }
+        w.clock.advance(2);
+    }
+    let want: Vec<String> = (0..25).map(|i| format!("Burst {i:02}")).collect();
+    assert_eq!(w.post_titles(CHAN), want, "oldest first, each once");
+    assert!(w.fake.requests().iter().filter(|r| r.status == 429).count() >= 20, "it stormed");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn undated_items_go_out_in_feed_order() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    // The feed lists newest first; without dates, that order is all there is.
+    for i in (0..5).rev() {
+        w.article_at(feed, &format!("u{i}"), &format!("Undated {i}"), &[CHAN], None).await;
+    }
+    w.dispatch().await;
+    let want: Vec<String> = (0..5).map(|i| format!("Undated {i}")).collect();
+    assert_eq!(w.post_titles(CHAN), want);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_six_hour_outage_every_owed_post_arrives_within_a_minute() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    w.cmd_in(CHAN2, MANAGER, "subscriptions", json!([])).await;
+    w.fake.set_down(true);
+    let start = w.clock.now();
+    let mut n = 0;
+    while w.clock.now() < start + 6 * 3600 {
+        if (w.clock.now() - start) % 600 == 0 {
+            let p = w.clock.now() - 30;
+            w.article_at(
+                feed,
+                &format!("o{n}"),
+                &format!("Outage {n:02}"),
+                &[CHAN, CHAN2],
+                Some(p),
+            )
+            .await;
+            n += 1;
+        }
+        w.dispatch().await;
+        w.clock.advance(60);
+    }
+    assert!(w.fake.messages(CHAN).is_empty() && w.fake.messages(CHAN2).is_empty());
+    let tries = w.fake.post_attempts(CHAN) + w.fake.post_attempts(CHAN2);
+    // Backoff (each post at most every 5 minutes) and one probe when nothing was tried
+    // for 45 s: fewer tries than one a minute per channel.
+    assert!(tries < 2 * 6 * 60, "backoff, not a retry storm: {tries} tries in 6 h");
+
+    w.fake.set_down(false);
+    let back = w.clock.now();
+    let want: Vec<String> = (0..n).map(|i| format!("Outage {i:02}")).collect();
+    while w.post_titles(CHAN).len() < want.len() || w.post_titles(CHAN2).len() < want.len() {
+        assert!(w.clock.now() - back <= 60, "not all owed posts within a minute of the return");
+        w.dispatch().await;
+        w.clock.advance(5);
+    }
+    assert_eq!(w.post_titles(CHAN), want, "every post, in order, once");
+    assert_eq!(w.post_titles(CHAN2), want);
+    assert!(w.app.store.delivery_counts().await.expect("counts") == [("sent".to_string(), 2 * n)]);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_paused_channel_and_a_disabled_feed_are_announced_once() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let f = json!(format!("#{feed}"));
+    w.cmd_in(CHAN, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.cmd_in(CHAN2, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.article(feed, "n0", "Everyone gets this", &[CHAN, CHAN2]).await;
+    w.dispatch().await;
+
+    // herald loses access to CHAN: the pause is announced in CHAN2, once.
+    w.fake.fail_next(CHAN, [Fail::Forbidden]);
+    w.article(feed, "n1", "Refused here", &[CHAN, CHAN2]).await;
+    for _ in 0..5 {
+        w.dispatch().await;
+        w.clock.advance(600);
+    }
+    let notices = w.notices(CHAN2);
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    assert!(notices[0].contains(&format!("<#{CHAN}>")), "names the channel: {}", notices[0]);
+    assert!(
+        notices[0].contains("Send Messages") && notices[0].contains("`subscribe"),
+        "{}",
+        notices[0]
+    );
+    assert!(w.notices(CHAN).is_empty());
+
+    // Fixed and resumed, then paused again: a new change of state, a new notice.
+    w.cmd_in(CHAN, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;
+    w.dispatch().await;
+    assert_eq!(w.post_titles(CHAN), ["Everyone gets this", "Refused here"]);
+    w.fake.fail_next(CHAN, [Fail::NotFound]);
+    w.article(feed, "n2", "Gone", &[CHAN, CHAN2]).await;
+    for _ in 0..3 {
+        w.dispatch().await;
+        w.clock.advance(600);
+    }
+    assert_eq!(w.notices(CHAN2).len(), 2, "{:#?}", w.notices(CHAN2));
+
+    // The feed fails until the poller disables it: announced once.
+    w.site.route("/feed.xml", |_| Response::status(500));
+    for _ in 0..40 {
+        w.clock.advance(6 * 3600);
+        w.app.poller.poll_due(16).await.expect("poll");
+        w.dispatch().await;
+    }
+    let feeds = w.app.store.community_feeds(w.community().await).await.expect("feeds");
+    let row = feeds.iter().find(|c| c.feed.id == feed).expect("feed");
+    assert!(row.feed.disabled_reason.is_some(), "the poller disabled it");
+    let about_feed: Vec<String> =
+        w.notices(CHAN2).into_iter().filter(|n| n.contains(&format!("#{feed}"))).collect();
+    assert_eq!(about_feed.len(), 1, "{about_feed:#?}");
+    assert!(about_feed[0].contains(&format!("feeds resume {feed}")), "{}", about_feed[0]);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn subscribe_where_herald_cannot_post_is_refused_naming_the_permission() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    const VIEW_CHANNEL: u64 = 1 << 10;
+    const SEND_MESSAGES: u64 = 1 << 11;
+    const EMBED_LINKS: u64 = 1 << 14;
+    const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
+    // A bot role with what herald asks for at install, as Discord computes it for a channel.
+    let role = VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | READ_MESSAGE_HISTORY
+        | SEND_MESSAGES_IN_THREADS;
+    w.fake.set_app_permissions(Some(role & !SEND_MESSAGES));
+    let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
+    assert!(a.text().contains("Send Messages"), "{}", a.text());
+    assert!(!a.text().contains("Embed Links"), "only what is missing: {}", a.text());
+    assert!(!a.text().contains("Subscribed"));
+    let ch = w.channel_row(CHAN).await;
+    assert!(w.app.store.channel_subscriptions(ch.id).await.expect("subs").is_empty());
+
+    w.fake.set_app_permissions(Some(role & !EMBED_LINKS));
+    let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
+    assert!(a.text().contains("Embed Links"), "{}", a.text());
+
+    w.fake.set_app_permissions(Some(role));
+    let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
+    assert!(a.text().contains("Subscribed"), "{}", a.text());
+    w.stop().await;
 }

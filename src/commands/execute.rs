@@ -508,6 +508,16 @@ impl Core {
                 "Posting here is paused: {reason}. Fix the bot's access, then run `subscribe FEED` (or `digest schedule`) here to resume."
             );
         }
+        let (expired, last_error) = self.store.channel_expired(ctx.channel.id).await?;
+        if expired > 0 {
+            reply = reply.with_field(
+                "given up",
+                format!(
+                    "{expired} post(s) could not be delivered in time and expired (last error: {})",
+                    last_error.as_deref().unwrap_or("none")
+                ),
+            );
+        }
         if let (Some(spec), tz) =
             (&channel.digest_spec, channel.digest_tz.as_deref().unwrap_or("UTC"))
         {

@@ -1,52 +1,101 @@
-//! The dispatcher: claims due deliveries and digests from the store, sends them through
-//! their platform with their idempotency key, and records the outcome.
+//! The dispatcher: sends what the outbox owes (posts, digests, notices) through each
+//! channel's platform with the row's idempotency key, and records the outcome.
 //!
-//! Exactly once: a row is claimed with a lease (a crash only delays it), its key was
-//! written when it was enqueued, and the platform drops a second message with the same
-//! key, so a resend after a crash shows nothing twice. Channels are sent to
-//! concurrently; one slow or refusing channel never holds up the others.
+//! - **Channels progress independently.** A sender claims a whole channel (a lease in
+//!   the store) and posts its queue in order; at most `channels_at_once` channels are in
+//!   flight, and [`Dispatcher::run`] refills a slot the moment one frees, so one channel
+//!   that hangs or waits out a rate limit holds only its own slot.
+//! - **Every platform call has a timeout.** A send that times out has an unknown outcome:
+//!   it is retried with the same key, which the platform deduplicates.
+//! - **Order.** A channel's posts go out in the articles' publication order; the first
+//!   one that cannot go (refused, rate limited, backing off) stops the channel until it
+//!   is due again, so nothing overtakes it.
+//! - **Never given up silently.** Failures back off up to `max_backoff`, for as long as
+//!   the post is younger than `max_age`; then it expires and the community's managers
+//!   get a notice, as they do when a channel is paused or a feed disabled. While a
+//!   platform fails, one post probes it every `probe_every`; its first success makes
+//!   everything owed on that platform due at once.
+//!
+//! Exactly once: keys are written when rows are enqueued and include the installation
+//! id, and the platform drops a second message with the same key, so a resend after a
+//! crash or a timeout shows nothing twice.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use super::digest::{DigestArticle, compose_digest};
+use super::notice::notice_post;
 use super::post::article_post;
 use crate::clock::{SharedClock, Timestamp};
 use crate::domain::filter::WordFilter;
 use crate::domain::schedule::Schedule;
-use crate::platform::{Platform, SendError};
-use crate::store::{DeliveryJob, DigestJob, OutboxRow, Store, StoreError};
+use crate::domain::units::format_duration;
+use crate::platform::{Platform, SendError, Sent};
+use crate::reply::Reply;
+use crate::store::{ChannelJob, DigestJob, NoticeSubject, OutboxRow, Store, StoreError};
 
-/// How long a claimed row stays claimed if its sender dies.
+/// How long a claimed channel (or digest, or notice) stays claimed if its sender dies.
 const LEASE_S: i64 = 120;
-/// Attempts (not counting rate limits) before a delivery is given up.
-pub const MAX_ATTEMPTS: i64 = 12;
-const BATCH: i64 = 200;
-/// Channels sent to at once.
-const CHANNELS_AT_ONCE: usize = 16;
+/// Posts read from a channel's queue at a time.
+const BATCH: i64 = 50;
+/// How often the housekeeping (digest clocks, expiry, notices, probes) runs in `run`.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
+
+/// How the dispatcher treats slow and failing platforms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryPolicy {
+    /// Longest wait for one platform call; after it, the outcome is unknown and the
+    /// send is retried with the same key.
+    pub send_timeout: Duration,
+    /// A post not delivered this long after it was queued is given up (expired).
+    pub max_age: Duration,
+    /// Channels sent to at once.
+    pub channels_at_once: usize,
+    /// Backoff after failures doubles from 30 s up to this.
+    pub max_backoff: Duration,
+    /// While a platform fails, one waiting post tries it this often.
+    pub probe_every: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        DeliveryPolicy {
+            send_timeout: Duration::from_secs(30),
+            max_age: Duration::from_secs(3 * 24 * 3600),
+            channels_at_once: 32,
+            max_backoff: Duration::from_secs(300),
+            probe_every: Duration::from_secs(45),
+        }
+    }
+}
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DispatchReport {
     pub sent: usize,
     pub retried: usize,
-    pub failed: usize,
+    pub expired: usize,
     pub paused_channels: usize,
     pub digests_sent: usize,
     pub digests_empty: usize,
+    pub notices_sent: usize,
 }
 
-enum Outcome {
-    Sent,
-    Retry,
-    Failed,
-    Paused,
+impl DispatchReport {
+    fn add(&mut self, o: &DispatchReport) {
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.expired += o.expired;
+        self.paused_channels += o.paused_channels;
+        self.digests_sent += o.digests_sent;
+        self.digests_empty += o.digests_empty;
+        self.notices_sent += o.notices_sent;
+    }
 }
 
 /// What a platform's refusal means for the row that was being sent, whatever its kind.
@@ -55,45 +104,29 @@ struct Refusal {
     /// When to try again.
     at: Timestamp,
     reason: String,
-    /// Whether it uses up one of the row's attempts (waiting out a rate limit does not).
+    /// Whether it counts as a failure (waiting out a rate limit does not).
     counts: bool,
-    /// Out of attempts: the row is given up.
-    failed: bool,
     /// The channel refuses for good (no access, deleted): pause it with the reason.
     pause: bool,
 }
 
 impl Refusal {
-    fn of(err: SendError, attempts: i64, now: Timestamp) -> Refusal {
+    fn of(err: SendError, attempts: i64, now: Timestamp, policy: &DeliveryPolicy) -> Refusal {
         match err {
             SendError::RateLimited { retry_after } => Refusal {
-                at: now + retry_after.as_secs().max(1) as i64,
+                // Whole seconds: never earlier than the platform asked.
+                at: now + retry_after.as_millis().div_ceil(1000).max(1) as i64,
                 reason: "rate limited".into(),
                 counts: false,
-                failed: false,
                 pause: false,
             },
-            SendError::Transient(reason) => {
-                let attempts = attempts + 1;
-                Refusal {
-                    at: now + backoff_s(attempts),
-                    reason,
-                    counts: true,
-                    failed: attempts >= MAX_ATTEMPTS,
-                    pause: false,
-                }
-            }
-            SendError::Permanent(reason) => {
-                Refusal { at: now, reason, counts: true, failed: false, pause: true }
-            }
-        }
-    }
-
-    fn outcome(&self) -> Outcome {
-        match self {
-            Refusal { pause: true, .. } => Outcome::Paused,
-            Refusal { failed: true, .. } => Outcome::Failed,
-            _ => Outcome::Retry,
+            SendError::Transient(reason) => Refusal {
+                at: now + backoff_s(attempts + 1, policy.max_backoff.as_secs() as i64),
+                reason,
+                counts: true,
+                pause: false,
+            },
+            SendError::Permanent(reason) => Refusal { at: now, reason, counts: true, pause: true },
         }
     }
 }
@@ -103,154 +136,310 @@ pub struct Dispatcher {
     store: Store,
     clock: SharedClock,
     platforms: Arc<HashMap<&'static str, Arc<dyn Platform>>>,
+    policy: DeliveryPolicy,
+    /// What the latest sends said about each platform.
+    health: Arc<Mutex<HashMap<&'static str, Health>>>,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, clock: SharedClock, platforms: Vec<Arc<dyn Platform>>) -> Dispatcher {
         let platforms = platforms.into_iter().map(|p| (p.name(), p)).collect();
-        Dispatcher { store, clock, platforms: Arc::new(platforms) }
+        Dispatcher {
+            store,
+            clock,
+            platforms: Arc::new(platforms),
+            policy: DeliveryPolicy::default(),
+            health: Arc::default(),
+        }
     }
 
-    /// One round: open due digests, then send what is due until nothing is.
+    pub fn with_policy(mut self, policy: DeliveryPolicy) -> Dispatcher {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> &DeliveryPolicy {
+        &self.policy
+    }
+
+    /// One round: housekeeping, then every due channel (at most `channels_at_once` at a
+    /// time) until none is due, then notices. Used by tests and one-shot commands;
+    /// [`run`](Self::run) never waits for a slow channel.
     pub async fn run_once(&self) -> Result<DispatchReport, StoreError> {
+        let mut report = self.housekeeping().await?;
+        // Senders are tasks of their own: a future that holds the store's writer must
+        // keep running while this loop awaits the store.
+        let mut workers = JoinSet::new();
+        let mut failure = None;
+        loop {
+            let free = self.policy.channels_at_once.max(1) - workers.len();
+            if free > 0 && failure.is_none() {
+                let now = self.clock.now();
+                match self.store.claim_due_channels(now, LEASE_S, free as i64).await {
+                    Ok(channels) => {
+                        for ch in channels {
+                            let d = self.clone();
+                            workers.spawn(async move { d.serve_channel(ch).await });
+                        }
+                    }
+                    Err(e) => failure = Some(e),
+                }
+            }
+            let Some(done) = workers.join_next().await else { break };
+            match done {
+                Ok(Ok(r)) => report.add(&r),
+                Ok(Err(e)) => failure = Some(e),
+                Err(e) => warn!("a channel's sender ended abnormally: {e}"),
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.send_notices(&mut report).await?;
+        Ok(report)
+    }
+
+    /// Sends until `shutdown`: a freed slot is refilled at once, new rows are picked up
+    /// on `wake` or within a second, and a hung channel holds only its own slot.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>, wake: Arc<Notify>) {
+        let mut workers = JoinSet::new();
+        let mut held: HashSet<i64> = HashSet::new();
+        let mut next_housekeeping = tokio::time::Instant::now();
+        let mut totals = DispatchReport::default();
+        while !*shutdown.borrow() {
+            if tokio::time::Instant::now() >= next_housekeeping {
+                next_housekeeping = tokio::time::Instant::now() + HOUSEKEEPING;
+                let mut r = DispatchReport::default();
+                let done = async {
+                    r.add(&self.housekeeping().await?);
+                    self.send_notices(&mut r).await
+                };
+                if let Err(e) = done.await {
+                    warn!("delivery housekeeping failed: {e}");
+                }
+                totals.add(&r);
+                if totals != DispatchReport::default() {
+                    info!(?totals, "delivery");
+                    totals = DispatchReport::default();
+                }
+            }
+            let free = self.policy.channels_at_once.max(1).saturating_sub(workers.len());
+            if free > 0 {
+                match self.store.claim_due_channels(self.clock.now(), LEASE_S, free as i64).await {
+                    Ok(channels) => {
+                        for ch in channels {
+                            held.insert(ch.id);
+                            let (id, d) = (ch.id, self.clone());
+                            workers.spawn(async move { (id, d.serve_channel(ch).await) });
+                        }
+                    }
+                    Err(e) => warn!("claiming channels to send to failed: {e}"),
+                }
+            }
+            tokio::select! {
+                Some(done) = workers.join_next(), if !workers.is_empty() => {
+                    match done {
+                        Ok((id, Ok(r))) => {
+                            held.remove(&id);
+                            totals.add(&r);
+                        }
+                        Ok((id, Err(e))) => {
+                            held.remove(&id);
+                            warn!(channel = id, "sending failed: {e}");
+                        }
+                        Err(e) => warn!("a channel's sender ended abnormally: {e}"),
+                    }
+                }
+                _ = tokio::time::sleep_until(next_housekeeping) => {}
+                _ = wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        // Sends still in flight are cancelled (their outcome is unknown; the same keys go
+        // out again); their channels are handed back now rather than after the lease.
+        workers.shutdown().await;
+        let held: Vec<i64> = held.into_iter().collect();
+        if let Err(e) = self.store.release_channels(&held).await {
+            warn!("releasing channels at shutdown failed: {e}");
+        }
+    }
+
+    /// Opens due digest windows, gives up what is too old, queues notices for changes
+    /// of state and probes platforms that were failing.
+    async fn housekeeping(&self) -> Result<DispatchReport, StoreError> {
         let mut report = DispatchReport::default();
         self.open_due_digests().await?;
-        loop {
-            let now = self.clock.now();
-            let jobs = self.store.claim_due_deliveries(now, LEASE_S, BATCH).await?;
-            if jobs.is_empty() {
-                break;
-            }
-            self.send_deliveries(jobs, &mut report).await?;
+        let now = self.clock.now();
+        let age = format_duration(self.policy.max_age);
+        let cutoff = now - self.policy.max_age.as_secs() as i64;
+        report.expired = self.store.expire_undelivered(cutoff, &age, now).await?;
+        if report.expired > 0 {
+            warn!(expired = report.expired, "posts not delivered within {age} were given up");
         }
-        loop {
-            let now = self.clock.now();
-            let jobs = self.store.claim_due_digests(now, LEASE_S, 20).await?;
+        self.store.queue_state_notices(now).await?;
+        let probe_every = self.policy.probe_every.as_secs() as i64;
+        let due: Vec<&'static str> = lock(&self.health)
+            .iter()
+            .filter(|(_, h)| h.failed_at.is_some_and(|t| now - t >= probe_every))
+            .map(|(p, _)| *p)
+            .collect();
+        for platform in due {
+            // A post due within a third of the interval tries the platform soon enough.
+            let soon = now + probe_every / 3;
+            let waiting = self.store.probe_platform(platform, now, soon).await?;
+            let mut health = lock(&self.health);
+            let h = health.entry(platform).or_default();
+            h.failed_at = waiting.then_some(now);
+        }
+        Ok(report)
+    }
+
+    /// One platform call, bounded by the send timeout.
+    async fn send(
+        &self,
+        platform: &dyn Platform,
+        external_id: &str,
+        reply: &Reply,
+        key: &str,
+    ) -> Result<Sent, SendError> {
+        match tokio::time::timeout(self.policy.send_timeout, platform.send(external_id, reply, key))
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Transient(format!(
+                "{} did not answer within {}; the post may have arrived, so it is retried with \
+                 the same key",
+                platform.name(),
+                format_duration(self.policy.send_timeout)
+            ))),
+        }
+    }
+
+    /// Notes a send's outcome for the platform: the first success after failures makes
+    /// everything owed there due now.
+    async fn platform_outcome(
+        &self,
+        platform: &'static str,
+        ok: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let recovered = {
+            let mut health = lock(&self.health);
+            let h = health.entry(platform).or_default();
+            if ok {
+                // Back after nothing but failures for a while: it was down, not just one
+                // channel refusing while the others got their posts.
+                let probe_every = self.policy.probe_every.as_secs() as i64;
+                let was_down = h.failing_since.is_some_and(|t| now - t >= probe_every);
+                *h = Health::default();
+                was_down
+            } else {
+                // Every failed try counts as a probe: probes only fill the silence.
+                h.failed_at = Some(now);
+                h.failing_since.get_or_insert(now);
+                false
+            }
+        };
+        if recovered {
+            let n = self.store.release_backoff(platform, now).await?;
+            info!(platform, "{platform} answers again; {n} waiting post(s) are due now");
+        }
+        Ok(())
+    }
+
+    /// Posts a held channel's queue in order, then its due digests, then lets it go.
+    async fn serve_channel(&self, ch: ChannelJob) -> Result<DispatchReport, StoreError> {
+        let result = self.serve_channel_held(&ch).await;
+        let released = self.store.release_channel(ch.id).await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    async fn serve_channel_held(&self, ch: &ChannelJob) -> Result<DispatchReport, StoreError> {
+        let mut report = DispatchReport::default();
+        let Some(platform) = self.platforms.get(ch.platform.as_str()).cloned() else {
+            // No adapter for this platform in this process: leave it for one that has.
+            let at = self.clock.now() + 60;
+            if let Some(head) = self.store.channel_deliveries(ch.id, 1).await?.first() {
+                self.store
+                    .retry_outbox(OutboxRow::Delivery(head.id), at, "platform not connected", false)
+                    .await?;
+            }
+            for d in self.store.claim_channel_digests(ch.id, self.clock.now(), 60, 100).await? {
+                self.store
+                    .retry_outbox(OutboxRow::Digest(d.id), at, "platform not connected", false)
+                    .await?;
+            }
+            return Ok(report);
+        };
+        let mut lease_until = self.clock.now() + LEASE_S;
+        'queue: loop {
+            let jobs = self.store.channel_deliveries(ch.id, BATCH).await?;
             if jobs.is_empty() {
                 break;
             }
             for job in jobs {
-                self.send_digest(job, &mut report).await?;
+                let now = self.clock.now();
+                if job.next_attempt_at > now {
+                    // The first post that is not due holds the rest back: order is kept.
+                    break 'queue;
+                }
+                if now + LEASE_S / 2 > lease_until {
+                    lease_until = now + LEASE_S;
+                    self.store.renew_channel(ch.id, lease_until).await?;
+                }
+                let post = article_post(&job);
+                let result =
+                    self.send(platform.as_ref(), &ch.external_id, &post, &job.idem_key).await;
+                let now = self.clock.now();
+                self.platform_outcome(platform.name(), !is_trouble(&result), now).await?;
+                match result {
+                    Ok(sent) => {
+                        self.store
+                            .mark_delivery_sent(job.id, now, sent.message_id.as_deref())
+                            .await?;
+                        report.sent += 1;
+                    }
+                    Err(err) => {
+                        let refusal = Refusal::of(err, job.attempts, now, &self.policy);
+                        self.record(OutboxRow::Delivery(job.id), ch.id, &refusal).await?;
+                        if refusal.pause {
+                            report.paused_channels += 1;
+                        } else {
+                            report.retried += 1;
+                        }
+                        // The digests of a refusing channel wait too.
+                        return Ok(report);
+                    }
+                }
+            }
+        }
+        loop {
+            let now = self.clock.now();
+            let digests = self.store.claim_channel_digests(ch.id, now, LEASE_S, 5).await?;
+            if digests.is_empty() {
+                break;
+            }
+            for job in digests {
+                if !self.send_digest(job, platform.as_ref(), &mut report).await? {
+                    return Ok(report);
+                }
             }
         }
         Ok(report)
     }
 
-    /// Runs rounds until `shutdown`; `wake` cuts the wait short when new rows arrive.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>, wake: Arc<Notify>) {
-        while !*shutdown.borrow() {
-            match self.run_once().await {
-                Ok(r) if r != DispatchReport::default() => info!(?r, "dispatch round"),
-                Ok(_) => {}
-                Err(e) => warn!("dispatch round failed: {e}"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = wake.notified() => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
-    async fn send_deliveries(
-        &self,
-        jobs: Vec<DeliveryJob>,
-        report: &mut DispatchReport,
-    ) -> Result<(), StoreError> {
-        let mut by_channel: Vec<Vec<DeliveryJob>> = Vec::new();
-        let mut index: HashMap<i64, usize> = HashMap::new();
-        for job in jobs {
-            let slot = *index.entry(job.channel_id).or_insert_with(|| {
-                by_channel.push(Vec::new());
-                by_channel.len() - 1
-            });
-            by_channel[slot].push(job);
-        }
-        let mut pending = by_channel.into_iter();
-        let mut rounds = FuturesUnordered::new();
-        loop {
-            while rounds.len() < CHANNELS_AT_ONCE {
-                let Some(jobs) = pending.next() else { break };
-                rounds.push(self.send_channel(jobs));
-            }
-            let Some(outcomes) = rounds.next().await else { break };
-            for outcome in outcomes? {
-                match outcome {
-                    Outcome::Sent => report.sent += 1,
-                    Outcome::Retry => report.retried += 1,
-                    Outcome::Failed => report.failed += 1,
-                    Outcome::Paused => report.paused_channels += 1,
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends one channel's posts in order; stops at the first refusal so the rest keep
-    /// their order and wait.
-    async fn send_channel(&self, jobs: Vec<DeliveryJob>) -> Result<Vec<Outcome>, StoreError> {
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        let mut blocked: Option<Timestamp> = None;
-        for job in jobs {
-            // Posts behind a refused one keep their order: they wait (or, for a paused
-            // channel, are due again the moment it resumes).
-            if let Some(at) = blocked {
-                self.store
-                    .retry_outbox(
-                        OutboxRow::Delivery(job.id),
-                        at,
-                        "waiting behind an earlier post",
-                        false,
-                        false,
-                    )
-                    .await?;
-                outcomes.push(Outcome::Retry);
-                continue;
-            }
-            let Some(platform) = self.platforms.get(job.platform.as_str()) else {
-                // No adapter for this platform in this process: leave it for one that has.
-                let at = self.clock.now() + 60;
-                self.store
-                    .retry_outbox(
-                        OutboxRow::Delivery(job.id),
-                        at,
-                        "platform not connected",
-                        false,
-                        false,
-                    )
-                    .await?;
-                outcomes.push(Outcome::Retry);
-                continue;
-            };
-            let post = article_post(&job);
-            let result = platform.send(&job.external_id, &post, &job.idem_key).await;
-            let now = self.clock.now();
-            match result {
-                Ok(sent) => {
-                    self.store.mark_delivery_sent(job.id, now, sent.message_id.as_deref()).await?;
-                    outcomes.push(Outcome::Sent);
-                }
-                Err(err) => {
-                    let refusal = Refusal::of(err, job.attempts, now);
-                    self.record(OutboxRow::Delivery(job.id), job.channel_id, &refusal).await?;
-                    blocked = Some(refusal.at);
-                    outcomes.push(refusal.outcome());
-                }
-            }
-        }
-        Ok(outcomes)
-    }
-
     /// Writes down a refused send: when the row is due again and why, and for a
     /// permanent refusal, the channel's pause (the row stays pending: if the channel is
-    /// resumed it is still owed).
+    /// resumed it is still owed, within the maximum age).
     async fn record(&self, row: OutboxRow, channel_id: i64, r: &Refusal) -> Result<(), StoreError> {
-        self.store.retry_outbox(row, r.at, &r.reason, r.counts, r.failed).await?;
+        self.store.retry_outbox(row, r.at, &r.reason, r.counts).await?;
         if r.pause {
             warn!(channel = channel_id, "channel paused: {}", r.reason);
             self.store.set_channel_paused(channel_id, Some(&r.reason)).await?;
         } else if r.counts {
-            warn!(channel = channel_id, failed = r.failed, "post failed: {}", r.reason);
+            warn!(channel = channel_id, "post failed, retrying: {}", r.reason);
         }
         Ok(())
     }
@@ -273,36 +462,42 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Sends a digest's remaining parts in order. False when the platform refused one
+    /// (the channel stops for now).
     async fn send_digest(
         &self,
         job: DigestJob,
+        platform: &dyn Platform,
         report: &mut DispatchReport,
-    ) -> Result<(), StoreError> {
-        let Some(platform) = self.platforms.get(job.platform.as_str()).cloned() else {
-            let at = self.clock.now() + 60;
-            return self
-                .store
-                .retry_outbox(OutboxRow::Digest(job.id), at, "platform not connected", false, false)
-                .await;
-        };
-        let parts = self.compose(&job, platform.as_ref()).await?;
+    ) -> Result<bool, StoreError> {
+        let parts = self.compose(&job, platform).await?;
         if parts.is_empty() {
             report.digests_empty += 1;
-            return self.store.finish_digest(job.id, "empty", self.clock.now()).await;
+            self.store.finish_digest(job.id, "empty", self.clock.now()).await?;
+            return Ok(true);
         }
         for (n, part) in parts.iter().enumerate().skip(job.parts_sent as usize) {
             let key = format!("{}p{n}", job.idem_key);
+            let result = self.send(platform, &job.external_id, part, &key).await;
             let now = self.clock.now();
-            match platform.send(&job.external_id, part, &key).await {
+            self.platform_outcome(platform.name(), !is_trouble(&result), now).await?;
+            match result {
                 Ok(_) => self.store.mark_digest_parts(job.id, n as i64 + 1).await?,
                 Err(err) => {
-                    let refusal = Refusal::of(err, job.attempts, now);
-                    return self.record(OutboxRow::Digest(job.id), job.channel_id, &refusal).await;
+                    let refusal = Refusal::of(err, job.attempts, now, &self.policy);
+                    self.record(OutboxRow::Digest(job.id), job.channel_id, &refusal).await?;
+                    if refusal.pause {
+                        report.paused_channels += 1;
+                    } else {
+                        report.retried += 1;
+                    }
+                    return Ok(false);
                 }
             }
         }
         report.digests_sent += 1;
-        self.store.finish_digest(job.id, "sent", self.clock.now()).await
+        self.store.finish_digest(job.id, "sent", self.clock.now()).await?;
+        Ok(true)
     }
 
     /// The digest's messages, composed from what the store holds for its window. The
@@ -324,6 +519,92 @@ impl Dispatcher {
             &platform.digest_limits(),
         ))
     }
+
+    /// Posts due notices, each in a channel of its community that takes posts: the one
+    /// it was first tried in, else the one that last received a post. A channel that
+    /// refuses it for good is not tried again for it.
+    async fn send_notices(&self, report: &mut DispatchReport) -> Result<(), StoreError> {
+        let installation = self.store.installation_id().await?;
+        loop {
+            let now = self.clock.now();
+            let jobs = self.store.claim_due_notices(now, LEASE_S, 20).await?;
+            if jobs.is_empty() {
+                return Ok(());
+            }
+            for job in jobs {
+                let subject = self.store.notice_subject(&job).await?;
+                if matches!(subject, NoticeSubject::Obsolete) {
+                    self.store.finish_notice(job.id, "obsolete", None, None, now).await?;
+                    continue;
+                }
+                let mut refused: Vec<i64> =
+                    serde_json::from_str(&job.refused_by).unwrap_or_default();
+                let target =
+                    self.store.notice_target(job.community_id, job.channel_id, &refused).await?;
+                let platform =
+                    target.as_ref().and_then(|t| self.platforms.get(t.platform.as_str()));
+                let (Some(target), Some(platform)) = (target.clone(), platform.cloned()) else {
+                    // Nowhere to say it now; a channel may take posts again later.
+                    let why = if target.is_some() {
+                        "the community's channel is on a platform not connected"
+                    } else {
+                        "no channel of this community takes posts"
+                    };
+                    self.store.retry_notice(job.id, now + 600, why, None, &refused).await?;
+                    continue;
+                };
+                let mention = |ch: &crate::store::ChannelRow| match self
+                    .platforms
+                    .get(ch.platform.as_str())
+                {
+                    Some(p) => p.channel_mention(&ch.external_id, ch.name.as_deref()),
+                    None => ch.name.clone().unwrap_or_else(|| ch.external_id.clone()),
+                };
+                let post = notice_post(&subject, &mention, &self.policy);
+                let key = crate::store::notice_key(&installation, job.id);
+                let result = self.send(platform.as_ref(), &target.external_id, &post, &key).await;
+                let now = self.clock.now();
+                match result {
+                    Ok(_) => {
+                        self.store
+                            .finish_notice(job.id, "sent", Some(target.id), None, now)
+                            .await?;
+                        report.notices_sent += 1;
+                    }
+                    Err(SendError::Permanent(reason)) => {
+                        refused.push(target.id);
+                        self.store.retry_notice(job.id, now, &reason, None, &refused).await?;
+                    }
+                    Err(err) => {
+                        let r = Refusal::of(err, job.attempts, now, &self.policy);
+                        self.store
+                            .retry_notice(job.id, r.at, &r.reason, Some(target.id), &refused)
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A platform's recent answers.
+#[derive(Debug, Default, Clone, Copy)]
+struct Health {
+    /// The latest failed try (an error or no answer) since the last success; None when
+    /// the latest try succeeded.
+    failed_at: Option<Timestamp>,
+    /// The first failed try since the last success.
+    failing_since: Option<Timestamp>,
+}
+
+/// Whether a send's result says the platform may be down.
+fn is_trouble(result: &Result<Sent, SendError>) -> bool {
+    matches!(result, Err(SendError::Transient(_)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; a poisoned one still holds valid data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Applies each subscription's filters and shapes the rows for the composer.
@@ -348,7 +629,33 @@ pub fn digest_articles(sources: Vec<crate::store::DigestSource>) -> Vec<DigestAr
         .collect()
 }
 
-/// 30 s doubling per attempt, capped at an hour.
-fn backoff_s(attempts: i64) -> i64 {
-    (30i64 << (attempts - 1).clamp(0, 7)).min(3600)
+/// 30 s doubling per failed attempt, capped at `max_s`.
+pub fn backoff_s(attempts: i64, max_s: i64) -> i64 {
+    (30i64 << (attempts - 1).clamp(0, 20)).min(max_s.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff_s(1, 300), 30);
+        assert_eq!(backoff_s(2, 300), 60);
+        assert_eq!(backoff_s(4, 300), 240);
+        assert_eq!(backoff_s(5, 300), 300);
+        assert_eq!(backoff_s(500, 300), 300);
+    }
+
+    #[test]
+    fn a_rate_limit_waits_at_least_as_long_as_asked() {
+        let policy = DeliveryPolicy::default();
+        let r = Refusal::of(
+            SendError::RateLimited { retry_after: Duration::from_millis(1500) },
+            0,
+            100,
+            &policy,
+        );
+        assert_eq!((r.at, r.counts, r.pause), (102, false, false));
+    }
 }

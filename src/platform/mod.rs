@@ -26,7 +26,8 @@ pub enum SendError {
     /// Slow down: try again after this long (not counted as a failure).
     #[error("rate limited; retry after {}ms", retry_after.as_millis())]
     RateLimited { retry_after: Duration },
-    /// A hiccup (5xx, timeout): retry with backoff.
+    /// A hiccup or an unknown outcome (5xx, no answer in time): retry with backoff and
+    /// the same key.
     #[error("{0}")]
     Transient(String),
     /// The platform will never accept this (no access, unknown channel): the channel is
@@ -48,4 +49,12 @@ pub trait Platform: Send + Sync {
 
     /// How much fits in one message, for splitting digests.
     fn digest_limits(&self) -> DigestLimits;
+
+    /// A channel named in a message (a notice about it), linked where the platform can.
+    fn channel_mention(&self, external_id: &str, name: Option<&str>) -> String {
+        match name {
+            Some(n) if !n.trim().is_empty() => format!("#{n}"),
+            _ => external_id.to_string(),
+        }
+    }
 }

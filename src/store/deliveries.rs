@@ -1,13 +1,13 @@
-//! The outbox: deliveries (one post per channel and article) and digests. Rows are
-//! claimed with a lease, so a crash mid-send only delays them, and each carries the
-//! idempotency key that makes a resend after a crash harmless.
+//! The outbox: deliveries (one post per channel and article), digests and notices.
+//! A channel is served by one sender at a time (a lease on the channel, so a crash only
+//! delays it), its posts in the articles' publication order; every row carries the
+//! idempotency key that makes a resend after a crash or a timeout harmless.
 
 use sqlx::FromRow;
 
 use super::{NewArticle, Store, StoreError};
 use crate::clock::Timestamp;
 
-/// What inserting an article did.
 /// An outbox row: an article post or a digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxRow {
@@ -15,10 +15,20 @@ pub enum OutboxRow {
     Digest(i64),
 }
 
+/// What inserting an article did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enqueued {
     pub article_id: i64,
     pub deliveries: usize,
+}
+
+/// A channel claimed for sending, with what is needed to reach it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ChannelJob {
+    pub id: i64,
+    pub community_id: i64,
+    pub platform: String,
+    pub external_id: String,
 }
 
 /// A claimed delivery with everything needed to post it.
@@ -27,6 +37,8 @@ pub struct DeliveryJob {
     pub id: i64,
     pub idem_key: String,
     pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub created_at: Timestamp,
     pub channel_id: i64,
     pub platform: String,
     pub external_id: String,
@@ -51,6 +63,7 @@ pub struct DigestJob {
     pub window_start: Timestamp,
     pub window_end: Timestamp,
     pub channel_id: i64,
+    pub created_at: Timestamp,
     pub platform: String,
     pub external_id: String,
     pub digest_tz: Option<String>,
@@ -72,7 +85,56 @@ pub struct DigestSource {
     pub exclude_words: String,
 }
 
+/// `n` in base 36: keys stay short enough for Discord's 25-character nonce.
+pub fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    // Only ASCII digits and letters were pushed.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Idempotency keys: `h`, the installation id (8 hex digits), a kind letter, base-36 ids.
+/// A delivery's is at most 1 + 8 + 1 + 7 + 1 + 7 = 25 characters for ids below 36⁷
+/// (78 billion).
+pub fn delivery_key(installation: &str, article: i64, channel: i64) -> String {
+    format!("h{installation}d{}c{}", base36(article as u64), base36(channel as u64))
+}
+
+/// A digest's key; each part appends `p{n}`.
+pub fn digest_key(installation: &str, channel: i64, window_end: Timestamp) -> String {
+    format!("h{installation}g{}w{}", base36(channel as u64), base36(window_end.max(0) as u64))
+}
+
+pub fn notice_key(installation: &str, notice: i64) -> String {
+    format!("h{installation}n{}", base36(notice as u64))
+}
+
+const DELIVERY_JOB_COLUMNS: &str = "d.id, d.idem_key, d.attempts, d.next_attempt_at, \
+     d.created_at, d.channel_id, c.platform, c.external_id, a.id AS article_id, a.title, a.url, \
+     a.summary, a.image_url, a.published_at, a.fetched_at, f.title AS feed_title, \
+     f.url AS feed_url";
+
+/// A channel's pending posts in the order they go out: oldest article first; for the
+/// same date, feed order (the feed lists newest first, and items are stored in the
+/// feed's order, so the higher id is the older item).
+const CHANNEL_ORDER: &str = "d.sort_at, d.article_id DESC";
+
 impl Store {
+    /// This database's installation id (8 hex digits, drawn once by migration 0006).
+    pub async fn installation_id(&self) -> Result<String, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Stores an article and, in the same transaction, one delivery per channel in
     /// `channels`; a crash can never keep one without the other. `None` when the feed
     /// already had the item.
@@ -88,17 +150,30 @@ impl Store {
         let Some(article_id) = id else {
             return Ok(None);
         };
-        // One statement for every channel: the ids travel as a JSON array. The key,
-        // `hd{article}c{channel}`, is short enough for Discord's 25-character nonce.
-        let json = serde_json::to_string(channels).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        if channels.is_empty() {
+            tx.commit().await?;
+            return Ok(Some(Enqueued { article_id, deliveries: 0 }));
+        }
+        let installation: String =
+            sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        // A date in the future (a feed's clock, a typo) sorts as "just fetched".
+        let sort_at = a.published_at.map_or(a.fetched_at, |p| p.min(a.fetched_at));
+        // One statement for every channel: (channel, key) pairs travel as a JSON array.
+        let rows: Vec<(i64, String)> =
+            channels.iter().map(|&c| (c, delivery_key(&installation, article_id, c))).collect();
+        let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let deliveries = sqlx::query(
-            "INSERT INTO deliveries (channel_id, article_id, idem_key, next_attempt_at, created_at)
-             SELECT value, ?1, 'hd' || ?1 || 'c' || value, ?2, ?2 FROM json_each(?3) WHERE true
+            "INSERT INTO deliveries (channel_id, article_id, idem_key, next_attempt_at, created_at,
+                 sort_at)
+             SELECT value ->> 0, ?1, value ->> 1, ?2, ?2, ?4 FROM json_each(?3) WHERE true
              ON CONFLICT DO NOTHING",
         )
         .bind(article_id)
         .bind(now)
         .bind(json)
+        .bind(sort_at)
         .execute(&mut *tx)
         .await?
         .rows_affected() as usize;
@@ -106,41 +181,135 @@ impl Store {
         Ok(Some(Enqueued { article_id, deliveries }))
     }
 
-    /// Claims due deliveries of unpaused channels, oldest first.
+    /// Claims up to `limit` channels with something due (the first post in their order,
+    /// or a digest) that no sender holds: each is held until `now + lease_s` or
+    /// [`release_channel`](Self::release_channel). Channels whose first post waits the
+    /// longest come first.
+    pub async fn claim_due_channels(
+        &self,
+        now: Timestamp,
+        lease_s: i64,
+        limit: i64,
+    ) -> Result<Vec<ChannelJob>, StoreError> {
+        let sql = format!(
+            "UPDATE channels SET send_lease_until = ?1 + ?2
+             WHERE id IN (
+                SELECT c.id FROM channels c
+                JOIN (SELECT channel_id, min(next_attempt_at) AS due FROM (
+                        SELECT d.channel_id, d.next_attempt_at FROM deliveries d
+                        WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
+                          AND d.id = (SELECT h.id FROM deliveries h
+                                      WHERE h.channel_id = d.channel_id AND h.state = 'pending'
+                                      ORDER BY {head_order} LIMIT 1)
+                        UNION ALL
+                        SELECT g.channel_id, g.next_attempt_at FROM digests g
+                        WHERE g.state = 'pending' AND g.next_attempt_at <= ?1)
+                      GROUP BY channel_id) w ON w.channel_id = c.id
+                WHERE c.paused_reason IS NULL
+                  AND (c.send_lease_until IS NULL OR c.send_lease_until <= ?1)
+                ORDER BY w.due, c.id LIMIT ?3)
+             RETURNING id, community_id, platform, external_id",
+            head_order = CHANNEL_ORDER.replace("d.", "h."),
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(lease_s)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?)
+    }
+
+    /// Extends a held channel's lease (a long run of posts).
+    pub async fn renew_channel(&self, channel_id: i64, until: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE channels SET send_lease_until = ? WHERE id = ?")
+            .bind(until)
+            .bind(channel_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Lets another sender (or the next round) take the channel.
+    pub async fn release_channel(&self, channel_id: i64) -> Result<(), StoreError> {
+        self.renew_channel_to_null(&[channel_id]).await
+    }
+
+    /// Releases several channels at once (a dispatcher shutting down).
+    pub async fn release_channels(&self, channel_ids: &[i64]) -> Result<(), StoreError> {
+        self.renew_channel_to_null(channel_ids).await
+    }
+
+    async fn renew_channel_to_null(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let json = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "UPDATE channels SET send_lease_until = NULL
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The next `limit` pending posts of a channel, in the order they must go out
+    /// (whether due or not: the first one that is not due stops the channel).
+    pub async fn channel_deliveries(
+        &self,
+        channel_id: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_JOB_COLUMNS}
+             FROM deliveries d JOIN channels c ON c.id = d.channel_id
+             JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id
+             WHERE d.channel_id = ? AND d.state = 'pending'
+             ORDER BY {CHANNEL_ORDER} LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(channel_id)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?)
+    }
+
+    /// Claims due deliveries of unpaused channels row by row, in channel order, pushing
+    /// each a lease ahead. The dispatcher claims whole channels
+    /// ([`claim_due_channels`](Self::claim_due_channels)); this is for tools and tests
+    /// that act as a sender which dies after sending.
     pub async fn claim_due_deliveries(
         &self,
         now: Timestamp,
         lease_s: i64,
         limit: i64,
     ) -> Result<Vec<DeliveryJob>, StoreError> {
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let sql = format!(
             "UPDATE deliveries SET next_attempt_at = ?1 + ?2
              WHERE id IN (SELECT d.id FROM deliveries d JOIN channels c ON c.id = d.channel_id
                           WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
                             AND c.paused_reason IS NULL
-                          ORDER BY d.next_attempt_at, d.id LIMIT ?3)
-             RETURNING id",
-        )
-        .bind(now)
-        .bind(lease_s)
-        .bind(limit)
-        .fetch_all(&self.writer)
-        .await?;
+                          ORDER BY d.channel_id, {CHANNEL_ORDER} LIMIT ?3)
+             RETURNING id"
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(lease_s)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let json = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        Ok(sqlx::query_as(
-            "SELECT d.id, d.idem_key, d.attempts, d.channel_id, c.platform, c.external_id,
-                    a.id AS article_id, a.title, a.url, a.summary, a.image_url, a.published_at,
-                    a.fetched_at, f.title AS feed_title, f.url AS feed_url
+        let sql = format!(
+            "SELECT {DELIVERY_JOB_COLUMNS}
              FROM deliveries d JOIN channels c ON c.id = d.channel_id
              JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id
-             WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.id",
-        )
-        .bind(json)
-        .fetch_all(&self.pool)
-        .await?)
+             WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.channel_id, {CHANNEL_ORDER}"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json).fetch_all(&self.pool).await?)
     }
 
     pub async fn mark_delivery_sent(
@@ -161,29 +330,27 @@ impl Store {
         Ok(())
     }
 
-    /// Schedules another attempt of an outbox row; with `failed` it is given up instead.
-    /// Deliveries and digests share their retry columns.
+    /// Schedules another attempt of an outbox row (deliveries and digests share their
+    /// retry columns); `count_attempt` when it was a failure, not a rate limit.
     pub async fn retry_outbox(
         &self,
         row: OutboxRow,
         next_at: Timestamp,
         error: &str,
         count_attempt: bool,
-        failed: bool,
     ) -> Result<(), StoreError> {
         let (table, id) = match row {
             OutboxRow::Delivery(id) => ("deliveries", id),
             OutboxRow::Digest(id) => ("digests", id),
         };
         let sql = format!(
-            "UPDATE {table} SET next_attempt_at = ?, last_error = ?, attempts = attempts + ?,
-                 state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?"
+            "UPDATE {table} SET next_attempt_at = ?, last_error = ?, attempts = attempts + ?
+             WHERE id = ?"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(next_at)
             .bind(error)
             .bind(i64::from(count_attempt))
-            .bind(failed)
             .bind(id)
             .execute(&self.writer)
             .await?;
@@ -242,6 +409,10 @@ impl Store {
             tx.commit().await?;
             return Ok(None);
         };
+        let installation: String =
+            sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO digests (channel_id, window_start, window_end, idem_key, next_attempt_at,
                  created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -249,7 +420,7 @@ impl Store {
         .bind(channel_id)
         .bind(start)
         .bind(window_end)
-        .bind(format!("hg{channel_id}w{window_end}"))
+        .bind(digest_key(&installation, channel_id, window_end))
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
@@ -267,19 +438,22 @@ impl Store {
         Ok(Some((start, window_end)))
     }
 
-    pub async fn claim_due_digests(
+    /// Claims due digests of one channel (held by the caller), oldest window first.
+    pub async fn claim_channel_digests(
         &self,
+        channel_id: i64,
         now: Timestamp,
         lease_s: i64,
         limit: i64,
     ) -> Result<Vec<DigestJob>, StoreError> {
         Ok(sqlx::query_as(
             "UPDATE digests SET next_attempt_at = ?1 + ?2
-             WHERE id IN (SELECT g.id FROM digests g JOIN channels c ON c.id = g.channel_id
-                          WHERE g.state = 'pending' AND g.next_attempt_at <= ?1
-                            AND c.paused_reason IS NULL
-                          ORDER BY g.next_attempt_at, g.id LIMIT ?3)
+             WHERE id IN (SELECT g.id FROM digests g
+                          WHERE g.channel_id = ?4 AND g.state = 'pending'
+                            AND g.next_attempt_at <= ?1
+                          ORDER BY g.window_end, g.id LIMIT ?3)
              RETURNING id, idem_key, attempts, parts_sent, window_start, window_end, channel_id,
+                 created_at,
                  (SELECT platform FROM channels WHERE id = channel_id) AS platform,
                  (SELECT external_id FROM channels WHERE id = channel_id) AS external_id,
                  (SELECT digest_tz FROM channels WHERE id = channel_id) AS digest_tz",
@@ -287,6 +461,7 @@ impl Store {
         .bind(now)
         .bind(lease_s)
         .bind(limit)
+        .bind(channel_id)
         .fetch_all(&self.writer)
         .await?)
     }
@@ -341,6 +516,398 @@ impl Store {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+}
+
+/// A notice to post: what it is about is read when it is sent (it may be obsolete).
+#[derive(Debug, Clone, FromRow)]
+pub struct NoticeJob {
+    pub id: i64,
+    pub community_id: i64,
+    pub event: String,
+    pub subject_id: i64,
+    pub episode: i64,
+    /// Where it was first tried (kept so a retry after an unknown outcome is deduped).
+    pub channel_id: Option<i64>,
+    /// Channels that refused it for good, JSON.
+    pub refused_by: String,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+}
+
+/// What a notice is about, as the store holds it now.
+#[derive(Debug, Clone)]
+pub enum NoticeSubject {
+    /// The state it announced is over (the channel was resumed, the feed revived).
+    Obsolete,
+    ChannelPaused {
+        channel: super::ChannelRow,
+        reason: String,
+    },
+    FeedDisabled {
+        feed_id: i64,
+        name: String,
+        reason: String,
+    },
+    PostsExpired {
+        channel: super::ChannelRow,
+        expired: i64,
+        last_error: Option<String>,
+    },
+}
+
+pub const NOTICE_CHANNEL_PAUSED: &str = "channel-paused";
+pub const NOTICE_FEED_DISABLED: &str = "feed-disabled";
+pub const NOTICE_POSTS_EXPIRED: &str = "posts-expired";
+
+/// Recovery after outages, the maximum age, and notices.
+impl Store {
+    /// Makes every post of `platform` that is waiting out a failure's backoff due now:
+    /// the platform answered again, so what it owes should flow at once.
+    pub async fn release_backoff(&self, platform: &str, now: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut n = 0;
+        for table in ["deliveries", "digests"] {
+            let sql = format!(
+                "UPDATE {table} SET next_attempt_at = ?2
+                 WHERE state = 'pending' AND next_attempt_at > ?2 AND attempts > 0
+                   AND channel_id IN (SELECT id FROM channels
+                                      WHERE platform = ?1 AND paused_reason IS NULL)"
+            );
+            n += sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(platform)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Makes the backing-off post of `platform` that is due soonest due now, to learn
+    /// whether the platform is back, unless it is due before `unless_due_by` anyway.
+    /// False when none was made due.
+    pub async fn probe_platform(
+        &self,
+        platform: &str,
+        now: Timestamp,
+        unless_due_by: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE deliveries SET next_attempt_at = ?2
+             WHERE id = (SELECT d.id FROM deliveries d JOIN channels c ON c.id = d.channel_id
+                         WHERE c.platform = ?1 AND c.paused_reason IS NULL
+                           AND d.state = 'pending' AND d.next_attempt_at > ?2 AND d.attempts > 0
+                         ORDER BY d.next_attempt_at LIMIT 1)
+               AND next_attempt_at > ?3
+             RETURNING id",
+        )
+        .bind(platform)
+        .bind(now)
+        .bind(unless_due_by)
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(id.is_some())
+    }
+
+    /// Gives up posts and digests enqueued at or before `cutoff` (the maximum age) and,
+    /// for each channel that lost some, queues one notice per episode (since the
+    /// channel's last successful post). Returns how many rows were given up.
+    pub async fn expire_undelivered(
+        &self,
+        cutoff: Timestamp,
+        age: &str,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut channels: Vec<i64> = Vec::new();
+        for table in ["deliveries", "digests"] {
+            let sql = format!(
+                "UPDATE {table} SET state = 'failed',
+                     last_error = 'expired: not delivered within ' || ?2 || '; last error: '
+                                  || coalesce(last_error, 'none')
+                 WHERE state = 'pending' AND created_at <= ?1 RETURNING channel_id"
+            );
+            channels.extend(
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .bind(cutoff)
+                    .bind(age)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
+        }
+        let expired = channels.len();
+        if expired > 0 {
+            channels.sort_unstable();
+            channels.dedup();
+            let json =
+                serde_json::to_string(&channels).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            // A paused channel's managers were told of the pause; nobody needs both.
+            sqlx::query(
+                "INSERT INTO notices (community_id, event, subject_id, episode, next_attempt_at,
+                     created_at)
+                 SELECT c.community_id, ?3, c.id,
+                        coalesce((SELECT max(sent_at) FROM deliveries d
+                                  WHERE d.channel_id = c.id AND d.state = 'sent'), 0), ?2, ?2
+                 FROM channels c
+                 WHERE c.id IN (SELECT value FROM json_each(?1)) AND c.paused_reason IS NULL
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(json)
+            .bind(now)
+            .bind(NOTICE_POSTS_EXPIRED)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(expired)
+    }
+
+    /// Queues a notice for every change of state not announced yet: channels that went
+    /// from posting to paused (and had something to post), feeds disabled after failing
+    /// (for each community that follows them). Returns how many were queued.
+    pub async fn queue_state_notices(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let paused = sqlx::query(
+            "INSERT INTO notices (community_id, event, subject_id, episode, next_attempt_at,
+                 created_at)
+             SELECT c.community_id, ?2, c.id, c.pause_count, ?1, ?1 FROM channels c
+             WHERE c.paused_reason IS NOT NULL AND c.pause_count > 0
+               AND (c.digest_spec IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.channel_id = c.id))
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(now)
+        .bind(NOTICE_CHANNEL_PAUSED)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let disabled = self.queue_feed_disabled_notices(&mut tx, None, now).await?;
+        tx.commit().await?;
+        Ok(paused + disabled)
+    }
+
+    /// Queues the "feed disabled" notice of one feed for every community following it
+    /// (none if the feed is not disabled, or it was already queued for this episode).
+    /// The dispatcher also finds disabled feeds on its own each round; the poller may
+    /// call this right when it disables one so the notice does not wait for that.
+    pub async fn notify_feed_disabled(
+        &self,
+        feed_id: i64,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let n = self.queue_feed_disabled_notices(&mut tx, Some(feed_id), now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn queue_feed_disabled_notices(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        feed: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        // A disabled feed is not polled again until revived, so its last poll marks the
+        // episode: a revived feed that fails again is announced again.
+        Ok(sqlx::query(
+            "INSERT INTO notices (community_id, event, subject_id, episode, next_attempt_at,
+                 created_at)
+             SELECT cf.community_id, ?2, f.id, coalesce(f.last_polled_at, 0), ?1, ?1
+             FROM feeds f JOIN community_feeds cf ON cf.feed_id = f.id
+             WHERE f.disabled_reason IS NOT NULL AND f.disabled_reason != ?3
+               AND (?4 IS NULL OR f.id = ?4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(now)
+        .bind(NOTICE_FEED_DISABLED)
+        .bind(super::feeds::PAUSED)
+        .bind(feed)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected())
+    }
+
+    /// Claims due notices, each a lease ahead.
+    pub async fn claim_due_notices(
+        &self,
+        now: Timestamp,
+        lease_s: i64,
+        limit: i64,
+    ) -> Result<Vec<NoticeJob>, StoreError> {
+        Ok(sqlx::query_as(
+            "UPDATE notices SET next_attempt_at = ?1 + ?2
+             WHERE id IN (SELECT id FROM notices WHERE state = 'pending' AND next_attempt_at <= ?1
+                          ORDER BY next_attempt_at, id LIMIT ?3)
+             RETURNING id, community_id, event, subject_id, episode, channel_id, refused_by,
+                 attempts, created_at",
+        )
+        .bind(now)
+        .bind(lease_s)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?)
+    }
+
+    /// What `job` is about, now.
+    pub async fn notice_subject(&self, job: &NoticeJob) -> Result<NoticeSubject, StoreError> {
+        match job.event.as_str() {
+            NOTICE_CHANNEL_PAUSED => {
+                let Some(channel) = self.channel(job.subject_id).await? else {
+                    return Ok(NoticeSubject::Obsolete);
+                };
+                let count: Option<i64> =
+                    sqlx::query_scalar("SELECT pause_count FROM channels WHERE id = ?")
+                        .bind(job.subject_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                match &channel.paused_reason {
+                    Some(reason) if count == Some(job.episode) => {
+                        let reason = reason.clone();
+                        Ok(NoticeSubject::ChannelPaused { channel, reason })
+                    }
+                    _ => Ok(NoticeSubject::Obsolete),
+                }
+            }
+            NOTICE_FEED_DISABLED => {
+                let row: Option<(i64, Option<String>, String, Option<String>)> = sqlx::query_as(
+                    "SELECT f.id, f.title, f.url, f.disabled_reason FROM feeds f
+                     JOIN community_feeds cf ON cf.feed_id = f.id AND cf.community_id = ?
+                     WHERE f.id = ? AND coalesce(f.last_polled_at, 0) = ?",
+                )
+                .bind(job.community_id)
+                .bind(job.subject_id)
+                .bind(job.episode)
+                .fetch_optional(&self.pool)
+                .await?;
+                match row {
+                    Some((feed_id, title, url, Some(reason))) if reason != super::feeds::PAUSED => {
+                        let name = title.filter(|t| !t.trim().is_empty()).unwrap_or(url);
+                        Ok(NoticeSubject::FeedDisabled { feed_id, name, reason })
+                    }
+                    _ => Ok(NoticeSubject::Obsolete),
+                }
+            }
+            NOTICE_POSTS_EXPIRED => {
+                let Some(channel) = self.channel(job.subject_id).await? else {
+                    return Ok(NoticeSubject::Obsolete);
+                };
+                let (expired, last_error) = self.channel_expired(job.subject_id).await?;
+                if expired == 0 {
+                    return Ok(NoticeSubject::Obsolete);
+                }
+                Ok(NoticeSubject::PostsExpired { channel, expired, last_error })
+            }
+            _ => Ok(NoticeSubject::Obsolete),
+        }
+    }
+
+    /// Posts given up in a channel, and the last one's error.
+    pub async fn channel_expired(
+        &self,
+        channel_id: i64,
+    ) -> Result<(i64, Option<String>), StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM deliveries WHERE channel_id = ?1 AND state = 'failed')
+                  + (SELECT count(*) FROM digests WHERE channel_id = ?1 AND state = 'failed')",
+        )
+        .bind(channel_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let last: Option<String> = sqlx::query_scalar(
+            "SELECT last_error FROM deliveries WHERE channel_id = ? AND state = 'failed'
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(channel_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten();
+        Ok((count, last))
+    }
+
+    /// Where a community's notice can be posted: `preferred` if it still takes posts,
+    /// else the unpaused channel that last received a post, never one in `refused`.
+    pub async fn notice_target(
+        &self,
+        community_id: i64,
+        preferred: Option<i64>,
+        refused: &[i64],
+    ) -> Result<Option<ChannelJob>, StoreError> {
+        let json = serde_json::to_string(refused).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        Ok(sqlx::query_as(
+            "SELECT c.id, c.community_id, c.platform, c.external_id FROM channels c
+             WHERE c.community_id = ?1 AND c.paused_reason IS NULL
+               AND c.id NOT IN (SELECT value FROM json_each(?2))
+             ORDER BY c.id = ?3 DESC,
+                 (SELECT max(sent_at) FROM deliveries d
+                  WHERE d.channel_id = c.id AND d.state = 'sent') DESC NULLS LAST,
+                 c.id
+             LIMIT 1",
+        )
+        .bind(community_id)
+        .bind(json)
+        .bind(preferred.unwrap_or(-1))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Closes a notice: `sent` (in `channel_id`), `obsolete` or `failed`.
+    pub async fn finish_notice(
+        &self,
+        id: i64,
+        state: &str,
+        channel_id: Option<i64>,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE notices SET state = ?, channel_id = coalesce(?, channel_id), last_error = ?,
+                 sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        )
+        .bind(state)
+        .bind(channel_id)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Schedules a notice's next attempt, in `channel_id` (None: pick one then).
+    pub async fn retry_notice(
+        &self,
+        id: i64,
+        at: Timestamp,
+        error: &str,
+        channel_id: Option<i64>,
+        refused: &[i64],
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(refused).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "UPDATE notices SET next_attempt_at = ?, last_error = ?, channel_id = ?,
+                 refused_by = ?, attempts = attempts + 1 WHERE id = ?",
+        )
+        .bind(at)
+        .bind(error)
+        .bind(channel_id)
+        .bind(json)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Every notice's (community, event, subject, state, channel), for tests and status.
+    pub async fn notices(
+        &self,
+    ) -> Result<Vec<(i64, String, i64, String, Option<i64>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT community_id, event, subject_id, state, channel_id FROM notices ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 }
 

@@ -20,7 +20,10 @@ pub use articles::{
     ArticleRow, MAX_SEARCH_TERMS, NewArticle, SearchHit, SearchScope, search_term_count,
 };
 pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
-pub use deliveries::{DeliveryJob, DigestJob, DigestSource, Enqueued, OutboxRow};
+pub use deliveries::{
+    ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
+    OutboxRow, delivery_key, notice_key,
+};
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
 
 /// Handle to herald's database; cheap to clone.
@@ -47,17 +50,23 @@ pub enum StoreError {
 
 /// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
 fn migrator() -> Migrator {
-    let embedded = [
+    // A slice, so each migration is one added line.
+    let embedded: &[(i64, &str, &'static str)] = &[
         (1, "feeds_articles", include_str!("../../migrations/0001_feeds_articles.sql")),
         (2, "communities_delivery", include_str!("../../migrations/0002_communities_delivery.sql")),
         (3, "search_by_feed", include_str!("../../migrations/0003_search_by_feed.sql")),
         (4, "search_by_community", include_str!("../../migrations/0004_search_by_community.sql")),
         (5, "community_intervals", include_str!("../../migrations/0005_community_intervals.sql")),
+        (
+            6,
+            "delivery_order_notices",
+            include_str!("../../migrations/0006_delivery_order_notices.sql"),
+        ),
     ];
     Migrator::with_migrations(
         embedded
-            .into_iter()
-            .map(|(version, name, sql)| {
+            .iter()
+            .map(|&(version, name, sql)| {
                 Migration::new(
                     version,
                     Cow::Borrowed(name),

@@ -49,6 +49,13 @@ pub enum Fail {
     ServerError,
     Forbidden,
     NotFound,
+    /// Answers normally (a gap in a scripted storm).
+    Pass,
+    /// Creates nothing and answers nothing for this long (then a 500): a hung request.
+    Hang(Duration),
+    /// Creates the message, then answers only after this long: a client that gives up
+    /// first does not know the message exists.
+    SlowAnswer(Duration),
 }
 
 /// One REST request as the fake saw it.
@@ -154,6 +161,12 @@ struct State {
     interactions: Vec<Interaction>,
     guilds: Vec<(u64, String, Vec<u64>)>,
     gateway: Gateway,
+    /// herald's own permissions sent with interactions (`app_permissions`); None: all.
+    app_permissions: Option<u64>,
+    /// Every channel post answers 502 (an outage) while set.
+    down: bool,
+    /// Channels whose every post hangs this long before a 500.
+    hung: HashMap<u64, Duration>,
 }
 
 pub struct FakeDiscord {
@@ -225,6 +238,36 @@ impl FakeDiscord {
     /// The next posts to `channel` fail like this, in order.
     pub fn fail_next(&self, channel: u64, fails: impl IntoIterator<Item = Fail>) {
         lock(&self.state).fails.entry(channel).or_default().extend(fails);
+    }
+
+    /// herald's permissions in interactions from now on (`None`: all of them).
+    pub fn set_app_permissions(&self, perms: Option<u64>) {
+        lock(&self.state).app_permissions = perms;
+    }
+
+    /// An outage: while `down`, every post to a channel gets 502 Bad Gateway.
+    pub fn set_down(&self, down: bool) {
+        lock(&self.state).down = down;
+    }
+
+    /// Every post to `channel` hangs for `hang` (then fails) from now on; None ends it.
+    pub fn set_hung(&self, channel: u64, hang: Option<Duration>) {
+        let mut st = lock(&self.state);
+        match hang {
+            Some(d) => st.hung.insert(channel, d),
+            None => st.hung.remove(&channel),
+        };
+    }
+
+    /// How many messages were created in channels other than `except`.
+    pub fn messages_count_except(&self, except: u64) -> usize {
+        lock(&self.state).messages.iter().filter(|m| m.channel_id != except).count()
+    }
+
+    /// How many posts to `channel` the fake received (answered or not).
+    pub fn post_attempts(&self, channel: u64) -> usize {
+        let path = format!("/channels/{channel}/messages");
+        lock(&self.state).requests.iter().filter(|r| r.method == "POST" && r.path == path).count()
     }
 
     pub fn global_commands(&self) -> Vec<Value> {
@@ -418,7 +461,7 @@ impl FakeDiscord {
             "member": member(user, guild, permissions),
             "token": token,
             "version": 1,
-            "app_permissions": "562949953421311",
+            "app_permissions": lock(&self.state).app_permissions.unwrap_or(562949953421311).to_string(),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
@@ -850,56 +893,78 @@ fn route(
         }
         ("POST", ["channels", c, "messages"]) => {
             let Ok(channel) = c.parse::<u64>() else { return error(404, 10003, "Unknown Channel") };
-            let mut st = lock(state);
-            if let Some(fail) = st.fails.get_mut(&channel).and_then(VecDeque::pop_front) {
-                return match fail {
-                    Fail::RateLimited(after) => json_response(
-                        429,
-                        &json!({"message": "You are being rate limited.", "retry_after": after, "global": false}),
-                    )
-                    .header("Retry-After", &format!("{}", after.ceil() as u64))
-                    .header("X-RateLimit-Limit", "5")
-                    .header("X-RateLimit-Remaining", "0")
-                    .header("X-RateLimit-Reset-After", &format!("{after:.3}"))
-                    .header("X-RateLimit-Bucket", "fakebucket")
-                    .header("X-RateLimit-Scope", "user"),
-                    Fail::ServerError => error(500, 0, "500: Internal Server Error"),
-                    Fail::Forbidden => error(403, 50001, "Missing Access"),
-                    Fail::NotFound => error(404, 10003, "Unknown Channel"),
-                };
-            }
-            if let Err(r) = validate_message(body, true) {
-                return r;
-            }
-            let nonce = match &body["nonce"] {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
+            let fail = {
+                let mut st = lock(state);
+                if st.down {
+                    return error(502, 0, "502: Bad Gateway");
+                }
+                if let Some(hang) = st.hung.get(&channel) {
+                    return error(500, 0, "500: Internal Server Error").delayed(*hang);
+                }
+                st.fails.get_mut(&channel).and_then(VecDeque::pop_front)
             };
-            if nonce.as_ref().is_some_and(|n| n.chars().count() > 25) {
-                return json_response(
-                    400,
-                    &json!({"code": 50035, "message": "Invalid Form Body",
-                    "errors": {"nonce": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be 25 or fewer in length."}]}}}),
-                );
+            match fail {
+                None | Some(Fail::Pass) => create_message(state, &next_id, channel, body),
+                Some(Fail::SlowAnswer(d)) => {
+                    create_message(state, &next_id, channel, body).delayed(d)
+                }
+                Some(Fail::Hang(d)) => error(500, 0, "500: Internal Server Error").delayed(d),
+                Some(Fail::RateLimited(after)) => json_response(
+                    429,
+                    &json!({"message": "You are being rate limited.", "retry_after": after, "global": false}),
+                )
+                .header("Retry-After", &format!("{}", after.ceil() as u64))
+                .header("X-RateLimit-Limit", "5")
+                .header("X-RateLimit-Remaining", "0")
+                .header("X-RateLimit-Reset-After", &format!("{after:.3}"))
+                .header("X-RateLimit-Bucket", "fakebucket")
+                .header("X-RateLimit-Scope", "user"),
+                Some(Fail::ServerError) => error(500, 0, "500: Internal Server Error"),
+                Some(Fail::Forbidden) => error(403, 50001, "Missing Access"),
+                Some(Fail::NotFound) => error(404, 10003, "Unknown Channel"),
             }
-            let enforce = body["enforce_nonce"].as_bool().unwrap_or(false);
-            if let (Some(n), true) = (&nonce, enforce)
-                && let Some((id, at)) = st.nonces.get(&(channel, n.clone())).copied()
-                && at.elapsed() < NONCE_TTL
-                && let Some(m) = st.messages.iter().find(|m| m.id == id)
-            {
-                return json_response(200, &message_payload(m.id, channel, None, &m.body));
-            }
-            let id = next_id();
-            st.messages.push(Posted { id, channel_id: channel, body: body.clone() });
-            if let (Some(n), true) = (nonce, enforce) {
-                st.nonces.insert((channel, n), (id, Instant::now()));
-            }
-            json_response(200, &message_payload(id, channel, None, body))
         }
         _ => error(404, 0, "404: Not Found"),
     }
+}
+
+/// Creates a message in `channel` as Discord does, honouring `nonce` + `enforce_nonce`.
+fn create_message(
+    state: &Mutex<State>,
+    next_id: &dyn Fn() -> u64,
+    channel: u64,
+    body: &Value,
+) -> Response {
+    if let Err(r) = validate_message(body, true) {
+        return r;
+    }
+    let nonce = match &body["nonce"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    if nonce.as_ref().is_some_and(|n| n.chars().count() > 25) {
+        return json_response(
+            400,
+            &json!({"code": 50035, "message": "Invalid Form Body",
+            "errors": {"nonce": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be 25 or fewer in length."}]}}}),
+        );
+    }
+    let mut st = lock(state);
+    let enforce = body["enforce_nonce"].as_bool().unwrap_or(false);
+    if let (Some(n), true) = (&nonce, enforce)
+        && let Some((id, at)) = st.nonces.get(&(channel, n.clone())).copied()
+        && at.elapsed() < NONCE_TTL
+        && let Some(m) = st.messages.iter().find(|m| m.id == id)
+    {
+        return json_response(200, &message_payload(m.id, channel, None, &m.body));
+    }
+    let id = next_id();
+    st.messages.push(Posted { id, channel_id: channel, body: body.clone() });
+    if let (Some(n), true) = (nonce, enforce) {
+        st.nonces.insert((channel, n), (id, Instant::now()));
+    }
+    json_response(200, &message_payload(id, channel, None, body))
 }
 
 /// Validates a bulk overwrite of application commands and returns them as Discord does.

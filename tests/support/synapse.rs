@@ -56,6 +56,17 @@ pub fn own() -> Option<OwnSynapse> {
     Some(OwnSynapse(Synapse::start_in(&dir).unwrap_or_else(|e| panic!("{e}"))))
 }
 
+/// A Synapse of one's own with the default rate limits for messages, joins and invites
+/// (what a production homeserver enforces), stopped on drop.
+pub fn own_with_default_limits() -> Option<OwnSynapse> {
+    if skipped() {
+        return None;
+    }
+    let dir = fresh_dir();
+    std::fs::write(dir.join("default_rate_limits"), "").expect("marker");
+    Some(OwnSynapse(Synapse::start_in(&dir).unwrap_or_else(|e| panic!("{e}"))))
+}
+
 pub struct OwnSynapse(pub Synapse);
 
 impl Drop for OwnSynapse {
@@ -225,6 +236,14 @@ impl User {
         let path = format!("/rooms/{}/state/m.room.power_levels/", enc(room));
         let mut pl = self.call(reqwest::Method::GET, &path, None).await;
         pl["users"][user] = json!(level);
+        self.call(reqwest::Method::PUT, &path, Some(pl)).await;
+    }
+
+    /// Sets the power level needed to send events of `event_type` in `room`.
+    pub async fn set_event_level(&self, room: &str, event_type: &str, level: i64) {
+        let path = format!("/rooms/{}/state/m.room.power_levels/", enc(room));
+        let mut pl = self.call(reqwest::Method::GET, &path, None).await;
+        pl["events"][event_type] = json!(level);
         self.call(reqwest::Method::PUT, &path, Some(pl)).await;
     }
 

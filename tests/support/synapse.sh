@@ -7,6 +7,10 @@
 #                                                 with PARENT (a pid), stop when that process ends
 #   tests/support/synapse.sh stop DIR             stop the Synapse started in DIR
 #
+# Rate limits are relaxed so tests run fast, except when DIR/default_rate_limits exists
+# when the config is written: then sending messages, joins and invites keep Synapse's
+# defaults (rc_message: 0.2/s, burst 10), as a homeserver in production has them.
+#
 # The venv lives outside the repository: $HERALD_SYNAPSE_VENV, default
 # /var/tmp/herald-synapse-venv. Users are registered with the shared secret in
 # DIR/shared_secret (the tests use the admin API; by hand: $VENV/bin/register_new_matrix_user
@@ -52,6 +56,38 @@ root:
 disable_existing_loggers: false
 EOF
     local big='{per_second: 10000, burst_count: 100000}'
+    local limits
+    if [ -e "$dir/default_rate_limits" ]; then
+        limits="rc_registration: $big
+rc_login:
+  address: $big
+  account: $big
+  failed_attempts: $big"
+    else
+        limits="rc_message: $big
+rc_registration: $big
+rc_registration_token_validity: $big
+rc_login:
+  address: $big
+  account: $big
+  failed_attempts: $big
+rc_admin_redaction: $big
+rc_joins:
+  local: $big
+  remote: $big
+rc_joins_per_room: $big
+rc_3pid_validation: $big
+rc_invites:
+  per_room: $big
+  per_user: $big
+  per_issuer: $big
+rc_key_requests: $big
+rc_presence:
+  per_user: $big
+rc_delayed_event_mgmt: $big
+rc_room_creation: $big
+rc_reports: $big"
+    fi
     cat >"$dir/homeserver.yaml" <<EOF
 server_name: "localhost"
 public_baseurl: "http://127.0.0.1:$port/"
@@ -83,29 +119,7 @@ bcrypt_rounds: 4
 presence:
   enabled: false
 url_preview_enabled: false
-rc_message: $big
-rc_registration: $big
-rc_registration_token_validity: $big
-rc_login:
-  address: $big
-  account: $big
-  failed_attempts: $big
-rc_admin_redaction: $big
-rc_joins:
-  local: $big
-  remote: $big
-rc_joins_per_room: $big
-rc_3pid_validation: $big
-rc_invites:
-  per_room: $big
-  per_user: $big
-  per_issuer: $big
-rc_key_requests: $big
-rc_presence:
-  per_user: $big
-rc_delayed_event_mgmt: $big
-rc_room_creation: $big
-rc_reports: $big
+$limits
 EOF
 }
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serenity::all::{
-    ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction, Context, CreateActionRow,
-    CreateAllowedMentions, CreateAutocompleteResponse, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, Guild, GuildChannel,
-    GuildId, Interaction, Member, Message, Permissions, Ready, UnavailableGuild, User,
+    ButtonStyle, ChannelId, ChannelType, CommandInteraction, ComponentInteraction, Context,
+    CreateActionRow, CreateAllowedMentions, CreateAutocompleteResponse, CreateButton,
+    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
+    EventHandler, Guild, GuildChannel, GuildId, Interaction, Member, Message, Permissions, Ready,
+    UnavailableGuild, User,
 };
 
 use super::PLATFORM;
@@ -107,6 +108,35 @@ impl Handler {
             Err(reply) => return respond(http, ci, &reply, Vec::new()).await,
             Ok(v) => v,
         };
+        // A subscription herald could never deliver is refused while the person is
+        // still there to fix it (the interaction carries herald's own permissions here).
+        let posts_here = matches!(cmd, Command::Subscribe { .. } | Command::DigestSchedule { .. });
+        if posts_here
+            && (ctx.operator || ctx.role >= cmd.required_role())
+            && let Some(app) = ci.app_permissions
+        {
+            let thread = ci.channel.as_ref().is_some_and(|c| {
+                matches!(
+                    c.kind,
+                    ChannelType::PublicThread
+                        | ChannelType::PrivateThread
+                        | ChannelType::NewsThread
+                )
+            });
+            let missing = super::missing_post_permissions(app, thread);
+            if !missing.is_empty() {
+                let reply = Reply::error(format!(
+                    "herald cannot post in this channel: it lacks the {} permission{} here. \
+                     Give herald {} in this channel's settings (Permissions), then run `/{}` \
+                     again.",
+                    missing.join(", "),
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing.join(", "),
+                    ci.data.name,
+                ));
+                return respond(http, ci, &reply, Vec::new()).await;
+            }
+        }
         // Fetching a feed, or re-indexing a long-followed feed's archive for this
         // community's search, can take longer than the 3 seconds Discord waits for an
         // answer: acknowledge first (privately: these answers are settings), then edit

@@ -15,7 +15,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serenity::all::{ChannelId, GatewayIntents, Http, HttpBuilder, ShardManager};
+use serenity::all::{ChannelId, GatewayIntents, Http, HttpBuilder, Permissions, ShardManager};
 use serenity::builder::{CreateAllowedMentions, CreateMessage};
 use serenity::http::HttpError;
 use serenity::model::channel::Nonce;
@@ -92,6 +92,32 @@ impl Platform for DiscordPlatform {
     fn digest_limits(&self) -> DigestLimits {
         DigestLimits::DISCORD
     }
+
+    fn channel_mention(&self, external_id: &str, _name: Option<&str>) -> String {
+        // Discord renders `<#id>` as the channel's name, linked.
+        match external_id.parse::<NonZeroU64>() {
+            Ok(id) => format!("<#{id}>"),
+            Err(_) => external_id.to_string(),
+        }
+    }
+}
+
+/// What herald needs to post in a channel, by the name Discord shows in its settings.
+/// Embed Links matters too: posts are embeds, which Discord drops without it.
+pub fn missing_post_permissions(app: Permissions, thread: bool) -> Vec<&'static str> {
+    if app.contains(Permissions::ADMINISTRATOR) {
+        return Vec::new();
+    }
+    let send = if thread {
+        (Permissions::SEND_MESSAGES_IN_THREADS, "Send Messages in Threads")
+    } else {
+        (Permissions::SEND_MESSAGES, "Send Messages")
+    };
+    [(Permissions::VIEW_CHANNEL, "View Channel"), send, (Permissions::EMBED_LINKS, "Embed Links")]
+        .into_iter()
+        .filter(|(p, _)| !app.contains(*p))
+        .map(|(_, name)| name)
+        .collect()
 }
 
 /// What the outbox should do about a failed REST call.

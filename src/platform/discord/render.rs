@@ -86,7 +86,17 @@ fn chars(s: &str) -> usize {
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut line_start = true;
-    for c in text.chars() {
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        // A channel mention (`<#id>`) stays a link: it pings nobody, and notices name the
+        // channel they are about this way.
+        if let Some(len) = channel_mention_len(rest) {
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
+            line_start = false;
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
         match c {
             '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | '@'
             | ':' => {
@@ -102,6 +112,13 @@ pub fn escape(text: &str) -> String {
         line_start = c == '\n' || (line_start && c == ' ');
     }
     out
+}
+
+/// The length of the `<#digits>` at the start of `s`, if there is one.
+fn channel_mention_len(s: &str) -> Option<usize> {
+    let digits = s.strip_prefix("<#")?;
+    let n = digits.bytes().take_while(u8::is_ascii_digit).count();
+    (n > 0 && digits.as_bytes().get(n) == Some(&b'>')).then_some(n + 3)
 }
 
 /// Cuts `s` to at most `max` characters, marking the cut with an ellipsis. Never leaves
@@ -324,6 +341,7 @@ mod tests {
             "\\*\\*bold\\*\\* \\[x\\]\\(http\\://evil\\) \\@everyone \\<\\@1\\> \\`c\\` \\> q"
         );
         assert_eq!(escape("- item\n# head"), "\\- item\n\\# head");
+        assert_eq!(escape("in <#42>, not <#x> or <#>"), "in <#42>, not \\<\\#x\\> or \\<\\#\\>");
         assert_eq!(truncate("ab\\*cd", 4), "ab…");
     }
 

@@ -418,7 +418,10 @@ async fn answer(
                 local_files: false,
             };
             match parse::parse(command) {
-                Ok(cmd) => shared.core.execute(&ctx, cmd).await,
+                Ok(cmd) => match refuse_unpostable(room, &cmd, &ctx).await {
+                    Some(refusal) => refusal,
+                    None => shared.core.execute(&ctx, cmd).await,
+                },
                 Err(e) => crate::reply::Reply::error(e.to_string()),
             }
         }
@@ -444,6 +447,40 @@ async fn answer(
     if let Err(e) = room.send_raw("m.room.message", content).with_transaction_id(&txn).await {
         tracing::warn!(room = %room.room_id(), "answering a command failed: {e}");
     }
+}
+
+/// A subscription (or digest schedule) in a room where herald's power level is below
+/// what sending a message takes is refused, naming the level needed; `None` lets the
+/// command run. Unknown power levels let it run (the first post would tell).
+async fn refuse_unpostable(
+    room: &Room,
+    cmd: &parse::Command,
+    ctx: &Ctx,
+) -> Option<crate::reply::Reply> {
+    use matrix_sdk::ruma::events::MessageLikeEventType;
+    let posts_here =
+        matches!(cmd, parse::Command::Subscribe { .. } | parse::Command::DigestSchedule { .. });
+    if !posts_here || !(ctx.operator || ctx.role >= cmd.required_role()) {
+        return None;
+    }
+    let me = room.own_user_id();
+    let levels = room.power_levels().await.ok()?;
+    let mut kinds = vec![MessageLikeEventType::RoomMessage];
+    if room.encryption_state().is_encrypted() {
+        kinds.push(MessageLikeEventType::RoomEncrypted);
+    }
+    let blocked = kinds.into_iter().find(|k| !levels.user_can_send_message(me, k.clone()))?;
+    let needed =
+        levels.events.get(&blocked.clone().into()).copied().unwrap_or(levels.events_default);
+    let have = match levels.for_user(me) {
+        UserPowerLevel::Int(n) => n.to_string(),
+        _ => "unlimited".to_string(),
+    };
+    Some(crate::reply::Reply::error(format!(
+        "herald cannot post in this room: sending messages ({blocked}) needs power level \
+         {needed}, and herald has {have}. Raise herald's power level to {needed} (room \
+         settings → Roles & Permissions), then run `subscribe` again."
+    )))
 }
 
 /// The outbox's view of Matrix: a room id and a reply in, a message out.
@@ -498,6 +535,13 @@ impl Platform for MatrixPlatform {
 
     fn digest_limits(&self) -> DigestLimits {
         DigestLimits::MATRIX
+    }
+
+    fn channel_mention(&self, external_id: &str, name: Option<&str>) -> String {
+        match name {
+            Some(n) if !n.trim().is_empty() => format!("{n} ({external_id})"),
+            _ => external_id.to_string(),
+        }
     }
 }
 
