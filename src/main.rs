@@ -200,6 +200,10 @@ enum BenchCmd {
         /// Megabytes of memory above the input a case may use.
         #[arg(long, default_value_t = 64.0)]
         max_mb: f64,
+        /// Instead: poll 200 healthy feeds beside a hostile one for this long (e.g. 5m)
+        /// and report the healthy feeds' lateness.
+        #[arg(long)]
+        lateness: Option<String>,
     },
 }
 
@@ -212,7 +216,8 @@ fn main() -> ExitCode {
         Command::Bench(BenchCmd::Summarize { data, sentences }) => {
             return exit_of_bench(bench::text::summarize_bench(data, *sentences));
         }
-        Command::Bench(BenchCmd::Hostile { case, json, max_cpu, max_mb }) => {
+        Command::Bench(BenchCmd::Hostile { lateness: Some(_), .. }) => {}
+        Command::Bench(BenchCmd::Hostile { case, json, max_cpu, max_mb, lateness: None }) => {
             let max_cpu = match parse_duration(max_cpu) {
                 Ok(d) => d,
                 Err(e) => {
@@ -283,6 +288,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
             BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
             BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
+            BenchCmd::Hostile { lateness: Some(run_for), .. } => {
+                let run_for = parse_duration(&run_for).map_err(anyhow::Error::msg)?;
+                bench::hostile::lateness_bench(200, run_for).await?
+            }
             BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } | BenchCmd::Hostile { .. } => {
                 unreachable!("text benches run before the runtime starts")
             }

@@ -437,7 +437,16 @@ fn feeds_add_list_pause_resume_export_remove() {
     assert!(list.contains(&format!("  {feed}")), "{list}");
 
     let again = c.cmd(&format!("feeds add {feed}"));
-    assert_eq!(again, format!("This community already follows feed #1 {FEED_TITLE}."));
+    assert!(
+        again.starts_with(&format!(
+            "This community already follows feed #1 {FEED_TITLE}, polled every 15m."
+        )),
+        "{again}"
+    );
+    let faster = c.cmd(&format!("feeds add {feed} 5m"));
+    assert!(faster.contains("its interval here is now 5m"), "{faster}");
+    let list = c.cmd("feeds list");
+    assert!(list.contains("  every 5m\n"), "{list}");
 
     let paused = c.cmd("feeds pause 1");
     assert!(paused.starts_with(&format!("✓ Paused {FEED_TITLE} for this community")), "{paused}");

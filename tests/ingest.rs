@@ -3,12 +3,11 @@
 
 mod support;
 
-use std::io::Write;
 use std::time::Duration;
 
 use herald::clock::{Clock, ManualClock};
 use herald::ingest::FeedOutcome;
-use herald::localserver::{Body, Response};
+use herald::localserver::Response;
 use herald::store::SearchScope;
 use support::{Site, T0, add, app, poll_one, rss, seed_page};
 

@@ -464,3 +464,139 @@ pub fn hostile_bench(only: Option<&str>, json: bool, limits: Limits) -> anyhow::
         anyhow::bail!("over the limits:\n  {}", over.join("\n  "))
     }
 }
+
+/// `herald bench hostile --lateness`: `healthy` feeds and one hostile feed on a
+/// one-minute interval, polled by the real poll loop for `run_for`. The hostile feed
+/// mints 1,000 new items a poll whose pages trickle a byte a second; every healthy feed
+/// has one new item a minute with a quick page. Lateness is when a feed's request
+/// reaches the server minus when it was due (its `next_poll_at`, sampled from the
+/// database four times a second).
+pub async fn lateness_bench(healthy: usize, run_for: Duration) -> anyhow::Result<()> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use crate::app::App;
+    use crate::config::Config;
+    use crate::localserver::{Body, LocalServer, Request, Response};
+
+    let dir = tempfile_dir()?;
+    let data = dir.display().to_string();
+    let config = Config::from_lookup(|name| match name {
+        "HERALD_DATA_DIR" => Some(data.clone()),
+        "HERALD_ALLOW_PRIVATE_NETWORKS" => Some("true".into()),
+        _ => None,
+    })?;
+    let app = App::open(config, crate::clock::system()).await?;
+
+    let due: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let late: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let minted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (due_h, late_h, minted_h) = (due.clone(), late.clone(), minted.clone());
+    let handler: crate::localserver::Handler = Arc::new(move |req: &Request| {
+        let path = req.path().to_string();
+        let now = chrono::Utc::now().timestamp();
+        if path.ends_with(".xml") {
+            if let Some(&d) = due_h.lock().unwrap_or_else(|p| p.into_inner()).get(&path)
+                && path.starts_with("/h")
+            {
+                late_h.lock().unwrap_or_else(|p| p.into_inner()).push((now - d).max(0));
+            }
+        }
+        if path == "/x.xml" {
+            let base = minted_h.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
+            let items: String = (base..base + 1000)
+                .map(|i| format!("<item><guid>x{i}</guid><title>Flood {i}</title><link>/slow/{i}</link></item>"))
+                .collect();
+            return Response::new(
+                200,
+                "application/rss+xml",
+                format!("{RSS_HEAD}{items}{RSS_TAIL}"),
+            );
+        }
+        if path.starts_with("/slow/") {
+            return Response {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: Body::Slow {
+                    chunk: b"<".to_vec(),
+                    every: Duration::from_secs(1),
+                    count: 600,
+                },
+            };
+        }
+        if let Some(feed) = path.strip_prefix("/h").and_then(|p| p.strip_suffix(".xml")) {
+            let minute = now / 60;
+            let item = format!(
+                "<item><guid>{feed}-{minute}</guid><title>News {minute}</title><link>/page/{feed}/{minute}</link></item>"
+            );
+            return Response::new(
+                200,
+                "application/rss+xml",
+                format!("{RSS_HEAD}{item}{RSS_TAIL}"),
+            );
+        }
+        Response::new(200, "text/html", format!("{PAGE_HEAD}{PAGE_TAIL}"))
+    });
+    let server = LocalServer::start("127.0.0.1:0".parse()?, handler).await?;
+    let now = app.clock.now();
+    let console = app.store.console_community(now).await?;
+    // The hostile feed and the healthy ones on different host names, as they would be.
+    let hostile = server.url("/x.xml").replace("127.0.0.1", "localhost");
+    app.store.add_and_link_feed(console, &hostile, Some(60), 60, now).await?;
+    for i in 0..healthy {
+        app.store
+            .add_and_link_feed(console, &server.url(&format!("/h{i}.xml")), Some(60), 60, now)
+            .await?;
+    }
+    app.poller.poll_due(64).await?;
+    late.lock().unwrap_or_else(|p| p.into_inner()).clear();
+
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let poller = app.poller.clone();
+    let slots = app.config.fetch.concurrency;
+    let polling =
+        tokio::spawn(
+            async move { poller.run(rx, slots, Default::default(), Default::default()).await },
+        );
+    let started = Instant::now();
+    while started.elapsed() < run_for {
+        let now = app.clock.now();
+        let rows = app.store.list_feeds().await?;
+        let mut map = due.lock().unwrap_or_else(|p| p.into_inner());
+        for f in rows {
+            // A claimed feed's next_poll_at is a lease far ahead: keep the real due time.
+            if f.next_poll_at <= now + 90 {
+                let path = f.url.rsplit_once('/').map(|(_, p)| format!("/{p}")).unwrap_or_default();
+                map.insert(path, f.next_poll_at);
+            }
+        }
+        drop(map);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(120), polling).await;
+    let mut late = late.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    late.sort_unstable();
+    let pct =
+        |p: f64| late.get(((late.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
+    println!(
+        "{healthy} healthy feeds + 1 hostile (1,000 trickling items a poll), 1-minute interval, {} s:",
+        run_for.as_secs()
+    );
+    println!(
+        "  healthy polls: {}; lateness p50 {} s, p99 {} s, max {} s; hostile items stored: {}",
+        late.len(),
+        pct(0.5),
+        pct(0.99),
+        late.last().copied().unwrap_or(0),
+        app.store.count_articles().await?
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("herald-lateness-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

@@ -37,6 +37,8 @@ pub const SUMMARY_SENTENCES: usize = 3;
 const PAGES_PER_FEED: usize = 4;
 /// How often a running poll loop looks for feeds that fell due while others are polled.
 const CLAIM_TICK: Duration = Duration::from_secs(1);
+/// The longest an idle poll loop sleeps before it looks for due feeds again.
+const IDLE_LOOK_S: i64 = 5;
 /// How often the running loop applies the retention policy.
 const RETENTION_EVERY_S: i64 = 3600;
 
@@ -209,13 +211,16 @@ impl Poller {
                 if stopping {
                     return Ok(report);
                 }
+                // Another process (the operator CLI, a second herald) may make a feed
+                // due at any time: look again every few seconds, not only at the next
+                // due time known here.
                 let now = self.clock.now();
                 let wait = match self.store.next_due_at().await {
-                    Ok(Some(next)) => (next - now).clamp(1, 30),
-                    Ok(None) => 30,
+                    Ok(Some(next)) => (next - now).clamp(1, IDLE_LOOK_S),
+                    Ok(None) => IDLE_LOOK_S,
                     Err(e) => {
                         warn!("reading the schedule failed: {e}");
-                        30
+                        IDLE_LOOK_S
                     }
                 };
                 tokio::select! {
