@@ -613,6 +613,23 @@ mod tests {
     }
 
     #[test]
+    fn delivery_settings_parse_and_refuse_nonsense() {
+        let c = with(&[]).expect("defaults");
+        assert_eq!(c.delivery.max_age, Duration::from_secs(3 * 86_400));
+        assert_eq!(c.delivery.send_timeout, Duration::from_secs(30));
+        let c = with(&[("HERALD_DELIVERY_MAX_AGE", "12h"), ("HERALD_SEND_TIMEOUT", "10s")])
+            .expect("valid");
+        assert_eq!(c.delivery.max_age, Duration::from_secs(12 * 3600));
+        assert_eq!(c.delivery.send_timeout, Duration::from_secs(10));
+        let e = with(&[("HERALD_DELIVERY_MAX_AGE", "1m")]).unwrap_err();
+        assert_eq!(e.var, "HERALD_DELIVERY_MAX_AGE");
+        let e = with(&[("HERALD_SEND_TIMEOUT", "0")]).unwrap_err();
+        assert_eq!(e.var, "HERALD_SEND_TIMEOUT");
+        let e = with(&[("HERALD_SEND_TIMEOUT", "forever")]).unwrap_err();
+        assert_eq!(e.var, "HERALD_SEND_TIMEOUT");
+    }
+
+    #[test]
     fn values_parse() {
         let c = with(&[
             ("HERALD_POLL_INTERVAL", "30m"),

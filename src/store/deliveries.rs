@@ -103,14 +103,14 @@ pub fn base36(mut n: u64) -> String {
 
 /// Idempotency keys: `h`, the installation id (8 hex digits), a kind letter, base-36 ids.
 /// A delivery's is at most 1 + 8 + 1 + 7 + 1 + 7 = 25 characters for ids below 36⁷
-/// (78 billion).
+/// (78 billion), a digest part's 1 + 8 + 1 + 7 + 4.
 pub fn delivery_key(installation: &str, article: i64, channel: i64) -> String {
     format!("h{installation}d{}c{}", base36(article as u64), base36(channel as u64))
 }
 
-/// A digest's key; each part appends `p{n}`.
-pub fn digest_key(installation: &str, channel: i64, window_end: Timestamp) -> String {
-    format!("h{installation}g{}w{}", base36(channel as u64), base36(window_end.max(0) as u64))
+/// A digest's key (by its row id); each part appends `p{n}`.
+pub fn digest_key(installation: &str, digest: i64) -> String {
+    format!("h{installation}g{}", base36(digest as u64))
 }
 
 pub fn notice_key(installation: &str, notice: i64) -> String {
@@ -413,18 +413,25 @@ impl Store {
             sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
                 .fetch_one(&mut *tx)
                 .await?;
-        sqlx::query(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO digests (channel_id, window_start, window_end, idem_key, next_attempt_at,
-                 created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 created_at) VALUES (?1, ?2, ?3, 'new:' || ?1 || ':' || ?3, ?4, ?4)
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(channel_id)
         .bind(start)
         .bind(window_end)
-        .bind(digest_key(&installation, channel_id, window_end))
         .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        // The key names the row, which exists only now; still before any send.
+        if let Some(id) = id {
+            sqlx::query("UPDATE digests SET idem_key = ? WHERE id = ?")
+                .bind(digest_key(&installation, id))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "UPDATE channels SET digest_last_end = ?, digest_next_at = coalesce(?, digest_next_at)
              WHERE id = ?",
@@ -940,5 +947,25 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_fit_discords_nonce_and_differ_per_installation() {
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+        let big = 36i64.pow(7) - 1;
+        let d = delivery_key("0123abcd", big, big);
+        assert!(d.len() <= 25, "{d}");
+        let g = format!("{}p999", digest_key("0123abcd", big));
+        assert!(g.len() <= 25, "{g}");
+        assert!(notice_key("0123abcd", big).len() <= 25);
+        assert_ne!(delivery_key("0123abcd", 1, 2), delivery_key("0123abce", 1, 2));
+        assert_ne!(delivery_key("0123abcd", 12, 3), delivery_key("0123abcd", 1, 23));
     }
 }

@@ -183,3 +183,28 @@ impl DiscordBot {
         let _ = self.task.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posting_needs_view_send_and_embeds_and_threads_their_own_send() {
+        let all = Permissions::VIEW_CHANNEL
+            | Permissions::SEND_MESSAGES
+            | Permissions::SEND_MESSAGES_IN_THREADS
+            | Permissions::EMBED_LINKS;
+        assert!(missing_post_permissions(all, false).is_empty());
+        assert!(missing_post_permissions(all, true).is_empty());
+        let no_send = all - Permissions::SEND_MESSAGES;
+        assert_eq!(missing_post_permissions(no_send, false), ["Send Messages"]);
+        assert!(missing_post_permissions(no_send, true).is_empty(), "threads use their own");
+        let no_thread = all - Permissions::SEND_MESSAGES_IN_THREADS;
+        assert_eq!(missing_post_permissions(no_thread, true), ["Send Messages in Threads"]);
+        assert_eq!(
+            missing_post_permissions(Permissions::empty(), false),
+            ["View Channel", "Send Messages", "Embed Links"]
+        );
+        assert!(missing_post_permissions(Permissions::ADMINISTRATOR, false).is_empty());
+    }
+}
