@@ -18,12 +18,6 @@ use herald::store::{FeedRow, FeedStatus, SearchScope};
 use herald::summarize::{Extractive, Summarizer};
 use herald::{bench, extract, textcli};
 
-/// herald: article digests from RSS, Atom and JSON feeds, for Discord, Matrix and the terminal.
-///
-/// Configuration comes from the environment and from a `.env` file in the current
-/// directory (see .env.example). With no configuration, herald keeps its data in
-/// ./data/herald.db.
-
 /// Prints a line for a person. Feed text reaches the terminal here, so the line is
 /// cleaned of everything a terminal acts on (escape sequences, controls, bidi
 /// overrides); a closed pipe (`herald search x | head`) ends herald quietly.
@@ -56,6 +50,11 @@ fn emit(to_stderr: bool, line: &str) {
     }
 }
 
+/// herald: article digests from RSS, Atom and JSON feeds, for Discord, Matrix and the terminal.
+///
+/// Configuration comes from the environment and from a `.env` file in the current
+/// directory (see .env.example). With no configuration, herald keeps its data in
+/// ./data/herald.db.
 #[derive(Parser)]
 #[command(name = "herald", version, about, long_about)]
 struct Cli {

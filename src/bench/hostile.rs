@@ -198,10 +198,8 @@ fn cases() -> Vec<Case> {
             name: "feed: UTF-16 with BOM",
             kind: Kind::Feed,
             make: || {
-                let xml = format!(
-                    "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel><title>t</title>\
-                     <item><title>One</title><link>http://example.com/1</link></item></channel></rss>"
-                );
+                let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel><title>t</title>\
+                     <item><title>One</title><link>http://example.com/1</link></item></channel></rss>";
                 let mut out = vec![0xFF, 0xFE];
                 for unit in xml.encode_utf16() {
                     out.extend_from_slice(&unit.to_le_bytes());
@@ -495,12 +493,11 @@ pub async fn lateness_bench(healthy: usize, run_for: Duration) -> anyhow::Result
     let handler: crate::localserver::Handler = Arc::new(move |req: &Request| {
         let path = req.path().to_string();
         let now = chrono::Utc::now().timestamp();
-        if path.ends_with(".xml") {
-            if let Some(&d) = due_h.lock().unwrap_or_else(|p| p.into_inner()).get(&path)
-                && path.starts_with("/h")
-            {
-                late_h.lock().unwrap_or_else(|p| p.into_inner()).push((now - d).max(0));
-            }
+        if path.starts_with("/h")
+            && path.ends_with(".xml")
+            && let Some(&d) = due_h.lock().unwrap_or_else(|p| p.into_inner()).get(&path)
+        {
+            late_h.lock().unwrap_or_else(|p| p.into_inner()).push((now - d).max(0));
         }
         if path == "/x.xml" {
             let base = minted_h.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
@@ -562,15 +559,17 @@ pub async fn lateness_bench(healthy: usize, run_for: Duration) -> anyhow::Result
     while started.elapsed() < run_for {
         let now = app.clock.now();
         let rows = app.store.list_feeds().await?;
-        let mut map = due.lock().unwrap_or_else(|p| p.into_inner());
-        for f in rows {
-            // A claimed feed's next_poll_at is a lease far ahead: keep the real due time.
-            if f.next_poll_at <= now + 90 {
-                let path = f.url.rsplit_once('/').map(|(_, p)| format!("/{p}")).unwrap_or_default();
-                map.insert(path, f.next_poll_at);
+        {
+            let mut map = due.lock().unwrap_or_else(|p| p.into_inner());
+            for f in rows {
+                // A claimed feed's next_poll_at is a lease far ahead: keep the real due time.
+                if f.next_poll_at <= now + 90 {
+                    let path =
+                        f.url.rsplit_once('/').map(|(_, p)| format!("/{p}")).unwrap_or_default();
+                    map.insert(path, f.next_poll_at);
+                }
             }
         }
-        drop(map);
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let _ = stop.send(true);

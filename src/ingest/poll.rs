@@ -277,19 +277,6 @@ impl Poller {
         fetch + self.cfg.page_budget + Duration::from_secs(30)
     }
 
-    async fn store_entry(
-        &self,
-        feed_id: i64,
-        entry: ParsedEntry,
-        backfill: bool,
-        pages_until: Instant,
-        subscriptions: Arc<Vec<SubscriptionRow>>,
-    ) -> Result<Option<crate::store::Enqueued>, StoreError> {
-        let article = self.build_article(feed_id, &entry, backfill, pages_until).await;
-        let channels = fan_out(&subscriptions, &article);
-        self.store.insert_article_with_deliveries(&article, &channels, self.clock.now()).await
-    }
-
     /// Polls one feed now and records the outcome.
     pub async fn poll_feed(&self, feed: &FeedRow) -> Result<FeedOutcome, StoreError> {
         self.poll_guarded(feed.clone()).await
@@ -375,15 +362,18 @@ impl Poller {
         loop {
             while stored.len() < width {
                 let Some(entry) = pending.next() else { break };
-                stored.push_back(self.store_entry(
-                    feed.id,
-                    entry,
-                    backfill,
-                    pages_until,
-                    subscriptions.clone(),
-                ));
+                stored.push_back(async move {
+                    self.build_article(feed.id, &entry, backfill, pages_until).await
+                });
             }
-            let Some(enqueued) = stored.next().await else { break };
+            // Pages are fetched side by side, but articles are stored in the order taken
+            // (publication order), so ids, and with them posts, keep that order.
+            let Some(article) = stored.next().await else { break };
+            let channels = fan_out(&subscriptions, &article);
+            let enqueued = self
+                .store
+                .insert_article_with_deliveries(&article, &channels, self.clock.now())
+                .await;
             if let Some(e) = enqueued? {
                 if backfill {
                     backfilled += 1;

@@ -123,9 +123,10 @@ const DELIVERY_JOB_COLUMNS: &str = "d.id, d.idem_key, d.attempts, d.next_attempt
      f.url AS feed_url";
 
 /// A channel's pending posts in the order they go out: oldest article first; for the
-/// same date, feed order (the feed lists newest first, and items are stored in the
-/// feed's order, so the higher id is the older item).
-const CHANNEL_ORDER: &str = "d.sort_at, d.article_id DESC";
+/// same date, the order they were stored in, which the poller makes publication order
+/// (oldest first; undated items in the feed's order reversed, since feeds list newest
+/// first).
+const CHANNEL_ORDER: &str = "d.sort_at, d.article_id";
 
 impl Store {
     /// This database's installation id (8 hex digits, drawn once by migration 0006).
