@@ -984,8 +984,9 @@ async fn a_burst_arrives_oldest_first_under_a_429_storm() {
 async fn undated_items_go_out_in_feed_order() {
     let mut w = world().await;
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
-    // The feed lists newest first; without dates, that order is all there is.
-    for i in (0..5).rev() {
+    // The feed lists newest first; without dates, that order is all there is, and the
+    // poller stores such items in it reversed (oldest first, ids ascending).
+    for i in 0..5 {
         w.article_at(feed, &format!("u{i}"), &format!("Undated {i}"), &[CHAN], None).await;
     }
     w.dispatch().await;
