@@ -152,6 +152,15 @@ enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         sentences: usize,
     },
+    /// Agreement with feedparser on its test feeds, and ms per parse of a 100 KB feed.
+    Feeds {
+        /// A folder of feedparser's test feeds.
+        #[arg(long, default_value = "../shared/data/feeds-feedparser-dev")]
+        data: PathBuf,
+        /// feedparser's reading of them (scripts/feedparser_reference.py).
+        #[arg(long, default_value = "tests/data/feedparser-dev-reference.json")]
+        reference: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -162,6 +171,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCmd::Summarize { data, sentences }) => {
             return exit_of_bench(bench::text::summarize_bench(data, *sentences));
+        }
+        Command::Bench(BenchCmd::Feeds { data, reference }) => {
+            return exit_of_bench(bench::feeds::run(data, reference));
         }
         _ => {}
     }
@@ -223,7 +235,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
             BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
             BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
-            BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } => {
+            BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } | BenchCmd::Feeds { .. } => {
                 unreachable!("text benches run before the runtime starts")
             }
         }

@@ -1,6 +1,8 @@
 //! `herald bench ...`: speed measured on this machine, reported in the README.
 
 pub mod deliver;
+pub mod feeds;
+pub mod feeds_expect;
 pub mod poll;
 pub mod text;
 

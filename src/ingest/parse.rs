@@ -1,14 +1,14 @@
-//! Feed bytes → herald's own view of a feed. feed-rs does the format work (RSS 0.9x,
-//! 1.0, 2.0, Atom, JSON Feed, encodings); this module decides item identity and turns
-//! markup in titles into text.
+//! Feed bytes → herald's own view of a feed. The format work (encodings, a forgiving XML
+//! reader, RSS 0.9x/1.0/2.0, Atom 0.3/1.0, CDF, JSON Feed) is herald's own reader in
+//! `feed/`, modelled on feedparser's recoveries; this module decides item identity, turns
+//! markup in titles into text, and caps the entries while they are read.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use feed_rs::model::{Entry, Link, Text};
 use sha2::{Digest, Sha256};
 
-use super::text::html_to_text;
+use super::feed::{self, Kind, RawEntry, Refusal, Text, entities};
 
 /// A parsed feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,51 +44,71 @@ pub enum FeedParseError {
     Invalid(String),
 }
 
-/// Most items a poll considers; beyond this a feed is an archive, not a feed.
+/// Most items a poll considers; beyond this a feed is an archive, not a feed. The reader
+/// stops building entries once it has read this many.
 pub const MAX_ENTRIES: usize = 1000;
 
 /// Parses feed bytes. `base` (the feed's URL) resolves relative links.
 pub fn parse_feed(bytes: &[u8], base: Option<&str>) -> Result<ParsedFeed, FeedParseError> {
+    parse_feed_with(bytes, base, None)
+}
+
+/// Parses feed bytes served with an HTTP `Content-Type` (whose charset, and whether it is
+/// an `application/…xml` or a `text/…` type, choose the encoding as RFC 3023 says).
+pub fn parse_feed_with(
+    bytes: &[u8],
+    base: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, FeedParseError> {
     let head = sniff(bytes);
     if head.is_empty() {
         return Err(FeedParseError::Empty);
     }
-    if looks_like_html(&head) {
-        return Err(FeedParseError::Html);
-    }
-    // An empty id from the generator marks "the feed gave none": herald derives its own
-    // key below, where the item's content is at hand.
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(base)
-        .id_generator(|_links: &[Link], _title: &Option<Text>, _uri: Option<&str>| String::new())
-        .build();
-    let feed = parser.parse(bytes).map_err(|e| FeedParseError::Invalid(e.to_string()))?;
-
     let base_url = base.and_then(|b| url::Url::parse(b).ok());
-    let title = feed.title.as_ref().map(text_of).filter(|t| !t.is_empty());
-    let site_url = pick_link(&feed.links).map(|l| absolutize(&l.href, base_url.as_ref()));
     let mut seen = HashSet::new();
-    let entries = feed
-        .entries
-        .iter()
-        .map(|e| entry(e, base_url.as_ref()))
-        .filter(|e| seen.insert(e.key.clone()))
-        .take(MAX_ENTRIES)
-        .collect();
-    Ok(ParsedFeed { title, site_url, entries })
+    let mut entries = Vec::new();
+    // The cap counts entries read, duplicates included: a feed of a million copies of
+    // one item costs a thousand.
+    let mut read = 0;
+    let mut sink = |raw: RawEntry| {
+        read += 1;
+        let e = entry(raw);
+        if seen.insert(e.key.clone()) {
+            entries.push(e);
+        }
+        read < MAX_ENTRIES
+    };
+    let feed =
+        match feed::read(bytes, base_url.as_ref().map(url::Url::as_str), content_type, &mut sink) {
+            Ok(feed) => feed,
+            Err(Refusal::NoFeed { html }) if html || looks_like_html(&head) => {
+                return Err(FeedParseError::Html);
+            }
+            Err(Refusal::NoFeed { .. }) => {
+                return Err(FeedParseError::Invalid(
+                    "no RSS, Atom or JSON Feed element found".into(),
+                ));
+            }
+            Err(Refusal::Truncated) => {
+                return Err(FeedParseError::Invalid(
+                    "the document ends inside the feed (cut off?)".into(),
+                ));
+            }
+            Err(Refusal::Json(e)) => return Err(FeedParseError::Invalid(e)),
+        };
+    Ok(ParsedFeed {
+        title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+        site_url: feed.link.filter(|l| !l.is_empty()),
+        entries,
+    })
 }
 
-fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
+fn entry(e: RawEntry) -> ParsedEntry {
     let title = e.title.as_ref().map(text_of).filter(|t| !t.is_empty());
-    let link = pick_link(&e.links).map(|l| absolutize(&l.href, base));
-    let content_html = e
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .filter(|b| !b.trim().is_empty())
-        .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
-        .filter(|b| !b.trim().is_empty());
-    let id = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
+    let content_html =
+        e.content.as_ref().or(e.summary.as_ref()).map(html_of).filter(|b| !b.trim().is_empty());
+    let link = e.link.filter(|l| !l.trim().is_empty());
+    let id = e.id.map(|i| i.trim().to_string()).filter(|s| !s.is_empty());
     let key = match (&id, &link) {
         (Some(id), _) => id.clone(),
         (None, Some(link)) => link.clone(),
@@ -102,60 +122,36 @@ fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
             format!("sha256:{hex}")
         }
     };
-    let image = e
-        .media
-        .iter()
-        .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
-        .next()
-        .or_else(|| {
-            e.media.iter().flat_map(|m| m.content.iter()).find_map(|c| {
-                let is_image = c.content_type.as_ref().is_some_and(|t| t.ty() == "image");
-                is_image.then(|| c.url.as_ref().map(|u| u.to_string())).flatten()
-            })
-        });
     ParsedEntry {
         key,
         id,
         title,
         link,
         published: e.published.or(e.updated),
-        author: e
-            .authors
-            .first()
-            .and_then(|a| a.name.as_deref())
-            .map(|n| n.trim().to_string())
-            .filter(|a| !a.is_empty()),
+        author: e.author.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
         content_html,
-        image,
+        image: e.image.filter(|i| !i.trim().is_empty()),
     }
 }
 
-/// The page a feed or item points at: an `alternate` link, else the first link.
-fn pick_link(links: &[Link]) -> Option<&Link> {
-    links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate") && !l.href.trim().is_empty())
-        .or_else(|| links.iter().find(|l| !l.href.trim().is_empty()))
+/// A text construct as one line of plain text.
+pub fn text_of(t: &Text) -> String {
+    match t.kind {
+        Kind::Html => feed::html::to_text(&t.value),
+        Kind::Plain => t.value.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
-fn absolutize(href: &str, base: Option<&url::Url>) -> String {
-    let href = href.trim();
-    match base {
-        Some(b) if url::Url::parse(href).is_err() => {
-            b.join(href).map(|u| u.to_string()).unwrap_or_else(|_| href.to_string())
+/// A text construct as HTML.
+fn html_of(t: &Text) -> String {
+    match t.kind {
+        Kind::Html => t.value.clone(),
+        Kind::Plain => {
+            let mut out = String::with_capacity(t.value.len());
+            entities::escape_into(&mut out, &t.value);
+            out
         }
-        _ => href.to_string(),
     }
-}
-
-fn text_of(t: &Text) -> String {
-    let raw =
-        if t.content_type.subty() == "html" || t.content.contains('<') || t.content.contains('&') {
-            html_to_text(&t.content)
-        } else {
-            t.content.clone()
-        };
-    raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The first bytes after a BOM and whitespace, lowercased, for sniffing.
