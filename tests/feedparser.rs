@@ -81,10 +81,11 @@ fn every_feedparser_file_parses_without_panic_or_hang() {
     assert!(slow.is_empty(), "{slow:?}");
 }
 
-/// Floors just under what herald measures on the dev half (README, "Feed parsing"):
-/// a fall below them is a regression.
+/// The target on the dev half (herald measures 98–100 %, README "Feed parsing"):
+/// a fall below it is a regression.
 const FLOOR_PERCENT: f64 = 97.0;
-const EXPECT_FLOOR_PERCENT: f64 = 80.0;
+/// herald measures 98.7 % of the mappable `Expect:` lines holding.
+const EXPECT_FLOOR_PERCENT: f64 = 95.0;
 
 #[test]
 fn agreement_with_feedparser_stays_above_the_floor() {
@@ -101,9 +102,12 @@ fn agreement_with_feedparser_stays_above_the_floor() {
         a.entry_link.percent(),
         a.misses.join("\n  ")
     );
-    for share in [a.entries, a.title, a.entry_title, a.entry_link] {
+    // Both readings: over all compared files, and over only those where feedparser has
+    // a value (so "both empty" cannot carry the score).
+    for share in [a.entries, a.title, a.entry_title, a.entry_link].iter().chain(&a.present) {
         assert!(share.percent() >= FLOOR_PERCENT, "below {FLOOR_PERCENT} %: {report}");
     }
+    assert!(a.present.iter().all(|s| s.total >= 30), "too few files with values: {:?}", a.present);
     let expect = feeds_expect::evaluate(&data, &outcomes);
     assert!(expect.mapped >= 100, "only {} Expect lines mapped", expect.mapped);
     assert!(

@@ -3,6 +3,7 @@
 pub mod deliver;
 pub mod feeds;
 pub mod feeds_expect;
+pub mod feeds_legacy;
 pub mod poll;
 pub mod text;
 
