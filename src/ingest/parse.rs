@@ -230,4 +230,103 @@ mod tests {
         assert_eq!(f.title.as_deref(), Some("A <b>bold</b> feed"));
         assert_eq!(f.entries[0].title.as_deref(), Some("Hi there"));
     }
+
+    fn one(xml: &str) -> ParsedFeed {
+        parse_feed(xml.as_bytes(), Some("http://example.com/feed/")).expect("a feed")
+    }
+
+    #[test]
+    fn legacy_and_variant_formats_map_onto_one_model() {
+        let atom03 =
+            one(r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>A03</title>
+            <entry><title mode="escaped" type="text/html">&lt;b&gt;E&lt;/b&gt;</title>
+            <link rel="alternate" type="text/html" href="/e1"/><id>tag:x,2003:1</id>
+            <content type="text/html" mode="base64">PHA+SGk8L3A+</content></entry></feed>"#);
+        assert_eq!(atom03.title.as_deref(), Some("A03"));
+        let e = &atom03.entries[0];
+        assert_eq!(
+            (e.title.as_deref(), e.link.as_deref()),
+            (Some("E"), Some("http://example.com/e1"))
+        );
+        assert_eq!(e.content_html.as_deref(), Some("<p>Hi</p>"));
+
+        let rss10 = one(
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+            xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>R1</title></channel>
+            <item rdf:about="http://x/1"><dc:title>T1</dc:title><link>http://x/1</link><dc:date>2004-01-01T00:00:00Z</dc:date></item></rdf:RDF>"#,
+        );
+        assert_eq!(rss10.title.as_deref(), Some("R1"));
+        assert_eq!(rss10.entries[0].title.as_deref(), Some("T1"));
+        assert!(rss10.entries[0].published.is_some());
+
+        // No version, a namespace on every element, a media:title fallback, a permalink guid.
+        let ns = one(
+            r#"<rss xmlns="http://backend.userland.com/rss2" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>N</title>
+            <item><media:title>fallback</media:title><guid>http://x/g</guid></item>
+            <item><media:title>no</media:title><title>real</title></item></channel></rss>"#,
+        );
+        assert_eq!(ns.title.as_deref(), Some("N"));
+        assert_eq!(ns.entries[0].title.as_deref(), Some("fallback"));
+        assert_eq!(ns.entries[0].link.as_deref(), Some("http://x/g"));
+        assert_eq!(ns.entries[1].title.as_deref(), Some("real"));
+
+        // CDF keeps links in attributes.
+        let cdf = one(
+            r#"<CHANNEL HREF="http://x/"><TITLE>C</TITLE><ITEM HREF="http://x/i"><TITLE>I</TITLE></ITEM></CHANNEL>"#,
+        );
+        assert_eq!(cdf.entries[0].link.as_deref(), Some("http://x/i"));
+    }
+
+    #[test]
+    fn broken_xml_is_recovered() {
+        // Undeclared HTML entities, a bare & and <, single-quoted and unquoted attributes.
+        let f = one("<rss version='2.0'><channel><title>Caf&eacute;&nbsp;AT&T 1 < 2</title>
+            <item><title>x</title><link>http://x/?a=1&b=2</link><enclosure url=http://x/i.jpg type=image/jpeg /></item></channel></rss>");
+        assert_eq!(f.title.as_deref(), Some("Café AT&T 1 < 2"));
+        assert_eq!(f.entries[0].link.as_deref(), Some("http://x/?a=1&b=2"));
+        assert_eq!(f.entries[0].image.as_deref(), Some("http://x/i.jpg"));
+        // A feed inside an XHTML page.
+        let wrapped = one(
+            r#"<html xmlns="http://www.w3.org/1999/xhtml"><body><rss version="2.0"><channel><title>W</title></channel></rss></body></html>"#,
+        );
+        assert_eq!(wrapped.title.as_deref(), Some("W"));
+        // Unclosed <br> in an item's description does not swallow the next item.
+        let br = one(
+            "<rss><channel><item><title>1</title><description>a<br>b<br></description></item><item><title>2</title></item></channel></rss>",
+        );
+        assert_eq!(br.entries.len(), 2);
+    }
+
+    #[test]
+    fn xml_base_resolves_relative_links() {
+        let f = one(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://a.example/dir/"><title>B</title>
+            <entry xml:base="sub/"><link href="page"/><id>1</id></entry><entry><link href="/root"/><id>2</id></entry></feed>"#,
+        );
+        assert_eq!(f.entries[0].link.as_deref(), Some("http://a.example/dir/sub/page"));
+        assert_eq!(f.entries[1].link.as_deref(), Some("http://a.example/root"));
+    }
+
+    #[test]
+    fn the_entry_cap_applies_while_reading() {
+        let mut xml = String::from("<rss><channel><title>big</title>");
+        for i in 0..(MAX_ENTRIES + 500) {
+            xml.push_str(&format!("<item><guid>{i}</guid></item>"));
+        }
+        xml.push_str("</channel></rss>");
+        let f = one(&xml);
+        assert_eq!(f.entries.len(), MAX_ENTRIES);
+        assert_eq!(f.entries.last().and_then(|e| e.id.as_deref()), Some("999"));
+        let json = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{}]}}"#,
+            (0..MAX_ENTRIES + 5)
+                .map(|i| format!(r#"{{"id":{i},"url":"/p/{i}","title":{{"x":1}}}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let j = one(&json);
+        assert_eq!((j.title.as_deref(), j.entries.len()), (Some("J"), MAX_ENTRIES));
+        assert_eq!(j.entries[0].link.as_deref(), Some("http://example.com/p/0"));
+        assert_eq!(j.entries[0].title, None, "an object is not a title");
+    }
 }

@@ -139,6 +139,8 @@ struct Builder<'a, 's, 'k> {
     base: Option<Url>,
     base_stack: Vec<(usize, Option<Url>)>,
     atom: bool,
+    /// The feed sits inside an XHTML page and inherited its namespace.
+    xhtml_wrapped: bool,
     saw_feed: bool,
     root_name: Option<&'a str>,
     feed_depth: Option<usize>,
@@ -167,6 +169,7 @@ pub fn read(src: &str, base: Option<&str>, sink: &mut Sink<'_>) -> Result<RawFee
         base: base.and_then(|b| Url::parse(b).ok()),
         base_stack: Vec::new(),
         atom: false,
+        xhtml_wrapped: false,
         saw_feed: false,
         root_name: None,
         feed_depth: None,
@@ -248,11 +251,16 @@ impl<'a> Builder<'a, '_, '_> {
             return;
         }
         let mut name = self.canonical(raw);
-        // A feed inside an XHTML page inherits the page's namespace.
-        if let Some(rest) = name.strip_prefix("xhtml:")
-            && ["rss", "channel", "feed", "item", "entry"].contains(&rest)
-        {
-            name = rest.to_string();
+        // A feed inside an XHTML page inherits the page's namespace: its elements are the
+        // feed's own (except an item's xhtml:body, which is content either way).
+        if let Some(rest) = name.strip_prefix("xhtml:") {
+            let feed_root = ["rss", "channel", "feed", "item", "entry"].contains(&rest);
+            if feed_root {
+                self.xhtml_wrapped = true;
+            }
+            if feed_root || (self.xhtml_wrapped && rest != "body") {
+                name = rest.to_string();
+            }
         }
 
         let role = match name.as_str() {

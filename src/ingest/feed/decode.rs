@@ -145,7 +145,13 @@ fn parse_content_type(value: &str) -> (String, Option<Candidate>) {
 /// The whole body in `cand`, or None if any byte sequence is invalid in it.
 fn decode_strict(body: &[u8], cand: Candidate) -> Option<String> {
     match cand {
-        Candidate::Std(e) if e == UTF_8 => std::str::from_utf8(body).ok().map(str::to_owned),
+        Candidate::Std(e) if e == UTF_8 => match std::str::from_utf8(body) {
+            Ok(text) => Some(text.to_owned()),
+            // A UTF-8 feed with a stray windows-1252 byte is still UTF-8: reading it all as
+            // windows-1252 would garble every other accented letter.
+            Err(_) if mostly_utf8(body) => Some(String::from_utf8_lossy(body).into_owned()),
+            Err(_) => None,
+        },
         Candidate::Std(e) => {
             e.decode_without_bom_handling_and_without_replacement(body).map(|c| c.into_owned())
         }
@@ -153,6 +159,17 @@ fn decode_strict(body: &[u8], cand: Candidate) -> Option<String> {
         Candidate::Utf32Be => decode_utf32(body, true),
         Candidate::Utf32Le => decode_utf32(body, false),
     }
+}
+
+/// Whether invalid bytes are rare next to valid multi-byte UTF-8 sequences (Latin-1
+/// text has almost none of the latter).
+fn mostly_utf8(body: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in body.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| c.len_utf8() > 1).count();
+        invalid += chunk.invalid().len();
+    }
+    multibyte > 0 && multibyte >= 4 * invalid
 }
 
 fn decode_utf32(body: &[u8], big_endian: bool) -> Option<String> {
@@ -190,6 +207,11 @@ mod tests {
         // Latin-1 declared as UTF-8 is still read.
         let latin = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>caf\xe9</rss>";
         assert!(decode(latin, None).contains("café"));
+        // UTF-8 with one stray windows-1252 byte stays UTF-8 (one U+FFFD, not mojibake).
+        let mixed = "<rss>é è ê ë à ù \u{fffd}</rss>";
+        let mut bytes = "<rss>é è ê ë à ù ".as_bytes().to_vec();
+        bytes.extend(b"\x93</rss>");
+        assert_eq!(decode(&bytes, None), mixed);
         // The HTTP charset overrides the declaration for application/xml and text/xml.
         let decl = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss>\xc3\xa9</rss>";
         assert!(decode(decl, Some("application/xml; charset=utf-8")).contains('é'));
