@@ -192,3 +192,47 @@ fn utf16_feeds_parse() {
     let feed = parse_feed(&bytes, None).expect("UTF-16 with BOM");
     assert_eq!(feed.title.as_deref(), Some("Ünïcode"));
 }
+
+#[test]
+fn mangled_feedparser_files_never_panic() {
+    // Every dev file cut at several points, with bytes flipped and with a non-ASCII byte
+    // spliced into markup: parsing may fail but must not panic.
+    let (data, _) = data();
+    let files = herald::bench::feeds::files(&data).expect("files");
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut panics = Vec::new();
+    for rel in files {
+        let bytes = std::fs::read(data.join(&rel)).expect("read");
+        if bytes.is_empty() {
+            continue;
+        }
+        let mut variants = Vec::new();
+        for cut in [bytes.len() / 3, bytes.len() / 2, bytes.len() * 9 / 10] {
+            variants.push(bytes[..cut].to_vec());
+        }
+        for _ in 0..3 {
+            let mut v = bytes.clone();
+            for _ in 0..8 {
+                let i = (next() as usize) % v.len();
+                v[i] = (next() >> 24) as u8;
+            }
+            variants.push(v);
+        }
+        let mut spliced = bytes.clone();
+        let at = (next() as usize) % spliced.len();
+        spliced.splice(at..at, "é<é&é".bytes());
+        variants.push(spliced);
+        for v in variants {
+            if std::panic::catch_unwind(|| parse_feed(&v, Some("http://example.com/f"))).is_err() {
+                panics.push(rel.clone());
+            }
+        }
+    }
+    assert!(panics.is_empty(), "panicked on mangled {panics:?}");
+}

@@ -58,7 +58,7 @@ fn clauses(expr: &str) -> Vec<&str> {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'\'' || b == b'"' => quote = Some(b),
-            None if expr[i..].starts_with(" and ") => {
+            None if bytes[i..].starts_with(b" and ") => {
                 out.push(expr[start..i].trim());
                 start = i + 5;
                 i += 4;

@@ -194,7 +194,8 @@ pub fn read(src: &str, base: Option<&str>, sink: &mut Sink<'_>) -> Result<RawFee
             Token::Text(t) => b.text(t, false),
             Token::CData(t) => b.text(t, true),
             Token::Doctype(d) => {
-                if !b.doctype_seen && d.len() >= 9 && d[2..9].eq_ignore_ascii_case("doctype") {
+                if !b.doctype_seen && d.get(2..9).is_some_and(|k| k.eq_ignore_ascii_case("doctype"))
+                {
                     b.doctype_seen = true;
                     b.declared = Declared::from_doctype(d);
                 }
