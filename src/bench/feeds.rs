@@ -477,6 +477,15 @@ pub fn hostile_inputs() -> Vec<(&'static str, Vec<u8>)> {
                 FIVE_MB,
             ),
         ),
+        ("5 MB of `<!`", fill(&format!("{rss}<item><title>"), |_| "<!".into(), "", FIVE_MB)),
+        ("5 MB of unclosed `<a `", fill(rss, |_| "<a ".into(), "", FIVE_MB)),
+        ("5 MB of `</`", fill(rss, |_| "</".into(), "", FIVE_MB)),
+        ("64 namespaces, then 600k elements", {
+            let decls: String =
+                (0..64).map(|i| format!(" xmlns:n{i}=\"http://n{i}.example/\"")).collect();
+            let head = format!("<rss{decls}><channel><title>t</title>");
+            fill(&head, |_| "<n0:x/>".into(), end, FIVE_MB)
+        }),
     ]
 }
 

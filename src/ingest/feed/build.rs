@@ -17,7 +17,7 @@ const MAX_END_SEARCH: usize = 64;
 /// The most text one field keeps (a title, one item's content).
 const MAX_FIELD: usize = 1 << 20;
 /// Namespace declarations kept in scope at once.
-const MAX_NAMESPACES: usize = 256;
+const MAX_NAMESPACES: usize = 64;
 
 /// Namespaces feedparser knows, mapped to the prefix it reads them under ("" = the
 /// feed format's own elements). Unknown namespaces keep the prefix the document uses.
@@ -134,8 +134,8 @@ struct Builder<'a, 's, 'k> {
     doctype_seen: bool,
     stack: Vec<Open<'a>>,
     overflow: usize,
-    namespaces: Vec<(usize, &'a str, &'static str)>,
-    unknown_namespaces: Vec<(usize, &'a str)>,
+    /// In-scope declarations: (depth, prefix, the canonical prefix if herald knows the URI).
+    namespaces: Vec<(usize, &'a str, Option<&'static str>)>,
     base: Option<Url>,
     base_stack: Vec<(usize, Option<Url>)>,
     atom: bool,
@@ -165,7 +165,6 @@ pub fn read(src: &str, base: Option<&str>, sink: &mut Sink<'_>) -> Result<RawFee
         stack: Vec::new(),
         overflow: 0,
         namespaces: Vec::new(),
-        unknown_namespaces: Vec::new(),
         base: base.and_then(|b| Url::parse(b).ok()),
         base_stack: Vec::new(),
         atom: false,
@@ -596,9 +595,6 @@ impl<'a> Builder<'a, '_, '_> {
         while self.namespaces.last().is_some_and(|(d, _, _)| *d >= depth) {
             self.namespaces.pop();
         }
-        while self.unknown_namespaces.last().is_some_and(|(d, _)| *d >= depth) {
-            self.unknown_namespaces.pop();
-        }
         if self.base_stack.last().is_some_and(|(d, _)| *d >= depth)
             && let Some((_, prev)) = self.base_stack.pop()
         {
@@ -715,13 +711,10 @@ impl<'a> Builder<'a, '_, '_> {
         for (k, v) in attributes(attrs) {
             if let Some(prefix) = k.strip_prefix("xmlns") {
                 let prefix = prefix.strip_prefix(':').unwrap_or(prefix);
-                if self.namespaces.len() + self.unknown_namespaces.len() >= MAX_NAMESPACES {
+                if self.namespaces.len() >= MAX_NAMESPACES {
                     continue;
                 }
-                match canonical_prefix(v) {
-                    Some(canon) => self.namespaces.push((depth, prefix, canon)),
-                    None => self.unknown_namespaces.push((depth, prefix)),
-                }
+                self.namespaces.push((depth, prefix, canonical_prefix(v)));
             } else if k.eq_ignore_ascii_case("xml:base") {
                 let value = decode_attr(v);
                 let new = match &self.base {
@@ -742,15 +735,15 @@ impl<'a> Builder<'a, '_, '_> {
             Some((p, l)) => (p, l),
             None => ("", raw),
         };
-        let known =
-            self.namespaces.iter().rev().find(|(_, p, _)| *p == prefix).map(|(d, _, c)| (*d, *c));
-        let unknown =
-            self.unknown_namespaces.iter().rev().find(|(_, p)| *p == prefix).map(|(d, _)| *d);
-        let canon = match (known, unknown) {
-            (Some((kd, c)), Some(ud)) if kd >= ud => c,
-            (Some((_, c)), None) => c,
-            _ => prefix,
-        };
+        // The innermost declaration of the prefix decides; unknown URIs and undeclared
+        // prefixes keep the prefix as written.
+        let canon = self
+            .namespaces
+            .iter()
+            .rev()
+            .find(|(_, p, _)| *p == prefix)
+            .and_then(|(_, _, c)| *c)
+            .unwrap_or(prefix);
         let mut out = String::with_capacity(canon.len() + local.len() + 1);
         if !canon.is_empty() {
             out.push_str(&canon.to_ascii_lowercase());

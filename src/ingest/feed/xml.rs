@@ -84,9 +84,10 @@ impl<'a> Iterator for Tokenizer<'a> {
             if after.starts_with('!') {
                 let len = declaration_len(rest);
                 if !rest[..len].ends_with('>') {
-                    // A declaration that never closes is text ("&lt;!DOCTYPE ~" in HTML).
-                    self.pos += 1;
-                    return Some(Token::Text("<"));
+                    // A declaration that never closes is text ("&lt;!DOCTYPE ~" in HTML), all
+                    // of the rest: rescanning from each later `<!` would be quadratic.
+                    self.pos = src.len();
+                    return Some(Token::Text(rest));
                 }
                 self.pos += len;
                 return Some(Token::Doctype(&rest[..len]));
@@ -257,7 +258,7 @@ mod tests {
         );
         let attrs: Vec<_> = attributes(" b='1>2' c=d e f = \"g\"").collect();
         assert_eq!(attrs, vec![("b", "1>2"), ("c", "d"), ("e", ""), ("f", "g")]);
-        assert_eq!(Tokenizer::new("<!DOCTYPE ~").next(), Some(Token::Text("<")));
+        assert_eq!(Tokenizer::new("<!DOCTYPE ~").next(), Some(Token::Text("<!DOCTYPE ~")));
         for s in ["<", "<a", "<a b='", "<!--", "<![CDATA[", "<!DOCTYPE [", "</", "<?", "é<é"] {
             let _ = Tokenizer::new(s).count();
         }
