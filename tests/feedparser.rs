@@ -84,7 +84,7 @@ fn every_feedparser_file_parses_without_panic_or_hang() {
 /// The target on the dev half (herald measures 98–100 %, README "Feed parsing"):
 /// a fall below it is a regression.
 const FLOOR_PERCENT: f64 = 97.0;
-/// herald measures 98.7 % of the mappable `Expect:` lines holding.
+/// herald measures 99.1 % of the mappable `Expect:` lines holding.
 const EXPECT_FLOOR_PERCENT: f64 = 95.0;
 
 #[test]
@@ -109,7 +109,7 @@ fn agreement_with_feedparser_stays_above_the_floor() {
     }
     assert!(a.present.iter().all(|s| s.total >= 30), "too few files with values: {:?}", a.present);
     let expect = feeds_expect::evaluate(&data, &outcomes);
-    assert!(expect.mapped >= 100, "only {} Expect lines mapped", expect.mapped);
+    assert!(expect.mapped >= 500, "only {} Expect lines mapped", expect.mapped);
     assert!(
         expect.percent() >= EXPECT_FLOOR_PERCENT,
         "Expect lines hold on {:.1} %:\n  {}",

@@ -5,7 +5,9 @@
 //! `link`, `id`, `author`, its `published_parsed`/`updated_parsed`, `len(entries)`) with a
 //! literal are "mappable"; `not bozo` clauses are ignored (herald has no bozo bit), and any
 //! other clause makes the line unmappable. Titles are compared as text (markup stripped,
-//! entities decoded, whitespace collapsed), as herald turns titles into text.
+//! entities decoded, whitespace collapsed), as herald turns titles into text; so is an
+//! entry's `description`/`summary`/`content` with herald's one body (content, else
+//! summary), since feedparser's is sanitized HTML and herald sanitizes later, to text.
 
 use std::path::Path;
 
@@ -131,6 +133,10 @@ fn herald_value(path: &str, feed: Option<&ParsedFeed>) -> Option<Option<Lit>> {
         "['link']" => text(e.and_then(|e| e.link.as_deref())),
         "['id']" => text(e.and_then(|e| e.id.as_deref())),
         "['author']" | "['author_detail']['name']" => text(e.and_then(|e| e.author.as_deref())),
+        // herald keeps one body per entry (its content, else its summary), as HTML.
+        "['description']" | "['summary']" | "['content'][0]['value']" => {
+            text(e.and_then(|e| e.content_html.as_deref()))
+        }
         "['published_parsed']" | "['updated_parsed']" => e.and_then(|e| e.published).map(|d| {
             Lit::Tuple(vec![
                 i64::from(d.year()),
@@ -150,7 +156,7 @@ fn herald_value(path: &str, feed: Option<&ParsedFeed>) -> Option<Option<Lit>> {
 /// on their first six fields).
 fn matches(path: &str, ours: &Option<Lit>, want: &Lit) -> bool {
     match (ours, want) {
-        (a, Lit::Str(b)) if path.ends_with("['title']") => {
+        (a, Lit::Str(b)) if path.ends_with("['title']") || is_body(path) => {
             let a = match a {
                 Some(Lit::Str(a)) => Some(a.as_str()),
                 _ => None,
@@ -166,6 +172,12 @@ fn matches(path: &str, ours: &Option<Lit>, want: &Lit) -> bool {
         (Some(a), b) => a == b,
         (None, _) => false,
     }
+}
+
+fn is_body(path: &str) -> bool {
+    path.ends_with("['description']")
+        || path.ends_with("['summary']")
+        || path.ends_with("['value']")
 }
 
 /// Evaluates the Expect lines of every file `outcomes` covers.
