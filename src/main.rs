@@ -184,6 +184,15 @@ enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         sentences: usize,
     },
+    /// Agreement with feedparser on its test feeds, and ms per parse of a 100 KB feed.
+    Feeds {
+        /// A folder of feedparser's test feeds.
+        #[arg(long, default_value = "../shared/data/feeds-feedparser-dev")]
+        data: PathBuf,
+        /// feedparser's reading of them (scripts/feedparser_reference.py).
+        #[arg(long, default_value = "tests/data/feedparser-dev-reference.json")]
+        reference: PathBuf,
+    },
     /// Worst CPU time and peak memory of each hostile feed and page, each case in a
     /// child process of its own; fails when one passes the limits.
     Hostile {
@@ -214,6 +223,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCmd::Summarize { data, sentences }) => {
             return exit_of_bench(bench::text::summarize_bench(data, *sentences));
+        }
+        Command::Bench(BenchCmd::Feeds { data, reference }) => {
+            return exit_of_bench(bench::feeds::run(data, reference));
         }
         Command::Bench(BenchCmd::Hostile { lateness: Some(_), .. }) => {}
         Command::Bench(BenchCmd::Hostile { case, json, max_cpu, max_mb, lateness: None }) => {
@@ -291,7 +303,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 let run_for = parse_duration(&run_for).map_err(anyhow::Error::msg)?;
                 bench::hostile::lateness_bench(200, run_for).await?
             }
-            BenchCmd::Extract { .. } | BenchCmd::Summarize { .. } | BenchCmd::Hostile { .. } => {
+            BenchCmd::Extract { .. }
+            | BenchCmd::Summarize { .. }
+            | BenchCmd::Hostile { .. }
+            | BenchCmd::Feeds { .. } => {
                 unreachable!("text benches run before the runtime starts")
             }
         }

@@ -1,6 +1,9 @@
 //! `herald bench ...`: speed measured on this machine, reported in the README.
 
 pub mod deliver;
+pub mod feeds;
+pub mod feeds_expect;
+pub mod feeds_legacy;
 pub mod hostile;
 pub mod poll;
 pub mod text;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::fetch::{FetchKind, Fetched, Fetcher};
-use super::parse::{FeedParseError, parse_feed};
+use super::parse::{FeedParseError, parse_feed_with};
 use crate::clock::Timestamp;
 use crate::domain::FeedUrl;
 use crate::store::{FeedRow, Store, StoreError};
@@ -136,10 +136,13 @@ async fn probe(fetcher: &Fetcher, url: &Url) -> Result<usize, Probe> {
     let served_as_html =
         body.content_type.as_deref().is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
     // Parsing is CPU work bounded by the body cap: off the async workers.
-    let (bytes, base) = (body.bytes.clone(), body.url.to_string());
-    let parsed = tokio::task::spawn_blocking(move || parse_feed(&bytes, Some(&base)))
-        .await
-        .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))));
+    let (bytes, base, content_type) =
+        (body.bytes.clone(), body.url.to_string(), body.content_type.clone());
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_feed_with(&bytes, Some(&base), content_type.as_deref())
+    })
+    .await
+    .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))));
     match parsed {
         Ok(feed) => Ok(feed.entries.len()),
         // A page the sniffer missed still says what it is in its Content-Type.

@@ -6,6 +6,7 @@
 
 pub mod add;
 pub mod charset;
+pub mod feed;
 pub mod fetch;
 pub mod guard;
 pub mod opml;
@@ -14,5 +15,5 @@ pub mod poll;
 pub mod text;
 
 pub use fetch::{FetchError, FetchKind, Fetched, Fetcher};
-pub use parse::{FeedParseError, ParsedEntry, ParsedFeed, parse_feed};
+pub use parse::{FeedParseError, ParsedEntry, ParsedFeed, parse_feed, parse_feed_with};
 pub use poll::{FeedOutcome, PollReport, Poller};

@@ -1,14 +1,14 @@
-//! Feed bytes → herald's own view of a feed. feed-rs does the format work (RSS 0.9x,
-//! 1.0, 2.0, Atom, JSON Feed, encodings); this module decides item identity and turns
-//! markup in titles into text.
+//! Feed bytes → herald's own view of a feed. The format work (encodings, a forgiving XML
+//! reader, RSS 0.9x/1.0/2.0, Atom 0.3/1.0, CDF, JSON Feed) is herald's own reader in
+//! `feed/`, modelled on feedparser's recoveries; this module decides item identity, turns
+//! markup in titles into text, and caps the entries while they are read.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use feed_rs::model::{Entry, Link, Text};
 use sha2::{Digest, Sha256};
 
-use super::text::html_to_text;
+use super::feed::{self, Kind, RawEntry, Refusal, Text, entities};
 
 /// A parsed feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,51 +44,71 @@ pub enum FeedParseError {
     Invalid(String),
 }
 
-/// Most items a poll considers; beyond this a feed is an archive, not a feed.
+/// Most items a poll considers; beyond this a feed is an archive, not a feed. The reader
+/// stops building entries once it has read this many.
 pub const MAX_ENTRIES: usize = 1000;
 
 /// Parses feed bytes. `base` (the feed's URL) resolves relative links.
 pub fn parse_feed(bytes: &[u8], base: Option<&str>) -> Result<ParsedFeed, FeedParseError> {
+    parse_feed_with(bytes, base, None)
+}
+
+/// Parses feed bytes served with an HTTP `Content-Type` (whose charset, and whether it is
+/// an `application/…xml` or a `text/…` type, choose the encoding as RFC 3023 says).
+pub fn parse_feed_with(
+    bytes: &[u8],
+    base: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, FeedParseError> {
     let head = sniff(bytes);
     if head.is_empty() {
         return Err(FeedParseError::Empty);
     }
-    if looks_like_html(&head) {
-        return Err(FeedParseError::Html);
-    }
-    // An empty id from the generator marks "the feed gave none": herald derives its own
-    // key below, where the item's content is at hand.
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(base)
-        .id_generator(|_links: &[Link], _title: &Option<Text>, _uri: Option<&str>| String::new())
-        .build();
-    let feed = parser.parse(bytes).map_err(|e| FeedParseError::Invalid(e.to_string()))?;
-
     let base_url = base.and_then(|b| url::Url::parse(b).ok());
-    let title = feed.title.as_ref().map(text_of).filter(|t| !t.is_empty());
-    let site_url = pick_link(&feed.links).map(|l| absolutize(&l.href, base_url.as_ref()));
     let mut seen = HashSet::new();
-    let entries = feed
-        .entries
-        .iter()
-        .map(|e| entry(e, base_url.as_ref()))
-        .filter(|e| seen.insert(e.key.clone()))
-        .take(MAX_ENTRIES)
-        .collect();
-    Ok(ParsedFeed { title, site_url, entries })
+    let mut entries = Vec::new();
+    // The cap counts entries read, duplicates included: a feed of a million copies of
+    // one item costs a thousand.
+    let mut read = 0;
+    let mut sink = |raw: RawEntry| {
+        read += 1;
+        let e = entry(raw);
+        if seen.insert(e.key.clone()) {
+            entries.push(e);
+        }
+        read < MAX_ENTRIES
+    };
+    let feed =
+        match feed::read(bytes, base_url.as_ref().map(url::Url::as_str), content_type, &mut sink) {
+            Ok(feed) => feed,
+            Err(Refusal::NoFeed { html }) if html || looks_like_html(&head) => {
+                return Err(FeedParseError::Html);
+            }
+            Err(Refusal::NoFeed { .. }) => {
+                return Err(FeedParseError::Invalid(
+                    "no RSS, Atom or JSON Feed element found".into(),
+                ));
+            }
+            Err(Refusal::Truncated) => {
+                return Err(FeedParseError::Invalid(
+                    "the document ends inside the feed (cut off?)".into(),
+                ));
+            }
+            Err(Refusal::Json(e)) => return Err(FeedParseError::Invalid(e)),
+        };
+    Ok(ParsedFeed {
+        title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+        site_url: feed.link.filter(|l| !l.is_empty()),
+        entries,
+    })
 }
 
-fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
+fn entry(e: RawEntry) -> ParsedEntry {
     let title = e.title.as_ref().map(text_of).filter(|t| !t.is_empty());
-    let link = pick_link(&e.links).map(|l| absolutize(&l.href, base));
-    let content_html = e
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .filter(|b| !b.trim().is_empty())
-        .or_else(|| e.summary.as_ref().map(|s| s.content.clone()))
-        .filter(|b| !b.trim().is_empty());
-    let id = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
+    let content_html =
+        e.content.as_ref().or(e.summary.as_ref()).map(html_of).filter(|b| !b.trim().is_empty());
+    let link = e.link.filter(|l| !l.trim().is_empty());
+    let id = e.id.map(|i| i.trim().to_string()).filter(|s| !s.is_empty());
     let key = match (&id, &link) {
         (Some(id), _) => id.clone(),
         (None, Some(link)) => link.clone(),
@@ -102,60 +122,36 @@ fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
             format!("sha256:{hex}")
         }
     };
-    let image = e
-        .media
-        .iter()
-        .flat_map(|m| m.thumbnails.iter().map(|t| t.image.uri.clone()))
-        .next()
-        .or_else(|| {
-            e.media.iter().flat_map(|m| m.content.iter()).find_map(|c| {
-                let is_image = c.content_type.as_ref().is_some_and(|t| t.ty() == "image");
-                is_image.then(|| c.url.as_ref().map(|u| u.to_string())).flatten()
-            })
-        });
     ParsedEntry {
         key,
         id,
         title,
         link,
         published: e.published.or(e.updated),
-        author: e
-            .authors
-            .first()
-            .and_then(|a| a.name.as_deref())
-            .map(|n| n.trim().to_string())
-            .filter(|a| !a.is_empty()),
+        author: e.author.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
         content_html,
-        image,
+        image: e.image.filter(|i| !i.trim().is_empty()),
     }
 }
 
-/// The page a feed or item points at: an `alternate` link, else the first link.
-fn pick_link(links: &[Link]) -> Option<&Link> {
-    links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate") && !l.href.trim().is_empty())
-        .or_else(|| links.iter().find(|l| !l.href.trim().is_empty()))
+/// A text construct as one line of plain text.
+pub fn text_of(t: &Text) -> String {
+    match t.kind {
+        Kind::Html => feed::html::to_text(&t.value),
+        Kind::Plain => t.value.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
-fn absolutize(href: &str, base: Option<&url::Url>) -> String {
-    let href = href.trim();
-    match base {
-        Some(b) if url::Url::parse(href).is_err() => {
-            b.join(href).map(|u| u.to_string()).unwrap_or_else(|_| href.to_string())
+/// A text construct as HTML.
+fn html_of(t: &Text) -> String {
+    match t.kind {
+        Kind::Html => t.value.clone(),
+        Kind::Plain => {
+            let mut out = String::with_capacity(t.value.len());
+            entities::escape_into(&mut out, &t.value);
+            out
         }
-        _ => href.to_string(),
     }
-}
-
-fn text_of(t: &Text) -> String {
-    let raw =
-        if t.content_type.subty() == "html" || t.content.contains('<') || t.content.contains('&') {
-            html_to_text(&t.content)
-        } else {
-            t.content.clone()
-        };
-    raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The first bytes after a BOM and whitespace, lowercased, for sniffing.
@@ -233,5 +229,104 @@ mod tests {
         // The title's text is itself "<b>bold</b>" once the escaping is undone: it stays text.
         assert_eq!(f.title.as_deref(), Some("A <b>bold</b> feed"));
         assert_eq!(f.entries[0].title.as_deref(), Some("Hi there"));
+    }
+
+    fn one(xml: &str) -> ParsedFeed {
+        parse_feed(xml.as_bytes(), Some("http://example.com/feed/")).expect("a feed")
+    }
+
+    #[test]
+    fn legacy_and_variant_formats_map_onto_one_model() {
+        let atom03 =
+            one(r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>A03</title>
+            <entry><title mode="escaped" type="text/html">&lt;b&gt;E&lt;/b&gt;</title>
+            <link rel="alternate" type="text/html" href="/e1"/><id>tag:x,2003:1</id>
+            <content type="text/html" mode="base64">PHA+SGk8L3A+</content></entry></feed>"#);
+        assert_eq!(atom03.title.as_deref(), Some("A03"));
+        let e = &atom03.entries[0];
+        assert_eq!(
+            (e.title.as_deref(), e.link.as_deref()),
+            (Some("E"), Some("http://example.com/e1"))
+        );
+        assert_eq!(e.content_html.as_deref(), Some("<p>Hi</p>"));
+
+        let rss10 = one(
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+            xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>R1</title></channel>
+            <item rdf:about="http://x/1"><dc:title>T1</dc:title><link>http://x/1</link><dc:date>2004-01-01T00:00:00Z</dc:date></item></rdf:RDF>"#,
+        );
+        assert_eq!(rss10.title.as_deref(), Some("R1"));
+        assert_eq!(rss10.entries[0].title.as_deref(), Some("T1"));
+        assert!(rss10.entries[0].published.is_some());
+
+        // No version, a namespace on every element, a media:title fallback, a permalink guid.
+        let ns = one(
+            r#"<rss xmlns="http://backend.userland.com/rss2" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>N</title>
+            <item><media:title>fallback</media:title><guid>http://x/g</guid></item>
+            <item><media:title>no</media:title><title>real</title></item></channel></rss>"#,
+        );
+        assert_eq!(ns.title.as_deref(), Some("N"));
+        assert_eq!(ns.entries[0].title.as_deref(), Some("fallback"));
+        assert_eq!(ns.entries[0].link.as_deref(), Some("http://x/g"));
+        assert_eq!(ns.entries[1].title.as_deref(), Some("real"));
+
+        // CDF keeps links in attributes.
+        let cdf = one(
+            r#"<CHANNEL HREF="http://x/"><TITLE>C</TITLE><ITEM HREF="http://x/i"><TITLE>I</TITLE></ITEM></CHANNEL>"#,
+        );
+        assert_eq!(cdf.entries[0].link.as_deref(), Some("http://x/i"));
+    }
+
+    #[test]
+    fn broken_xml_is_recovered() {
+        // Undeclared HTML entities, a bare & and <, single-quoted and unquoted attributes.
+        let f = one("<rss version='2.0'><channel><title>Caf&eacute;&nbsp;AT&T 1 < 2</title>
+            <item><title>x</title><link>http://x/?a=1&b=2</link><enclosure url=http://x/i.jpg type=image/jpeg /></item></channel></rss>");
+        assert_eq!(f.title.as_deref(), Some("Café AT&T 1 < 2"));
+        assert_eq!(f.entries[0].link.as_deref(), Some("http://x/?a=1&b=2"));
+        assert_eq!(f.entries[0].image.as_deref(), Some("http://x/i.jpg"));
+        // A feed inside an XHTML page.
+        let wrapped = one(
+            r#"<html xmlns="http://www.w3.org/1999/xhtml"><body><rss version="2.0"><channel><title>W</title></channel></rss></body></html>"#,
+        );
+        assert_eq!(wrapped.title.as_deref(), Some("W"));
+        // Unclosed <br> in an item's description does not swallow the next item.
+        let br = one(
+            "<rss><channel><item><title>1</title><description>a<br>b<br></description></item><item><title>2</title></item></channel></rss>",
+        );
+        assert_eq!(br.entries.len(), 2);
+    }
+
+    #[test]
+    fn xml_base_resolves_relative_links() {
+        let f = one(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://a.example/dir/"><title>B</title>
+            <entry xml:base="sub/"><link href="page"/><id>1</id></entry><entry><link href="/root"/><id>2</id></entry></feed>"#,
+        );
+        assert_eq!(f.entries[0].link.as_deref(), Some("http://a.example/dir/sub/page"));
+        assert_eq!(f.entries[1].link.as_deref(), Some("http://a.example/root"));
+    }
+
+    #[test]
+    fn the_entry_cap_applies_while_reading() {
+        let mut xml = String::from("<rss><channel><title>big</title>");
+        for i in 0..(MAX_ENTRIES + 500) {
+            xml.push_str(&format!("<item><guid>{i}</guid></item>"));
+        }
+        xml.push_str("</channel></rss>");
+        let f = one(&xml);
+        assert_eq!(f.entries.len(), MAX_ENTRIES);
+        assert_eq!(f.entries.last().and_then(|e| e.id.as_deref()), Some("999"));
+        let json = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{}]}}"#,
+            (0..MAX_ENTRIES + 5)
+                .map(|i| format!(r#"{{"id":{i},"url":"/p/{i}","title":{{"x":1}}}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let j = one(&json);
+        assert_eq!((j.title.as_deref(), j.entries.len()), (Some("J"), MAX_ENTRIES));
+        assert_eq!(j.entries[0].link.as_deref(), Some("http://example.com/p/0"));
+        assert_eq!(j.entries[0].title, None, "an object is not a title");
     }
 }

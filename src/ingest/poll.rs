@@ -18,7 +18,7 @@ use tracing::{debug, info, warn};
 use url::Url;
 
 use super::fetch::{FetchError, FetchKind, Fetched, Fetcher, Validators};
-use super::parse::{FeedParseError, ParsedEntry, parse_feed};
+use super::parse::{FeedParseError, ParsedEntry, parse_feed_with};
 use super::text::html_to_text;
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::PollConfig;
@@ -317,9 +317,12 @@ impl Poller {
         };
         let base = body.url.to_string();
         let bytes = body.bytes;
-        let parsed = tokio::task::spawn_blocking(move || parse_feed(&bytes, Some(&base)))
-            .await
-            .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))));
+        let content_type = body.content_type.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse_feed_with(&bytes, Some(&base), content_type.as_deref())
+        })
+        .await
+        .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))));
         let parsed = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e.into())),
