@@ -489,11 +489,16 @@ pub fn hostile_inputs() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// Where the data and reference are by default, relative to the repository.
+/// Where the data and reference are: `HERALD_FEEDPARSER_DATA` and
+/// `HERALD_FEEDPARSER_REFERENCE` when set (another half of the tests, another reference of
+/// the same shape), else the dev half and the committed reference.
 pub fn default_paths() -> (PathBuf, PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    (
-        root.join("../shared/data/feeds-feedparser-dev"),
-        root.join("tests/data/feedparser-dev-reference.json"),
-    )
+    let data = std::env::var_os("HERALD_FEEDPARSER_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data/feeds-feedparser-dev"));
+    let reference = std::env::var_os("HERALD_FEEDPARSER_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("tests/data/feedparser-dev-reference.json"));
+    (data, reference)
 }
