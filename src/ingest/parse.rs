@@ -105,8 +105,7 @@ pub fn parse_feed_with(
 
 fn entry(e: RawEntry) -> ParsedEntry {
     let title = e.title.as_ref().map(text_of).filter(|t| !t.is_empty());
-    let content_html =
-        e.content.as_ref().or(e.summary.as_ref()).map(html_of).filter(|b| !b.trim().is_empty());
+    let content_html = e.content.or(e.summary).map(into_html).filter(|b| !b.trim().is_empty());
     let link = e.link.filter(|l| !l.trim().is_empty());
     let id = e.id.map(|i| i.trim().to_string()).filter(|s| !s.is_empty());
     let key = match (&id, &link) {
@@ -143,9 +142,9 @@ pub fn text_of(t: &Text) -> String {
 }
 
 /// A text construct as HTML.
-fn html_of(t: &Text) -> String {
+fn into_html(t: Text) -> String {
     match t.kind {
-        Kind::Html => t.value.clone(),
+        Kind::Html => t.value,
         Kind::Plain => {
             let mut out = String::with_capacity(t.value.len());
             entities::escape_into(&mut out, &t.value);
