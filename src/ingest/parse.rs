@@ -328,4 +328,23 @@ mod tests {
         assert_eq!(j.entries[0].link.as_deref(), Some("http://example.com/p/0"));
         assert_eq!(j.entries[0].title, None, "an object is not a title");
     }
+
+    #[test]
+    fn authors_are_names_and_the_feed_author_stands_in() {
+        let f = one(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><author><name>Feed Team</name></author>
+            <entry><id>1</id></entry><entry><id>2</id><author><name>Jo</name><email>jo@x</email></author></entry></feed>"#,
+        );
+        assert_eq!(f.entries[0].author.as_deref(), Some("Feed Team"));
+        assert_eq!(f.entries[1].author.as_deref(), Some("Jo"));
+        let r = one("<rss><channel><item><guid>1</guid><author>jo@example.com (Jo Smith)</author></item>
+            <item><guid>2</guid><author>Ed Itor &lt;ed@example.com&gt;</author></item></channel></rss>");
+        assert_eq!(r.entries[0].author.as_deref(), Some("Jo Smith"));
+        assert_eq!(r.entries[1].author.as_deref(), Some("Ed Itor"));
+        let j = one(
+            r#"{"version":"https://jsonfeed.org/version/1.1","authors":[{"name":"J Team"}],"items":[{"id":"1"},{"id":"2","author":{"name":"Al"}}]}"#,
+        );
+        assert_eq!(j.entries[0].author.as_deref(), Some("J Team"));
+        assert_eq!(j.entries[1].author.as_deref(), Some("Al"));
+    }
 }

@@ -394,8 +394,9 @@ impl<'a> Builder<'a, '_, '_> {
             "pubdate" | "published" | "issued" | "dc:date" | "dcterms:issued"
             | "dcterms:created" | "created" => Field::Published,
             "updated" | "modified" | "lastbuilddate" | "dcterms:modified" => Field::Updated,
+            // The feed's own author stands for entries that name none (Atom's rule).
             "author" | "itunes:author" | "dc:creator" | "dc:author"
-                if in_entry && self.author.is_none() && self.fields().author.is_none() =>
+                if self.author.is_none() && self.fields().author.is_none() =>
             {
                 if name == "author" {
                     self.author = Some(AuthorState { depth, text: String::new(), name: None });
@@ -582,7 +583,10 @@ impl<'a> Builder<'a, '_, '_> {
             }
             Role::Entry => {
                 self.entry_depth = None;
-                let fields = std::mem::take(&mut self.entry);
+                let mut fields = std::mem::take(&mut self.entry);
+                if fields.author.is_none() {
+                    fields.author = self.feed.author.clone();
+                }
                 let entry = finish_entry(fields);
                 if !(self.sink)(entry) {
                     self.full = true;
