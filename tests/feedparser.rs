@@ -73,6 +73,16 @@ fn every_feedparser_file_parses_without_panic_or_hang() {
     let panics: Vec<&str> =
         outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.rel.as_str()).collect();
     assert!(panics.is_empty(), "parse_feed panicked on {panics:?}");
+    // And exactly as `herald parse-feed FILE` calls it: no URL, no HTTP headers.
+    let files = herald::bench::feeds::files(&data).expect("files");
+    let cli_panics: Vec<&String> = files
+        .iter()
+        .filter(|rel| {
+            let bytes = std::fs::read(data.join(rel)).expect("read");
+            std::panic::catch_unwind(|| parse_feed(&bytes, None)).is_err()
+        })
+        .collect();
+    assert!(cli_panics.is_empty(), "parse_feed(bytes, None) panicked on {cli_panics:?}");
     let slow: Vec<String> = outcomes
         .iter()
         .filter(|o| o.took > Duration::from_secs(2))

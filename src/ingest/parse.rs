@@ -105,8 +105,7 @@ pub fn parse_feed_with(
 
 fn entry(e: RawEntry) -> ParsedEntry {
     let title = e.title.as_ref().map(text_of).filter(|t| !t.is_empty());
-    let content_html =
-        e.content.as_ref().or(e.summary.as_ref()).map(html_of).filter(|b| !b.trim().is_empty());
+    let content_html = e.content.or(e.summary).map(into_html).filter(|b| !b.trim().is_empty());
     let link = e.link.filter(|l| !l.trim().is_empty());
     let id = e.id.map(|i| i.trim().to_string()).filter(|s| !s.is_empty());
     let key = match (&id, &link) {
@@ -143,9 +142,9 @@ pub fn text_of(t: &Text) -> String {
 }
 
 /// A text construct as HTML.
-fn html_of(t: &Text) -> String {
+fn into_html(t: Text) -> String {
     match t.kind {
-        Kind::Html => t.value.clone(),
+        Kind::Html => t.value,
         Kind::Plain => {
             let mut out = String::with_capacity(t.value.len());
             entities::escape_into(&mut out, &t.value);
@@ -328,5 +327,24 @@ mod tests {
         assert_eq!((j.title.as_deref(), j.entries.len()), (Some("J"), MAX_ENTRIES));
         assert_eq!(j.entries[0].link.as_deref(), Some("http://example.com/p/0"));
         assert_eq!(j.entries[0].title, None, "an object is not a title");
+    }
+
+    #[test]
+    fn authors_are_names_and_the_feed_author_stands_in() {
+        let f = one(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><author><name>Feed Team</name></author>
+            <entry><id>1</id></entry><entry><id>2</id><author><name>Jo</name><email>jo@x</email></author></entry></feed>"#,
+        );
+        assert_eq!(f.entries[0].author.as_deref(), Some("Feed Team"));
+        assert_eq!(f.entries[1].author.as_deref(), Some("Jo"));
+        let r = one("<rss><channel><item><guid>1</guid><author>jo@example.com (Jo Smith)</author></item>
+            <item><guid>2</guid><author>Ed Itor &lt;ed@example.com&gt;</author></item></channel></rss>");
+        assert_eq!(r.entries[0].author.as_deref(), Some("Jo Smith"));
+        assert_eq!(r.entries[1].author.as_deref(), Some("Ed Itor"));
+        let j = one(
+            r#"{"version":"https://jsonfeed.org/version/1.1","authors":[{"name":"J Team"}],"items":[{"id":"1"},{"id":"2","author":{"name":"Al"}}]}"#,
+        );
+        assert_eq!(j.entries[0].author.as_deref(), Some("J Team"));
+        assert_eq!(j.entries[1].author.as_deref(), Some("Al"));
     }
 }

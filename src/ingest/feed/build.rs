@@ -235,7 +235,11 @@ impl<'a> Builder<'a, '_, '_> {
         }
         if let Some(cap) = &mut self.capture {
             // Markup inside a text construct: keep it as HTML.
-            cap.children = true;
+            if !cap.children {
+                // The markup is only kept once a construct turns out to hold some.
+                cap.children = true;
+                entities::escape_into(&mut cap.markup, &cap.text);
+            }
             let local = raw.rsplit(':').next().unwrap_or(raw);
             let void = HTML_VOID.iter().any(|v| v.eq_ignore_ascii_case(local));
             if cap.markup.len() + raw.len() + attrs.len() + 3 < MAX_FIELD {
@@ -390,8 +394,9 @@ impl<'a> Builder<'a, '_, '_> {
             "pubdate" | "published" | "issued" | "dc:date" | "dcterms:issued"
             | "dcterms:created" | "created" => Field::Published,
             "updated" | "modified" | "lastbuilddate" | "dcterms:modified" => Field::Updated,
+            // The feed's own author stands for entries that name none (Atom's rule).
             "author" | "itunes:author" | "dc:creator" | "dc:author"
-                if in_entry && self.author.is_none() && self.fields().author.is_none() =>
+                if self.author.is_none() && self.fields().author.is_none() =>
             {
                 if name == "author" {
                     self.author = Some(AuthorState { depth, text: String::new(), name: None });
@@ -510,7 +515,9 @@ impl<'a> Builder<'a, '_, '_> {
                 if cdata { raw.into() } else { entities::decode(raw, Some(&mut self.declared)) };
             if cap.text.len() + decoded.len() < MAX_FIELD {
                 cap.text.push_str(&decoded);
-                entities::escape_into(&mut cap.markup, &decoded);
+                if cap.children {
+                    entities::escape_into(&mut cap.markup, &decoded);
+                }
             }
             return;
         }
@@ -576,7 +583,10 @@ impl<'a> Builder<'a, '_, '_> {
             }
             Role::Entry => {
                 self.entry_depth = None;
-                let fields = std::mem::take(&mut self.entry);
+                let mut fields = std::mem::take(&mut self.entry);
+                if fields.author.is_none() {
+                    fields.author = self.feed.author.clone();
+                }
                 let entry = finish_entry(fields);
                 if !(self.sink)(entry) {
                     self.full = true;
@@ -606,29 +616,9 @@ impl<'a> Builder<'a, '_, '_> {
         let Some(cap) = self.capture.take() else { return };
         let rank_depth = cap.depth.saturating_sub(self.context_depth());
         let atom = self.atom;
-        let text = || -> Text {
-            let mut value = cap.text.clone();
-            if cap.base64
-                && let Some(decoded) = base64_decode(value.trim())
-            {
-                value = decoded;
-            }
-            if cap.children || cap.mode == Mode::Xhtml {
-                let markup = if cap.children { cap.markup.clone() } else { value };
-                return Text { value: markup.trim().to_string(), kind: Kind::Html };
-            }
-            let value = value.trim().to_string();
-            match cap.mode {
-                Mode::Html => Text { value, kind: Kind::Html },
-                _ if (!atom || cap.base64) && looks_like_html(&value) => {
-                    Text { value, kind: Kind::Html }
-                }
-                _ => Text { value, kind: Kind::Plain },
-            }
-        };
         match cap.field {
             Field::Title { media } => {
-                let t = text();
+                let t = capture_text(cap, atom);
                 if t.value.is_empty() {
                     return;
                 }
@@ -666,14 +656,14 @@ impl<'a> Builder<'a, '_, '_> {
                 }
             }
             Field::Summary => {
-                let t = text();
+                let t = capture_text(cap, atom);
                 let f = self.fields();
                 if f.summary.is_none() && !t.value.is_empty() {
                     f.summary = Some(t);
                 }
             }
             Field::Content => {
-                let t = text();
+                let t = capture_text(cap, atom);
                 let f = self.fields();
                 if f.content.is_none() && !t.value.is_empty() {
                     f.content = Some(t);
@@ -788,6 +778,32 @@ fn author_of(text: &str) -> Option<String> {
     let name = name.trim_matches(|c: char| c.is_whitespace() || "()<>".contains(c));
     let name = collapse(name);
     Some(if name.is_empty() { t } else { name })
+}
+
+/// A finished text construct's value: its markup when it held elements or is XHTML, else
+/// its text (base64-decoded when so marked), as HTML or plain text.
+fn capture_text(cap: Capture, atom: bool) -> Text {
+    let mut value = cap.text;
+    if cap.base64
+        && let Some(decoded) = base64_decode(value.trim())
+    {
+        value = decoded;
+    }
+    if cap.children {
+        return Text { value: cap.markup.trim().to_string(), kind: Kind::Html };
+    }
+    if cap.mode == Mode::Xhtml {
+        let mut html = String::with_capacity(value.len());
+        entities::escape_into(&mut html, value.trim());
+        return Text { value: html, kind: Kind::Html };
+    }
+    let trimmed = value.trim();
+    let value = if trimmed.len() == value.len() { value } else { trimmed.to_string() };
+    match cap.mode {
+        Mode::Html => Text { value, kind: Kind::Html },
+        _ if (!atom || cap.base64) && looks_like_html(&value) => Text { value, kind: Kind::Html },
+        _ => Text { value, kind: Kind::Plain },
+    }
 }
 
 fn finish_entry(f: Fields) -> RawEntry {

@@ -94,7 +94,8 @@ fn fraction_nanos(frac: &str) -> u32 {
 
 fn at(date: NaiveDate, t: NaiveTime, offset_minutes: i32) -> Option<DateTime<Utc>> {
     let local = NaiveDateTime::new(date, t);
-    let utc = local - chrono::Duration::minutes(i64::from(offset_minutes));
+    // Checked: the `-` operator panics at the edge of chrono's range (year 262,142).
+    let utc = local.checked_sub_signed(chrono::Duration::minutes(i64::from(offset_minutes)))?;
     Some(Utc.from_utc_datetime(&utc))
 }
 
@@ -251,9 +252,16 @@ mod tests {
         assert_eq!(iso("2003-12-31 10:14:55"), "2003-12-31T10:14:55+00:00");
         assert_eq!(iso("Sun Jan  4 16:29:06 PST 2004"), "2004-01-05T00:29:06+00:00");
         assert_eq!(iso("Sat, Dec 16 2023 02:02:33 PM"), "2023-12-16T14:02:33+00:00");
-        for s in
-            ["", "garbage", "2004-99-99", "Thu, 99 Foo 2004", "9999999999999", "2004-01-01T25:00"]
-        {
+        for s in [
+            "",
+            "garbage",
+            "2004-99-99",
+            "Thu, 99 Foo 2004",
+            "9999999999999",
+            "2004-01-01T25:00",
+            "262142-12-31T23:59:59-23:59",
+            "2004-01-01T00:00:00.99999999999999Z",
+        ] {
             let _ = parse(s);
         }
     }

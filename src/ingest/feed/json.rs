@@ -133,6 +133,8 @@ struct Item {
 struct Items<'a, 's, 'k> {
     sink: &'a mut Sink<'k>,
     base: Option<&'s url::Url>,
+    /// The feed's author, for items that name none (when it comes before the items).
+    feed_author: Option<String>,
 }
 
 impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
@@ -158,7 +160,11 @@ impl<'de> Visitor<'de> for Items<'_, '_, '_> {
             }
             let Some(item) = a.next_element::<ItemOrJunk>()? else { return Ok(()) };
             if let ItemOrJunk(Some(item)) = item {
-                full = !(self.sink)(entry_of(item, self.base));
+                let mut entry = entry_of(item, self.base);
+                if entry.author.is_none() {
+                    entry.author = self.feed_author.clone();
+                }
+                full = !(self.sink)(entry);
             }
         }
     }
@@ -239,6 +245,7 @@ struct TopFields {
     version: Option<String>,
     title: Option<String>,
     home_page_url: Option<String>,
+    author: Option<String>,
     saw_items: bool,
 }
 
@@ -254,9 +261,18 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
                 "version" => out.version = a.next_value::<Lenient>()?.0,
                 "title" => out.title = a.next_value::<Lenient>()?.0,
                 "home_page_url" => out.home_page_url = a.next_value::<Lenient>()?.0,
+                "author" | "authors" => {
+                    let author = a.next_value::<MaybeAuthor>()?.0;
+                    out.author = out.author.take().or(author);
+                }
                 "items" if !out.saw_items => {
                     out.saw_items = true;
-                    a.next_value_seed(Items { sink: &mut *self.sink, base: self.base })?;
+                    let feed_author = out.author.clone();
+                    a.next_value_seed(Items {
+                        sink: &mut *self.sink,
+                        base: self.base,
+                        feed_author,
+                    })?;
                 }
                 _ => {
                     a.next_value::<IgnoredAny>()?;
