@@ -1,18 +1,24 @@
 //! Web page HTML → the article's own text and metadata.
 //!
-//! `dom_smoothie` (a Readability port) finds the main content block; around it
-//! we add what Readability leaves to the caller: a guard so hostile input
-//! cannot panic or blow the stack ([`guard`]), pruning of page furniture that
-//! sits *inside* article containers ([`clean`]), line-level removal of the
-//! noise that survives (share bars, credits, "read more"), and metadata that
+//! No single algorithm finds the article on every page, so several
+//! independent candidates are built and one is chosen by measurable signals
+//! ([`choose`]): dom_smoothie's Readability result, the page's structured data
+//! (JSON-LD `articleBody`, `itemprop=articleBody`), its semantic containers
+//! (`<article>`, `<main>`) and a text-density baseline over the whole body
+//! ([`candidates`], built on [`blocks`]). Around them: a guard so hostile input
+//! cannot panic or blow the stack ([`guard`]), pruning of page furniture and
+//! line-level removal of the noise that survives ([`clean`]), and metadata
 //! Readability does not look for ([`meta`]).
 
+mod blocks;
+mod candidates;
 mod clean;
 mod guard;
 mod meta;
 
 use std::fmt;
 
+pub use candidates::Kind;
 pub use clean::{clean_text, is_noise_line};
 
 /// What a reader (and the summarizer) wants from a page.
@@ -53,6 +59,146 @@ impl fmt::Display for ExtractError {
 
 impl std::error::Error for ExtractError {}
 
+/// One candidate article text, cleaned, with the signals the choice reads.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub kind: Kind,
+    /// Cleaned text, paragraphs separated by `"\n\n"`.
+    pub text: String,
+    /// Non-whitespace characters.
+    pub chars: usize,
+    /// Non-whitespace characters in paragraphs long enough to be prose.
+    pub prose: usize,
+    /// Fingerprint of the text, to measure overlap between candidates.
+    grams: std::collections::HashSet<u64>,
+}
+
+impl Candidate {
+    fn new(kind: Kind, raw: &str, title: Option<&str>) -> Option<Self> {
+        let text = clean_text(raw, title);
+        let mut chars = 0;
+        let mut prose = 0;
+        for para in text.split("\n\n") {
+            let n = para.chars().filter(|c| !c.is_whitespace()).count();
+            chars += n;
+            if n >= PROSE_PARAGRAPH_CHARS {
+                prose += n;
+            }
+        }
+        let grams = fingerprint(&text);
+        (chars > 0).then_some(Self { kind, text, chars, prose, grams })
+    }
+
+    /// Share of this candidate's fingerprint found in `other`'s: 1.0 when
+    /// every passage of this text also appears there.
+    fn contained_in(&self, other: &Candidate) -> f64 {
+        if self.grams.is_empty() {
+            return 0.0;
+        }
+        let common = self.grams.iter().filter(|g| other.grams.contains(g)).count();
+        common as f64 / self.grams.len() as f64
+    }
+}
+
+/// Hashes of character windows (whitespace ignored, so line breaks and the
+/// way each method spaces blocks do not matter; characters, not words, so
+/// Chinese and Japanese work too). A quarter are kept, chosen by hash value,
+/// so two texts keep the same windows of the passages they share.
+fn fingerprint(text: &str) -> std::collections::HashSet<u64> {
+    use std::hash::{Hash, Hasher};
+    const WINDOW: usize = 12;
+    let chars: Vec<char> =
+        text.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+    let mut out = std::collections::HashSet::new();
+    for w in chars.windows(WINDOW) {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        w.hash(&mut h);
+        let v = h.finish();
+        if v % 4 == 0 {
+            out.insert(v);
+        }
+    }
+    out
+}
+
+/// A paragraph this long is prose, not a label, a tag list or a date.
+const PROSE_PARAGRAPH_CHARS: usize = 50;
+
+/// Everything [`extract`] learns about a page before choosing its text.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Analysis {
+    info: meta::PageInfo,
+    pub candidates: Vec<Candidate>,
+}
+
+/// The choice's thresholds. Few on purpose: each one is a way to fit the dev
+/// pages rather than the web, and `herald bench extract` cross-validates them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Choice {
+    /// Readability's text is implausibly short when its prose is under this
+    /// share of the most prose any candidate found.
+    pub short: f64,
+    /// Two candidates agree when each holds at least this share of the other.
+    pub agree: f64,
+}
+
+impl Default for Choice {
+    fn default() -> Self {
+        Self { short: 0.5, agree: 0.8 }
+    }
+}
+
+impl Choice {
+    /// Settings `herald bench extract` tries when cross-validating.
+    pub fn grid() -> Vec<Choice> {
+        let mut out = Vec::new();
+        for short in [0.3, 0.4, 0.5, 0.6, 0.7] {
+            for agree in [0.6, 0.7, 0.8, 0.9] {
+                out.push(Choice { short, agree });
+            }
+        }
+        out
+    }
+}
+
+impl Analysis {
+    /// Index of the chosen candidate.
+    pub fn choose(&self, c: &Choice) -> Option<usize> {
+        choose(&self.candidates, c)
+    }
+}
+
+/// Readability first: it is the most precise single method on pages it
+/// understands. The safety net: when its text is implausibly short next to
+/// what the other candidates found, and no markup-based candidate (the
+/// page's own statement of what its article is) agrees with it, the tightest
+/// of the candidates that are not short is taken instead.
+fn choose(cands: &[Candidate], c: &Choice) -> Option<usize> {
+    let max_prose = cands.iter().map(|x| x.prose).max()?;
+    let long_enough = |x: &Candidate| x.prose as f64 >= c.short * max_prose as f64;
+    if let Some(r) = cands.iter().position(|x| x.kind == Kind::Readability) {
+        let rd = &cands[r];
+        if long_enough(rd) {
+            return Some(r);
+        }
+        let confirmed = cands.iter().any(|m| {
+            matches!(m.kind, Kind::ItemProp | Kind::JsonLd | Kind::Article)
+                && m.contained_in(rd) >= c.agree
+                && rd.contained_in(m) >= c.agree
+        });
+        if confirmed {
+            return Some(r);
+        }
+    }
+    cands
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| long_enough(x))
+        .min_by_key(|(_, x)| x.chars)
+        .map(|(i, _)| i)
+}
+
 /// Extracts the article from `html`. `url` should be the page's final
 /// (post-redirect) absolute URL: it resolves relative image links.
 ///
@@ -60,32 +206,10 @@ impl std::error::Error for ExtractError {}
 /// extraction runs under `catch_unwind` as a last line of defence, because a
 /// feed bot must survive whatever the web serves.
 pub fn extract(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
-    let url = match url {
-        Some(u) if meta::is_absolute_http(u) => Some(u),
-        Some(u) if u.trim().is_empty() => None,
-        Some(u) => return Err(ExtractError::BadUrl(u.to_string())),
-        None => None,
-    };
-    let html = guard::sanitize(html).ok_or(ExtractError::NotHtml)?;
-    std::panic::catch_unwind(|| extract_inner(&html, url)).unwrap_or(Err(ExtractError::NoContent))
-}
-
-fn extract_inner(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
-    let doc = dom_query::Document::from(html);
-    let mut info = meta::collect(&doc, url);
-    clean::prune_dom(&doc);
-
-    let cfg =
-        dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
-    let mut r = dom_smoothie::Readability::with_document(doc, url, Some(cfg))
-        .map_err(|_| ExtractError::BadUrl(url.unwrap_or_default().to_string()))?;
-    let article = r.parse().map_err(|_| ExtractError::NoContent)?;
-
-    let text = clean_text(&article.text_content, info.title.as_deref());
-    if text.trim().is_empty() {
-        return Err(ExtractError::NoContent);
-    }
-    info.fill_from_readability(&article);
+    let a = analyse(html, url)?;
+    let i = a.choose(&Choice::default()).ok_or(ExtractError::NoContent)?;
+    let Analysis { mut info, mut candidates } = a;
+    let text = candidates.swap_remove(i).text;
     let lang = info.lang.take().or_else(|| meta::detect_lang(&text));
     Ok(Extracted {
         title: info.title,
@@ -95,6 +219,51 @@ fn extract_inner(html: &str, url: Option<&str>) -> Result<Extracted, ExtractErro
         lang,
         text,
     })
+}
+
+/// Builds every candidate of a page (what [`extract`] chooses from).
+#[doc(hidden)]
+pub fn analyse(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError> {
+    let url = match url {
+        Some(u) if meta::is_absolute_http(u) => Some(u),
+        Some(u) if u.trim().is_empty() => None,
+        Some(u) => return Err(ExtractError::BadUrl(u.to_string())),
+        None => None,
+    };
+    let html = guard::sanitize(html).ok_or(ExtractError::NotHtml)?;
+    std::panic::catch_unwind(|| analyse_inner(&html, url)).unwrap_or(Err(ExtractError::NoContent))
+}
+
+fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError> {
+    let doc = dom_query::Document::from(html);
+    let mut info = meta::collect(&doc, url);
+    let json_ld = candidates::json_ld_body(&doc);
+    clean::prune_dom(&doc);
+    let title = info.title.clone();
+    let title = title.as_deref();
+
+    let mut cands = Vec::new();
+    if let Some(body) = doc.body() {
+        let (dom, _) = candidates::dom_candidates(&doc, &body);
+        cands.extend(dom.iter().filter_map(|(k, raw)| Candidate::new(*k, raw, title)));
+    }
+    if let Some(t) = json_ld {
+        cands.extend(Candidate::new(Kind::JsonLd, &t, title));
+    }
+
+    let cfg =
+        dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
+    let mut r = dom_smoothie::Readability::with_document(doc, url, Some(cfg))
+        .map_err(|_| ExtractError::BadUrl(url.unwrap_or_default().to_string()))?;
+    if let Ok(article) = r.parse() {
+        info.fill_from_readability(&article);
+        let title = info.title.clone();
+        cands.extend(Candidate::new(Kind::Readability, &article.text_content, title.as_deref()));
+    }
+    if cands.is_empty() {
+        return Err(ExtractError::NoContent);
+    }
+    Ok(Analysis { info, candidates: cands })
 }
 
 #[cfg(test)]
