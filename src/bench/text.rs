@@ -227,7 +227,8 @@ pub fn extract_bench(data: &Path) -> anyhow::Result<()> {
                         let chosen = a.choose(&extract::Choice::default()).map(|i| format!("{:?}", a.candidates[i].kind));
                         let line = serde_json::json!({"set": name, "id": page.id, "truth_chars": page.truth.chars(),
                             "herald": ours.last().map(PageScore::f1), "smoothie": base.last().map(PageScore::f1),
-                            "chosen": chosen, "candidates": cands});
+                            "chosen": chosen, "candidates": cands,
+                            "texts": a.candidates.iter().map(|c| (format!("{:?}", c.kind), c.text.clone())).collect::<HashMap<_, _>>()});
                         writeln!(d, "{line}")?;
                     }
                     let empty = score_page(&page.truth, "");

@@ -75,7 +75,7 @@ pub struct Candidate {
 
 impl Candidate {
     fn new(kind: Kind, raw: &str, title: Option<&str>) -> Option<Self> {
-        let text = clean_text(raw, title);
+        let text = trim_tail(&clean_text(raw, title));
         let mut chars = 0;
         let mut prose = 0;
         for para in text.split("\n\n") {
@@ -99,6 +99,21 @@ impl Candidate {
         common as f64 / self.grams.len() as f64
     }
 }
+
+/// Drops the short lines after the last paragraph of prose. An article ends
+/// on a sentence; what follows it in a container is section labels, tag
+/// lists, share prompts and the headings of removed link lists.
+fn trim_tail(text: &str) -> String {
+    let paras: Vec<&str> = text.split("\n\n").collect();
+    let long = |p: &&str| p.chars().filter(|c| !c.is_whitespace()).count() >= TAIL_LINE_CHARS;
+    match paras.iter().rposition(long) {
+        Some(last) => paras[..=last].join("\n\n"),
+        None => text.to_string(),
+    }
+}
+
+/// Lines shorter than this after the article's last long line are furniture.
+const TAIL_LINE_CHARS: usize = 30;
 
 /// Hashes of character windows (whitespace ignored, so line breaks and the
 /// way each method spaces blocks do not matter; characters, not words, so
@@ -139,13 +154,16 @@ pub struct Choice {
     /// Readability's text is implausibly short when its prose is under this
     /// share of the most prose any candidate found.
     pub short: f64,
+    /// ... and when the prose it misses is at least this many characters (a
+    /// few paragraphs): on pages with little prose the ratio is noise.
+    pub gap: usize,
     /// Two candidates agree when each holds at least this share of the other.
     pub agree: f64,
 }
 
 impl Default for Choice {
     fn default() -> Self {
-        Self { short: 0.5, agree: 0.8 }
+        Self { short: 0.7, gap: 300, agree: 0.8 }
     }
 }
 
@@ -153,9 +171,11 @@ impl Choice {
     /// Settings `herald bench extract` tries when cross-validating.
     pub fn grid() -> Vec<Choice> {
         let mut out = Vec::new();
-        for short in [0.3, 0.4, 0.5, 0.6, 0.7] {
-            for agree in [0.6, 0.7, 0.8, 0.9] {
-                out.push(Choice { short, agree });
+        for short in [0.5, 0.6, 0.7, 0.8] {
+            for gap in [0, 300, 1000] {
+                for agree in [0.7, 0.8, 0.9] {
+                    out.push(Choice { short, gap, agree });
+                }
             }
         }
         out
@@ -179,7 +199,7 @@ fn choose(cands: &[Candidate], c: &Choice) -> Option<usize> {
     let long_enough = |x: &Candidate| x.prose as f64 >= c.short * max_prose as f64;
     if let Some(r) = cands.iter().position(|x| x.kind == Kind::Readability) {
         let rd = &cands[r];
-        if long_enough(rd) {
+        if long_enough(rd) || rd.prose + c.gap > max_prose {
             return Some(r);
         }
         let confirmed = cands.iter().any(|m| {
@@ -250,6 +270,7 @@ fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError
     if let Some(t) = json_ld {
         cands.extend(Candidate::new(Kind::JsonLd, &t, title));
     }
+
 
     let cfg =
         dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
