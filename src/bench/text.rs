@@ -39,14 +39,15 @@ fn millis(t: Instant) -> f64 {
 }
 
 /// One annotated page of either extraction dev set.
-struct Page {
-    id: String,
-    url: Option<String>,
-    html: String,
-    truth: Truth,
+pub struct Page {
+    pub id: String,
+    /// `None` when the set gives a file name rather than an address.
+    pub url: Option<String>,
+    pub html: String,
+    pub truth: Truth,
 }
 
-enum Truth {
+pub enum Truth {
     /// extraction-dev: the article body, scored by 4-gram shingles.
     Body(String),
     /// extraction-dev-traf: snippets that must (`with`) and must not (`without`) appear.
@@ -54,7 +55,8 @@ enum Truth {
 }
 
 impl Truth {
-    fn chars(&self) -> usize {
+    /// Characters of the expected text (for snippets: of the `with` snippets).
+    pub fn chars(&self) -> usize {
         match self {
             Truth::Body(t) => t.chars().count(),
             Truth::Snippets { with, .. } => with.iter().map(|s| s.chars().count()).sum(),
@@ -64,13 +66,13 @@ impl Truth {
 
 /// A page's score under its set's metric, kept in the form the corpus figure sums.
 #[derive(Clone, Copy)]
-enum PageScore {
+pub enum PageScore {
     Shingles(score::PageCounts),
     Items(score::ItemCounts),
 }
 
 impl PageScore {
-    fn f1(&self) -> f64 {
+    pub fn f1(&self) -> f64 {
         match self {
             PageScore::Shingles(c) => score::page_f1(c),
             PageScore::Items(c) => c.f1(),
@@ -78,7 +80,7 @@ impl PageScore {
     }
 }
 
-fn score_page(truth: &Truth, output: &str) -> PageScore {
+pub fn score_page(truth: &Truth, output: &str) -> PageScore {
     match truth {
         Truth::Body(t) => PageScore::Shingles(score::shingle_counts(t, output)),
         Truth::Snippets { with, without } => {
@@ -88,7 +90,7 @@ fn score_page(truth: &Truth, output: &str) -> PageScore {
 }
 
 /// The corpus figure of a set, each under its own metric.
-fn corpus_prf(scores: &[PageScore]) -> score::Prf {
+pub fn corpus_prf(scores: &[PageScore]) -> score::Prf {
     let shingles: Vec<score::PageCounts> = scores
         .iter()
         .filter_map(|s| if let PageScore::Shingles(c) = s { Some(*c) } else { None })
@@ -126,8 +128,8 @@ fn parse_jsonl(path: &Path) -> anyhow::Result<Vec<Value>> {
         .collect()
 }
 
-/// The two extraction dev sets: (name, pages).
-fn load_extraction_sets(data: &Path) -> anyhow::Result<Vec<(&'static str, Vec<Page>)>> {
+/// The two extraction dev sets under `data`: (name, pages).
+pub fn load_extraction_sets(data: &Path) -> anyhow::Result<Vec<(&'static str, Vec<Page>)>> {
     let mut sets = Vec::new();
     for (name, pages_file) in
         [("extraction-dev", "pages.jsonl"), ("extraction-dev-traf", "pages.jsonl.gz")]
@@ -150,9 +152,8 @@ fn load_extraction_sets(data: &Path) -> anyhow::Result<Vec<(&'static str, Vec<Pa
         let mut pages = Vec::new();
         for p in parse_jsonl(&dir.join(pages_file))? {
             let id = field(&p, "id").to_string();
-            let truth = truth
-                .remove(&id)
-                .with_context(|| format!("{name}: page {id} has no truth row"))?;
+            let truth =
+                truth.remove(&id).with_context(|| format!("{name}: page {id} has no truth row"))?;
             // trafilatura's set names files, not addresses ("hard::site.html").
             let url = Some(field(&p, "url"))
                 .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
@@ -224,7 +225,9 @@ pub fn extract_bench(data: &Path) -> anyhow::Result<()> {
                                     "chars": c.chars, "prose": c.prose})
                             })
                             .collect();
-                        let chosen = a.choose(&extract::Choice::default()).map(|i| format!("{:?}", a.candidates[i].kind));
+                        let chosen = a
+                            .choose(&extract::Choice::default())
+                            .map(|i| format!("{:?}", a.candidates[i].kind));
                         let line = serde_json::json!({"set": name, "id": page.id, "truth_chars": page.truth.chars(),
                             "herald": ours.last().map(PageScore::f1), "smoothie": base.last().map(PageScore::f1),
                             "chosen": chosen, "candidates": cands,
@@ -287,12 +290,8 @@ fn objective(
 ) -> f64 {
     let mut sum = 0.0;
     for (s, pages) in per_grid.iter().enumerate() {
-        let scores: Vec<PageScore> = pages
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep(s, *i))
-            .map(|(_, row)| row[g])
-            .collect();
+        let scores: Vec<PageScore> =
+            pages.iter().enumerate().filter(|(i, _)| keep(s, *i)).map(|(_, row)| row[g]).collect();
         sum += corpus_prf(&scores).f1;
     }
     sum / per_grid.len().max(1) as f64
@@ -329,7 +328,11 @@ fn print_folds(
         for fold in 0..FOLDS {
             let g = best_grid_point(per_grid, n, &|_, i| i % FOLDS != fold);
             held_out.extend(
-                per_grid[s].iter().enumerate().filter(|(i, _)| i % FOLDS == fold).map(|(_, r)| r[g]),
+                per_grid[s]
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % FOLDS == fold)
+                    .map(|(_, r)| r[g]),
             );
         }
         let shipped_scores: Vec<PageScore> = per_grid[s].iter().map(|r| r[shipped]).collect();

@@ -77,10 +77,6 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn link_density(&self) -> f64 {
-        if self.chars == 0 { 0.0 } else { self.link_chars as f64 / self.chars as f64 }
-    }
-
     /// Mostly link text: a menu entry, a teaser, a tag list.
     pub fn is_link_list(&self) -> bool {
         self.link_chars * 2 > self.chars
@@ -107,7 +103,7 @@ impl Blocks {
         let mut starts: HashMap<NodeId, usize> = HashMap::new();
         let mut cur = Block { text: String::new(), chars: 0, link_chars: 0 };
         let mut links = 0usize;
-        let mut ops = vec![Op::Open(root.clone())];
+        let mut ops = vec![Op::Open(*root)];
         while let Some(op) = ops.pop() {
             match op {
                 Op::Open(node) => {
@@ -233,10 +229,13 @@ mod tests {
         assert_eq!(texts, ["Title here", "One link and text.", "Second", "line", "Home", "News"]);
         assert_eq!(b.list[1].link_chars, 4);
         assert!(b.list[4].is_link_list() && !b.list[1].is_link_list());
-        let main = doc.select("#main").nodes()[0].clone();
+        let main = doc.select("#main").nodes()[0];
         assert_eq!(b.range(&main), Some((0, 4)));
-        assert_eq!(b.text(b.range(&main).unwrap_or_default()), "Title here\nOne link and text.\nSecond\nline\n");
-        let menu = doc.select("#menu").nodes()[0].clone();
+        assert_eq!(
+            b.text(b.range(&main).unwrap_or_default()),
+            "Title here\nOne link and text.\nSecond\nline\n"
+        );
+        let menu = doc.select("#menu").nodes()[0];
         assert_eq!(b.text(b.range(&menu).unwrap_or_default()), "");
     }
 }

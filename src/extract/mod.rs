@@ -129,7 +129,7 @@ fn fingerprint(text: &str) -> std::collections::HashSet<u64> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         w.hash(&mut h);
         let v = h.finish();
-        if v % 4 == 0 {
+        if v.is_multiple_of(4) {
             out.insert(v);
         }
     }
@@ -271,7 +271,6 @@ fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError
         cands.extend(Candidate::new(Kind::JsonLd, &t, title));
     }
 
-
     let cfg =
         dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
     let mut r = dom_smoothie::Readability::with_document(doc, url, Some(cfg))
@@ -332,6 +331,62 @@ mod tests {
         let html = page(BODY).replace(r#" lang="en-US""#, "");
         let e = extract(&html, None).expect("article");
         assert_eq!(e.lang.as_deref(), Some("en"));
+    }
+
+    fn cand(kind: Kind, text: &str) -> Candidate {
+        Candidate::new(kind, text, None).expect("non-empty")
+    }
+
+    fn para(topic: &str, n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "Paragraph {i} about {topic} tells the reader something new and keeps on going."
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn safety_net_takes_the_longer_candidate_when_readability_is_short() {
+        let story = para("the story", 30);
+        let tagline = "Filed under china, illnesses, plague";
+        let cands = [cand(Kind::Readability, tagline), cand(Kind::Density, &story)];
+        assert_eq!(choose(&cands, &Choice::default()), Some(1));
+        // With little prose anywhere, the ratio is noise: Readability stays.
+        let short = para("a short note", 2);
+        let cands = [cand(Kind::Readability, tagline), cand(Kind::Density, &short)];
+        assert_eq!(choose(&cands, &Choice::default()), Some(0));
+    }
+
+    #[test]
+    fn readability_stays_when_markup_agrees_or_it_is_long_enough() {
+        let story = para("the story", 20);
+        let comments = format!("{story}\n{}", para("what commenters think", 40));
+        // Density also swept up the comments; the page's own articleBody agrees with Readability.
+        let cands = [
+            cand(Kind::Density, &comments),
+            cand(Kind::ItemProp, &story),
+            cand(Kind::Readability, &story),
+        ];
+        assert_eq!(choose(&cands, &Choice::default()), Some(2));
+        // Without that confirmation, the tightest long candidate wins.
+        let cands = [cand(Kind::Density, &comments), cand(Kind::Readability, &story)];
+        assert_eq!(choose(&cands, &Choice::default()), Some(0));
+        // Long enough next to the others: Readability, however the others look.
+        let cands = [cand(Kind::Main, &story), cand(Kind::Readability, &para("the story", 18))];
+        assert_eq!(choose(&cands, &Choice::default()), Some(1));
+        assert_eq!(choose(&[], &Choice::default()), None);
+    }
+
+    #[test]
+    fn tail_after_the_last_prose_line_goes() {
+        let t = trim_tail(
+            "A long first paragraph with plenty of words in it.\n\nWeitere Artikel\n\nTags: x",
+        );
+        assert_eq!(t, "A long first paragraph with plenty of words in it.");
+        assert_eq!(trim_tail("short\n\nlines"), "short\n\nlines");
     }
 
     #[test]
