@@ -22,8 +22,11 @@ pub enum Kind {
     Article,
     /// `<main>` or `role="main"`.
     Main,
-    /// The subtree where prose outweighs link lists and fragments the most.
+    /// The subtree where prose outweighs link lists the most.
     Density,
+    /// The same over the page as served, before furniture pruning: used only
+    /// when pruning left no prose at all (a class-name rule took the article).
+    Unpruned,
 }
 
 /// The longest `articleBody` string in the page's JSON-LD, as plain text.
@@ -108,6 +111,12 @@ fn densest(blocks: &Blocks) -> Option<(usize, usize)> {
         .filter(|(score, _, _)| *score > 0)
         .max()
         .map(|(_, _, r)| r)
+}
+
+/// The density baseline over an unpruned page.
+pub fn density_text(body: &NodeRef) -> Option<String> {
+    let blocks = Blocks::collect(body);
+    densest(&blocks).map(|r| blocks.text(r))
 }
 
 /// The DOM candidates of a (pruned) page, as raw text, one block a line.

@@ -195,7 +195,20 @@ impl Analysis {
 /// page's own statement of what its article is) agrees with it, the tightest
 /// of the candidates that are not short is taken instead.
 fn choose(cands: &[Candidate], c: &Choice) -> Option<usize> {
-    let max_prose = cands.iter().map(|x| x.prose).max()?;
+    let unpruned = cands.iter().position(|x| x.kind == Kind::Unpruned);
+    let pruned_prose = cands.iter().filter(|x| x.kind != Kind::Unpruned).map(|x| x.prose).max();
+    // Pruning is rule-based; when it left no prose worth the name, the page
+    // as served is the better guess.
+    if let Some(u) = unpruned
+        && pruned_prose.unwrap_or(0) < c.gap
+        && cands[u].prose >= c.gap
+    {
+        return Some(u);
+    }
+    let cands_pruned = |x: &&Candidate| x.kind != Kind::Unpruned;
+    let Some(max_prose) = cands.iter().filter(cands_pruned).map(|x| x.prose).max() else {
+        return unpruned;
+    };
     let long_enough = |x: &Candidate| x.prose as f64 >= c.short * max_prose as f64;
     if let Some(r) = cands.iter().position(|x| x.kind == Kind::Readability) {
         let rd = &cands[r];
@@ -214,9 +227,10 @@ fn choose(cands: &[Candidate], c: &Choice) -> Option<usize> {
     cands
         .iter()
         .enumerate()
-        .filter(|(_, x)| long_enough(x))
+        .filter(|(_, x)| x.kind != Kind::Unpruned && long_enough(x))
         .min_by_key(|(_, x)| x.chars)
         .map(|(i, _)| i)
+        .or(unpruned)
 }
 
 /// Extracts the article from `html`. `url` should be the page's final
@@ -258,6 +272,7 @@ fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError
     let doc = dom_query::Document::from(html);
     let mut info = meta::collect(&doc, url);
     let json_ld = candidates::json_ld_body(&doc);
+    let unpruned = doc.body().and_then(|b| candidates::density_text(&b));
     clean::prune_dom(&doc);
     let title = info.title.clone();
     let title = title.as_deref();
@@ -279,6 +294,9 @@ fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError
         info.fill_from_readability(&article);
         let title = info.title.clone();
         cands.extend(Candidate::new(Kind::Readability, &article.text_content, title.as_deref()));
+    }
+    if let Some(t) = unpruned {
+        cands.extend(Candidate::new(Kind::Unpruned, &t, info.title.as_deref()));
     }
     if cands.is_empty() {
         return Err(ExtractError::NoContent);
@@ -378,6 +396,31 @@ mod tests {
         let cands = [cand(Kind::Main, &story), cand(Kind::Readability, &para("the story", 18))];
         assert_eq!(choose(&cands, &Choice::default()), Some(1));
         assert_eq!(choose(&[], &Choice::default()), None);
+    }
+
+    #[test]
+    fn article_in_a_furniture_named_box_survives_pruning() {
+        // Blogger wraps every post in `<div class="widget Blog">`; "widget" marks
+        // furniture to the pruning rules, which take a short post with it.
+        let paras: String = (0..8)
+            .map(|i| {
+                format!("<p>Paragraph {i} of the post explains one more thing in some detail.</p>")
+            })
+            .collect();
+        let html = format!(
+            r#"<html><body><div class="widget Navbar"><a href="/">Home</a></div>
+            <div class="widget Blog"><div class="post-body">{paras}</div></div></body></html>"#
+        );
+        let a = analyse(&html, None).expect("candidates");
+        let pruned = a.candidates.iter().filter(|c| c.kind != Kind::Unpruned);
+        assert_eq!(pruned.map(|c| c.prose).max().unwrap_or(0), 0, "the rules did prune the post");
+        let e = extract(&html, None).expect("article");
+        assert!(
+            e.text.starts_with("Paragraph 0 of the post") && e.text.contains("Paragraph 7"),
+            "{}",
+            e.text
+        );
+        assert!(!e.text.contains("Home"), "{}", e.text);
     }
 
     #[test]
