@@ -69,8 +69,9 @@ pub struct Candidate {
     pub chars: usize,
     /// Non-whitespace characters in paragraphs long enough to be prose.
     pub prose: usize,
-    /// Fingerprint of the text, to measure overlap between candidates.
-    grams: std::collections::HashSet<u64>,
+    /// Fingerprint of the text, to measure overlap between candidates; built
+    /// on first use, since most pages are decided without it.
+    grams: std::cell::OnceCell<std::collections::HashSet<u64>>,
 }
 
 impl Candidate {
@@ -85,18 +86,20 @@ impl Candidate {
                 prose += n;
             }
         }
-        let grams = fingerprint(&text);
+        let grams = std::cell::OnceCell::new();
         (chars > 0).then_some(Self { kind, text, chars, prose, grams })
     }
 
     /// Share of this candidate's fingerprint found in `other`'s: 1.0 when
     /// every passage of this text also appears there.
     fn contained_in(&self, other: &Candidate) -> f64 {
-        if self.grams.is_empty() {
+        let mine = self.grams.get_or_init(|| fingerprint(&self.text));
+        let theirs = other.grams.get_or_init(|| fingerprint(&other.text));
+        if mine.is_empty() {
             return 0.0;
         }
-        let common = self.grams.iter().filter(|g| other.grams.contains(g)).count();
-        common as f64 / self.grams.len() as f64
+        let common = mine.iter().filter(|g| theirs.contains(g)).count();
+        common as f64 / mine.len() as f64
     }
 }
 
