@@ -642,7 +642,7 @@ mod tests {
         assert_eq!(c, ItemCounts { tp: 2, fp: 1, fn_: 1, tn: 1 });
         let prf = item_prf(&[c, ItemCounts { tp: 2, fp: 0, fn_: 0, tn: 2 }]);
         assert!((prf.precision - 0.8).abs() < 1e-9 && (prf.recall - 0.8).abs() < 1e-9);
-        assert!((c.f1() - 4.0 / 7.0).abs() < 1e-9);
+        assert!((c.f1() - 2.0 / 3.0).abs() < 1e-9);
     }
 
     #[test]
