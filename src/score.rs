@@ -132,6 +132,69 @@ pub fn shingle_f1<'a>(
     (pages, prf)
 }
 
+// ---------------------------------------------------------------- snippets
+
+/// One page under trafilatura's `count_item`: how many of its `with` snippets
+/// the output holds (tp) or misses (fn), and how many `without` snippets it
+/// holds (fp) or leaves out (tn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ItemCounts {
+    pub tp: u32,
+    pub fp: u32,
+    pub fn_: u32,
+    pub tn: u32,
+}
+
+impl ItemCounts {
+    /// This page's own F1 (1.0 when there is nothing to find and nothing wrong found).
+    pub fn f1(&self) -> f64 {
+        let denom = 2 * self.tp + self.fp + self.fn_;
+        if denom == 0 { 1.0 } else { f64::from(2 * self.tp) / f64::from(denom) }
+    }
+}
+
+/// Whitespace runs become one space, ends trimmed: trafilatura's `norm`.
+pub fn norm_ws(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// trafilatura's `eval_common.count_item`: whitespace-normalised substring tests.
+pub fn count_item<W: AsRef<str>, O: AsRef<str>>(
+    with: &[W],
+    without: &[O],
+    output: &str,
+) -> ItemCounts {
+    let out = norm_ws(output);
+    let found = |s: &str| {
+        let n = norm_ws(s);
+        !n.is_empty() && out.contains(&n)
+    };
+    let tp = with.iter().filter(|w| found(w.as_ref())).count() as u32;
+    let fp = without.iter().filter(|w| found(w.as_ref())).count() as u32;
+    ItemCounts { tp, fp, fn_: with.len() as u32 - tp, tn: without.len() as u32 - fp }
+}
+
+/// Precision, recall and F1 over the summed counts, as trafilatura reports them.
+pub fn item_prf(pages: &[ItemCounts]) -> Prf {
+    let (tp, fp, fn_) = pages.iter().fold((0u64, 0u64, 0u64), |(a, b, c), p| {
+        (a + u64::from(p.tp), b + u64::from(p.fp), c + u64::from(p.fn_))
+    });
+    let ratio = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    Prf {
+        precision: ratio(tp, tp + fp),
+        recall: ratio(tp, tp + fn_),
+        f1: ratio(2 * tp, 2 * tp + fp + fn_),
+    }
+}
+
+/// One page's shingle F1 (0 when either side is empty).
+pub fn page_f1(c: &PageCounts) -> f64 {
+    match (c.precision(), c.recall()) {
+        (Some(p), Some(r)) if p + r > 0.0 => 2.0 * p * r / (p + r),
+        _ => 0.0,
+    }
+}
+
 // ---------------------------------------------------------------- ROUGE
 
 /// `rouge-score`'s tokenizer with stemming on.
@@ -566,6 +629,20 @@ mod tests {
         let (_, prf) = shingle_f1([("a b c d e", "a b c d e"), ("a b c d e", "x y z w v")]);
         assert!((prf.precision - 0.5).abs() < 1e-9);
         assert!((prf.recall - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn count_item_matches_trafilatura() {
+        let out = "First   paragraph here.\n\nSecond one, with\na break.";
+        let c = count_item(
+            &["First paragraph here.", "Second one, with a break.", "Missing text"],
+            &["Share this", "paragraph here. Second"],
+            out,
+        );
+        assert_eq!(c, ItemCounts { tp: 2, fp: 1, fn_: 1, tn: 1 });
+        let prf = item_prf(&[c, ItemCounts { tp: 2, fp: 0, fn_: 0, tn: 2 }]);
+        assert!((prf.precision - 0.8).abs() < 1e-9 && (prf.recall - 0.8).abs() < 1e-9);
+        assert!((c.f1() - 2.0 / 3.0).abs() < 1e-9);
     }
 
     #[test]
