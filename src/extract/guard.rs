@@ -11,8 +11,10 @@
 
 use std::collections::HashMap;
 
-/// Larger pages are cut: no article needs more, and parse time is linear.
-const MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Larger pages are cut: no article needs more, and parse time and memory are linear
+/// (the DOM and the extraction candidates hold the text several times over). Scripts
+/// and styles do not count: their content is dropped first.
+const MAX_BYTES: usize = 3 * 1024 * 1024;
 /// Real pages rarely nest beyond ~60 elements; Readability time grows
 /// super-linearly with depth (400 levels: ~40 ms, 1000: many seconds); deeper tags are dropped.
 const MAX_DEPTH: usize = 160;
@@ -203,7 +205,15 @@ impl Scanner {
         }
         let id = self.id(&name);
         self.start_tag(&name, id, &tag, self_closing);
-        if raw_end > end && self.stack.last() == Some(&id) && self.kept(self.stack.len() - 1) {
+        // Script and style bodies are code, not text; only structured data (JSON-LD,
+        // which may carry the article's body) is kept. Megabytes of inline script would
+        // otherwise take the room the article needs.
+        let code = (name == "script" && !is_structured_data(&tag)) || name == "style";
+        if raw_end > end
+            && !code
+            && self.stack.last() == Some(&id)
+            && self.kept(self.stack.len() - 1)
+        {
             // The raw text goes through untouched (and unscanned) unless the element
             // itself was dropped; its end tag is then read as any other.
             let room = MAX_BYTES.saturating_sub(self.out.len());
@@ -280,6 +290,11 @@ impl Scanner {
         }
         Some(top)
     }
+}
+
+/// `<script type="application/ld+json">` (any case, any quoting).
+fn is_structured_data(tag: &str) -> bool {
+    tag.to_ascii_lowercase().contains("ld+json")
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
@@ -431,11 +446,14 @@ mod tests {
 
     #[test]
     fn raw_text_and_quoted_attributes_are_not_tags() {
-        let page = r#"<div title="a > b"><script>if (a<b && c>d) { x = "<div>"; }</script><p>Hi</p></div>"#;
+        let page = r#"<div title="a > b"><textarea>if (a<b && c>d) { x = "<div>"; }</textarea><p>Hi</p></div>"#;
         assert_eq!(sanitize(page).as_deref(), Some(page));
-        // A script holding a thousand "<div>" strings adds no depth.
+        // A script holding a thousand "<div>" strings adds no depth, and its code goes.
         let page = format!("<script>{}</script><p>text</p>", "'<div>'".repeat(1000));
-        assert_eq!(sanitize(&page).as_deref(), Some(page.as_str()));
+        assert_eq!(sanitize(&page).as_deref(), Some("<script></script><p>text</p>"));
+        // Structured data stays: it may carry the article's body.
+        let page = r#"<script type="application/ld+json">{"articleBody":"<p>x</p>"}</script>"#;
+        assert_eq!(sanitize(page).as_deref(), Some(page));
     }
 
     #[test]
