@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::ingest::{Fetcher, Poller};
+use crate::service::metrics::Metrics;
 use crate::store::Store;
 use crate::summarize::{Extractive, Summarizer};
 
@@ -17,6 +18,8 @@ pub struct App {
     pub fetcher: Arc<Fetcher>,
     pub poller: Poller,
     pub clock: SharedClock,
+    /// Counters and histograms the loops move; served on `/metrics`.
+    pub metrics: Metrics,
 }
 
 impl App {
@@ -36,6 +39,8 @@ impl App {
             clock.clone(),
             summarizer,
         );
-        Ok(App { config, store, fetcher, poller, clock })
+        let metrics = Metrics::new();
+        let poller = poller.with_metrics(metrics.clone());
+        Ok(App { config, store, fetcher, poller, clock, metrics })
     }
 }

@@ -23,6 +23,25 @@ pub struct Config {
     /// Send timeout and maximum age of posts (`HERALD_SEND_TIMEOUT`,
     /// `HERALD_DELIVERY_MAX_AGE`).
     pub delivery: crate::deliver::outbox::DeliveryPolicy,
+    /// How herald runs as a service: shutdown grace, the operators' HTTP endpoint, logs.
+    pub service: ServiceConfig,
+}
+
+/// `HERALD_SHUTDOWN_GRACE`, `HERALD_HTTP_ADDR`, `HERALD_LOG_FORMAT`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    /// How long sends in flight may take to finish after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served; off when unset.
+    pub http_addr: Option<std::net::SocketAddr>,
+    /// Logs as JSON lines (for log shippers) instead of for people.
+    pub log_json: bool,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig { shutdown_grace: Duration::from_secs(10), http_addr: None, log_json: false }
+    }
 }
 
 /// The Matrix bot's settings.
@@ -399,8 +418,47 @@ impl Config {
         };
         let matrix = matrix_config(&get)?;
         let delivery = delivery_policy(&get)?;
-        Ok(Config { data_dir, database_url, poll, fetch, community, discord, matrix, delivery })
+        let service = service_config(&get)?;
+        Ok(Config {
+            data_dir,
+            database_url,
+            poll,
+            fetch,
+            community,
+            discord,
+            matrix,
+            delivery,
+            service,
+        })
     }
+}
+
+fn service_config(
+    get: &dyn Fn(&'static str) -> Option<String>,
+) -> Result<ServiceConfig, ConfigError> {
+    let mut service = ServiceConfig::default();
+    if let Some(v) = get("HERALD_SHUTDOWN_GRACE") {
+        service.shutdown_grace = duration("HERALD_SHUTDOWN_GRACE", &v)?;
+    }
+    if let Some(v) = get("HERALD_HTTP_ADDR").filter(|v| !v.trim().is_empty()) {
+        service.http_addr = Some(v.trim().parse().map_err(|_| ConfigError {
+            var: "HERALD_HTTP_ADDR",
+            message: format!("\"{v}\" is not an address and port (e.g. 127.0.0.1:9184)"),
+        })?);
+    }
+    if let Some(v) = get("HERALD_LOG_FORMAT") {
+        service.log_json = match v.trim().to_ascii_lowercase().as_str() {
+            "json" => true,
+            "" | "text" | "human" => false,
+            _ => {
+                return Err(ConfigError {
+                    var: "HERALD_LOG_FORMAT",
+                    message: format!("\"{v}\" is not a log format: use json or text"),
+                });
+            }
+        };
+    }
+    Ok(service)
 }
 
 /// `HERALD_SEND_TIMEOUT` (one platform call) and `HERALD_DELIVERY_MAX_AGE` (how long
@@ -655,5 +713,27 @@ mod tests {
         let d = c.discord.expect("discord configured");
         assert_eq!((d.dev_guild, d.api_base.as_deref()), (Some(42), Some("http://127.0.0.1:9")));
         assert!(!format!("{d:?}").contains("abc.def"), "the token is never printed");
+    }
+
+    #[test]
+    fn service_settings_parse_and_refuse_nonsense() {
+        let c = with(&[]).expect("valid");
+        assert_eq!(c.service, ServiceConfig::default());
+        assert_eq!(c.service.shutdown_grace, Duration::from_secs(10));
+        let c = with(&[
+            ("HERALD_SHUTDOWN_GRACE", "3s"),
+            ("HERALD_HTTP_ADDR", "127.0.0.1:9184"),
+            ("HERALD_LOG_FORMAT", "JSON"),
+        ])
+        .expect("valid");
+        assert_eq!(c.service.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(c.service.http_addr, Some("127.0.0.1:9184".parse().expect("addr")));
+        assert!(c.service.log_json);
+        assert_eq!(with(&[("HERALD_HTTP_ADDR", "localhost")]).unwrap_err().var, "HERALD_HTTP_ADDR");
+        assert_eq!(with(&[("HERALD_LOG_FORMAT", "xml")]).unwrap_err().var, "HERALD_LOG_FORMAT");
+        assert_eq!(
+            with(&[("HERALD_SHUTDOWN_GRACE", "soon")]).unwrap_err().var,
+            "HERALD_SHUTDOWN_GRACE"
+        );
     }
 }

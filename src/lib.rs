@@ -20,6 +20,7 @@ pub mod platform;
 pub mod reply;
 pub mod run;
 pub mod score;
+pub mod service;
 pub mod store;
 pub mod summarize;
 pub mod textcli;

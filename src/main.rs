@@ -75,6 +75,19 @@ enum Command {
         /// members or channel managers may do): member, manager or admin.
         #[arg(long = "as", value_name = "ROLE")]
         role: Option<String>,
+        /// Run as a service: no console on stdin; SIGTERM or SIGINT stops herald
+        /// (sends in flight get HERALD_SHUTDOWN_GRACE to finish).
+        #[arg(long, conflicts_with = "role")]
+        no_console: bool,
+    },
+    /// Is herald healthy? Readiness, feeds, archive and outbox, read from the database
+    /// (and from the running process's /readyz when HERALD_HTTP_ADDR is set).
+    Status,
+    /// Copy the database to FILE, consistently, while herald runs (restore: README,
+    /// "Backups").
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: PathBuf,
     },
     /// Poll due feeds and store their new articles (forever, or once with --once).
     ///
@@ -253,19 +266,6 @@ fn main() -> ExitCode {
         _ => {}
     }
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
-                // matrix-sdk logs expected 404s (account data not set yet) as errors and
-                // nags about key backup, which herald does not use.
-                .unwrap_or_else(|_| {
-                    "herald=info,warn,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error"
-                        .into()
-                }),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -273,6 +273,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        // matrix-sdk logs expected 404s (account data not set yet) as errors and
+        // nags about key backup, which herald does not use.
+        .unwrap_or_else(|_| {
+            "herald=info,warn,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error".into()
+        });
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.service.log_json {
+        // One JSON object a line, for log shippers.
+        logs.json().with_current_span(false).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -314,7 +327,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
     let app = App::open(config, clock::system()).await?;
     match command {
-        Command::Run { role } => {
+        Command::Run { no_console: true, .. } => herald::run::run_service(app).await?,
+        Command::Status => {
+            let (lines, ready) = herald::service::status::status(&app).await?;
+            for line in lines {
+                say!("{line}");
+            }
+            if !ready {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Backup { file } => {
+            if file.exists() {
+                esay!("herald: {} exists; give a new file name", file.display());
+                return Ok(ExitCode::FAILURE);
+            }
+            let started = std::time::Instant::now();
+            app.store.backup_into(&file).await?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            say!(
+                "backed up to {} ({:.1} MB in {:.1} s)",
+                file.display(),
+                size as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Run { role, .. } => {
             let role = match role.as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None => None,
                 Some("member") => Some(herald::commands::parse::Role::Member),

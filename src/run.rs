@@ -1,5 +1,6 @@
 //! `herald run`: polling, delivery and the console channel in one process, stopped
-//! cleanly by Ctrl-C, `/quit` or the end of input.
+//! cleanly by SIGTERM, SIGINT (Ctrl-C), `/quit` or the end of input. With
+//! `--no-console` (under a service manager) only a signal stops it.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use crate::deliver::outbox::Dispatcher;
 use crate::platform::Platform;
 use crate::platform::terminal::{self, ConsolePlatform, Output};
 use crate::reply::Reply;
+use crate::service::health::{ConnectedProbe, Health};
+use crate::service::http::OpsServer;
+use crate::service::shutdown::Signals;
 
 /// A running herald: its command core and the background loops.
 pub struct Running {
@@ -27,6 +31,11 @@ pub struct Running {
     pub discord: Option<crate::platform::discord::DiscordBot>,
     /// The Matrix bot, when `MATRIX_HOMESERVER` is set.
     pub matrix: Option<crate::platform::matrix::MatrixBot>,
+    /// Readiness and metrics, as `/readyz` and `/metrics` serve them.
+    pub health: Health,
+    /// The operators' endpoint, when `HERALD_HTTP_ADDR` is set.
+    pub ops: Option<OpsServer>,
+    grace: std::time::Duration,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -62,7 +71,9 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
         limits,
         dispatch_wake.clone(),
         poll_wake.clone(),
-    );
+    )
+    .with_metrics(app.metrics.clone());
+    let mut probes: Vec<(&'static str, ConnectedProbe)> = Vec::new();
     let mut platforms: Vec<Arc<dyn Platform>> =
         vec![Arc::new(ConsolePlatform::new(app.store.clone(), app.clock.clone(), out))];
     // Discord beside the console: its posts go through the same outbox.
@@ -78,6 +89,7 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
             )
             .await?;
             platforms.push(bot.platform());
+            probes.push(("discord", bot.connected_probe()));
             Some(bot)
         }
     };
@@ -95,11 +107,27 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
             )
             .await?;
             platforms.push(bot.platform());
+            probes.push(("matrix", bot.connected_probe(app.clock.clone())));
             Some(bot)
         }
     };
     let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms)
-        .with_policy(app.config.delivery.clone());
+        .with_policy(app.config.delivery.clone())
+        .with_service(app.metrics.clone(), app.config.service.shutdown_grace);
+    let health = Health {
+        store: app.store.clone(),
+        metrics: app.metrics.clone(),
+        clock: app.clock.clone(),
+        platforms: probes,
+    };
+    let ops = match app.config.service.http_addr {
+        Some(addr) if background => Some(
+            OpsServer::start(addr, health.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("HERALD_HTTP_ADDR {addr}: {e}"))?,
+        ),
+        _ => None,
+    };
     let (shutdown, _) = watch::channel(false);
     let mut running = Running {
         core,
@@ -109,6 +137,9 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
         poll_wake,
         discord,
         matrix,
+        health,
+        ops,
+        grace: app.config.service.shutdown_grace,
         shutdown,
         tasks: Vec::new(),
     };
@@ -144,23 +175,38 @@ impl Running {
         Some(reply)
     }
 
+    /// Stops taking new work and lets what is in flight finish: the dispatcher gives
+    /// its sends the grace period (then cancels them; they stay owed), polls in flight
+    /// get the same, then the platform connections are closed.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
+        // The dispatcher bounds its own senders by the grace; the margin covers
+        // recording their outcomes and handing channels back.
+        let deadline = self.grace + std::time::Duration::from_secs(2);
+        let aborts: Vec<_> = self.tasks.iter().map(|t| t.abort_handle()).collect();
+        let all = futures_util::future::join_all(self.tasks);
+        if tokio::time::timeout(deadline, all).await.is_err() {
+            // A poll still running is cancelled; its feed stays claimed for the lease
+            // and is polled again after it (nothing it stored is lost).
+            tracing::warn!("work still running after the shutdown grace period is cancelled");
+            for a in aborts {
+                a.abort();
+            }
+        }
         if let Some(bot) = self.discord {
             bot.stop().await;
         }
         if let Some(bot) = self.matrix {
             bot.stop().await;
         }
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        drop(self.ops);
     }
 }
 
 /// The console REPL on stdin/stdout until `/quit`, end of input or Ctrl-C. With
 /// `role`, the console acts as that role instead of as the operator.
 pub async fn run_console(app: App, role: Option<Role>) -> anyhow::Result<()> {
+    let signals = Signals::install()?;
     let out = terminal::stdout();
     let mut running = start(&app, out.clone(), true).await?;
     if let Some(role) = role {
@@ -174,12 +220,37 @@ pub async fn run_console(app: App, role: Option<Role>) -> anyhow::Result<()> {
              /feeds add URL, /subscribe 1, /search korea, /help; /quit stops.",
         ),
     );
-    repl(running, out).await
+    repl(running, out, signals).await?;
+    app.store.close().await;
+    Ok(())
+}
+
+/// `herald run --no-console`: polling and delivery (and the Discord and Matrix bots)
+/// until SIGTERM or SIGINT, for a service manager. Console subscriptions still print
+/// to standard output.
+pub async fn run_service(app: App) -> anyhow::Result<()> {
+    let mut signals = Signals::install()?;
+    let running = start(&app, terminal::stdout(), true).await?;
+    tracing::info!("herald is running; SIGTERM or SIGINT stops it");
+    let (name, _) = signals.recv().await;
+    stop_on_signal(running, signals, name).await;
+    app.store.close().await;
+    Ok(())
+}
+
+async fn stop_on_signal(running: Running, signals: Signals, name: &str) {
+    tracing::info!(
+        "{name}: stopping (sends in flight get {}; a second signal exits at once)",
+        crate::domain::units::format_duration(running.grace)
+    );
+    signals.exit_on_second();
+    running.stop().await;
+    tracing::info!("herald stopped");
 }
 
 /// Reads console commands until `/quit`, end of input or Ctrl-C, then stops `running`
 /// after a last delivery round.
-pub async fn repl(mut running: Running, out: Output) -> anyhow::Result<()> {
+pub async fn repl(mut running: Running, out: Output, mut signals: Signals) -> anyhow::Result<()> {
     let interactive = std::io::stdin().is_terminal();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
@@ -188,9 +259,17 @@ pub async fn repl(mut running: Running, out: Output) -> anyhow::Result<()> {
             print!("herald> ");
             let _ = std::io::stdout().flush();
         }
-        let line = tokio::select! {
-            line = lines.next_line() => line,
-            _ = tokio::signal::ctrl_c() => Ok(None),
+        let event = tokio::select! {
+            line = lines.next_line() => Ok(line),
+            (name, _) = signals.recv() => Err(name),
+        };
+        let line = match event {
+            Ok(line) => line,
+            Err(name) => {
+                // A service manager's stop: no last round, what is owed stays owed.
+                stop_on_signal(running, signals, name).await;
+                return Ok(());
+            }
         };
         let line = match line {
             Ok(Some(l)) => l,

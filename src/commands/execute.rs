@@ -71,6 +71,7 @@ pub struct Core {
     dispatch: Arc<Notify>,
     /// Woken when a feed was added, so its first poll happens at once.
     poll: Arc<Notify>,
+    metrics: Option<crate::service::metrics::Metrics>,
 }
 
 impl Core {
@@ -82,7 +83,13 @@ impl Core {
         dispatch: Arc<Notify>,
         poll: Arc<Notify>,
     ) -> Core {
-        Core { store, fetcher, clock, limits, dispatch, poll }
+        Core { store, fetcher, clock, limits, dispatch, poll, metrics: None }
+    }
+
+    /// Counts commands (by name and outcome) and their latency in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::service::metrics::Metrics) -> Core {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -99,6 +106,14 @@ impl Core {
     }
 
     pub async fn execute(&self, ctx: &Ctx, cmd: Command) -> Reply {
+        let Some(metrics) = &self.metrics else { return self.execute_unmeasured(ctx, cmd).await };
+        let (name, started) = (cmd.name(), std::time::Instant::now());
+        let reply = self.execute_unmeasured(ctx, cmd).await;
+        metrics.command(name, reply.tone != crate::reply::Tone::Error, started.elapsed());
+        reply
+    }
+
+    async fn execute_unmeasured(&self, ctx: &Ctx, cmd: Command) -> Reply {
         let needed = cmd.required_role();
         if !ctx.operator && ctx.role < needed {
             let place = match ctx.channel.platform.as_str() {

@@ -21,6 +21,7 @@
 //! crash or a timeout shows nothing twice.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +38,7 @@ use crate::domain::schedule::Schedule;
 use crate::domain::units::format_duration;
 use crate::platform::{Platform, SendError, Sent};
 use crate::reply::Reply;
+use crate::service::metrics::Metrics;
 use crate::store::{ChannelJob, DigestJob, NoticeSubject, OutboxRow, Store, StoreError};
 
 /// How long a claimed channel (or digest, or notice) stays claimed if its sender dies.
@@ -139,6 +141,11 @@ pub struct Dispatcher {
     policy: DeliveryPolicy,
     /// What the latest sends said about each platform.
     health: Arc<Mutex<HashMap<&'static str, Health>>>,
+    metrics: Option<Metrics>,
+    /// How long sends in flight may take to finish once `run` is told to stop.
+    grace: Duration,
+    /// Set when `run` is stopping: senders finish the send in hand and take no more.
+    draining: Arc<AtomicBool>,
 }
 
 impl Dispatcher {
@@ -150,7 +157,21 @@ impl Dispatcher {
             platforms: Arc::new(platforms),
             policy: DeliveryPolicy::default(),
             health: Arc::default(),
+            metrics: None,
+            grace: Duration::from_secs(10),
+            draining: Arc::default(),
         }
+    }
+
+    /// Counts sends in `metrics` and lets sends in flight at shutdown take up to `grace`.
+    pub fn with_service(mut self, metrics: Metrics, grace: Duration) -> Dispatcher {
+        self.metrics = Some(metrics);
+        self.grace = grace;
+        self
+    }
+
+    fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     pub fn with_policy(mut self, policy: DeliveryPolicy) -> Dispatcher {
@@ -201,18 +222,30 @@ impl Dispatcher {
 
     /// Sends until `shutdown`: a freed slot is refilled at once, new rows are picked up
     /// on `wake` or within a second, and a hung channel holds only its own slot.
+    ///
+    /// On shutdown no channel is claimed any more and each sender stops after the send
+    /// in hand; sends still unanswered after the grace period are cancelled (their
+    /// outcome is unknown, so the same keys go out again after a restart).
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>, wake: Arc<Notify>) {
+        // This loop's senders share a flag of their own: a `run_once` on another clone
+        // (the console's last round after /quit) is not drained by it.
+        let mut me = self.clone();
+        me.draining = Arc::default();
+        let this = &me;
         let mut workers = JoinSet::new();
         let mut held: HashSet<i64> = HashSet::new();
         let mut next_housekeeping = tokio::time::Instant::now();
         let mut totals = DispatchReport::default();
         while !*shutdown.borrow() {
+            if let Some(m) = &this.metrics {
+                m.dispatcher_tick();
+            }
             if tokio::time::Instant::now() >= next_housekeeping {
                 next_housekeeping = tokio::time::Instant::now() + HOUSEKEEPING;
                 let mut r = DispatchReport::default();
                 let done = async {
-                    r.add(&self.housekeeping().await?);
-                    self.send_notices(&mut r).await
+                    r.add(&this.housekeeping().await?);
+                    this.send_notices(&mut r).await
                 };
                 if let Err(e) = done.await {
                     warn!("delivery housekeeping failed: {e}");
@@ -223,13 +256,13 @@ impl Dispatcher {
                     totals = DispatchReport::default();
                 }
             }
-            let free = self.policy.channels_at_once.max(1).saturating_sub(workers.len());
+            let free = this.policy.channels_at_once.max(1).saturating_sub(workers.len());
             if free > 0 {
-                match self.store.claim_due_channels(self.clock.now(), LEASE_S, free as i64).await {
+                match this.store.claim_due_channels(this.clock.now(), LEASE_S, free as i64).await {
                     Ok(channels) => {
                         for ch in channels {
                             held.insert(ch.id);
-                            let (id, d) = (ch.id, self.clone());
+                            let (id, d) = (ch.id, this.clone());
                             workers.spawn(async move { (id, d.serve_channel(ch).await) });
                         }
                     }
@@ -255,11 +288,32 @@ impl Dispatcher {
                 _ = shutdown.changed() => {}
             }
         }
-        // Sends still in flight are cancelled (their outcome is unknown; the same keys go
-        // out again); their channels are handed back now rather than after the lease.
+        // Senders finish the send in hand (within the grace period) and take no more.
+        this.draining.store(true, Ordering::Relaxed);
+        let grace = tokio::time::sleep(this.grace);
+        tokio::pin!(grace);
+        while !workers.is_empty() {
+            tokio::select! {
+                Some(done) = workers.join_next() => {
+                    if let Ok((id, _)) = done {
+                        held.remove(&id);
+                    }
+                }
+                _ = &mut grace => {
+                    warn!(
+                        senders = workers.len(),
+                        "sends still unanswered after the shutdown grace period are cancelled; \
+                         they stay owed and go out with the same keys after a restart"
+                    );
+                    break;
+                }
+            }
+        }
+        // What is left is cancelled; its channels are handed back now rather than after
+        // the lease.
         workers.shutdown().await;
         let held: Vec<i64> = held.into_iter().collect();
-        if let Err(e) = self.store.release_channels(&held).await {
+        if let Err(e) = this.store.release_channels(&held).await {
             warn!("releasing channels at shutdown failed: {e}");
         }
     }
@@ -302,8 +356,11 @@ impl Dispatcher {
         reply: &Reply,
         key: &str,
     ) -> Result<Sent, SendError> {
-        match tokio::time::timeout(self.policy.send_timeout, platform.send(external_id, reply, key))
-            .await
+        let result = match tokio::time::timeout(
+            self.policy.send_timeout,
+            platform.send(external_id, reply, key),
+        )
+        .await
         {
             Ok(result) => result,
             Err(_) => Err(SendError::Transient(format!(
@@ -312,7 +369,11 @@ impl Dispatcher {
                 platform.name(),
                 format_duration(self.policy.send_timeout)
             ))),
+        };
+        if let Some(m) = &self.metrics {
+            m.send(platform.name(), &result.as_ref().map(|_| ()));
         }
+        result
     }
 
     /// Notes a send's outcome for the platform: the first success after failures makes
@@ -389,6 +450,10 @@ impl Dispatcher {
                     lease_until = now + LEASE_S;
                     self.store.renew_channel(ch.id, lease_until).await?;
                 }
+                if self.draining() {
+                    // Shutting down: what is left stays owed.
+                    break 'queue;
+                }
                 let post = article_post(&job);
                 let result =
                     self.send(platform.as_ref(), &ch.external_id, &post, &job.idem_key).await;
@@ -415,7 +480,7 @@ impl Dispatcher {
                 }
             }
         }
-        loop {
+        while !self.draining() {
             let now = self.clock.now();
             let digests = self.store.claim_channel_digests(ch.id, now, LEASE_S, 5).await?;
             if digests.is_empty() {
@@ -439,7 +504,13 @@ impl Dispatcher {
             warn!(channel = channel_id, "channel paused: {}", r.reason);
             self.store.set_channel_paused(channel_id, Some(&r.reason)).await?;
         } else if r.counts {
-            warn!(channel = channel_id, "post failed, retrying: {}", r.reason);
+            // One line a minute per reason: an outage fails every channel the same way.
+            crate::warn_throttled!(
+                format!("post failed: {}", r.reason),
+                channel = channel_id,
+                "post failed, retrying: {}",
+                r.reason
+            );
         }
         Ok(())
     }
@@ -477,6 +548,13 @@ impl Dispatcher {
             return Ok(true);
         }
         for (n, part) in parts.iter().enumerate().skip(job.parts_sent as usize) {
+            if self.draining() {
+                // The parts sent are recorded; the rest go out after a restart.
+                let now = self.clock.now();
+                let row = OutboxRow::Digest(job.id);
+                self.store.retry_outbox(row, now, "herald stopped", false).await?;
+                return Ok(false);
+            }
             let key = format!("{}p{n}", job.idem_key);
             let result = self.send(platform, &job.external_id, part, &key).await;
             let now = self.clock.now();

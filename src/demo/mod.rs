@@ -111,7 +111,8 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         &out,
         "Your turn: try /search korea, /latest, /article 1, /subscriptions or /help. /quit ends the demo.",
     );
-    let result = run::repl(running, out).await;
+    let signals = crate::service::shutdown::Signals::install()?;
+    let result = run::repl(running, out, signals).await;
     drop(server);
     app.store.close().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -89,6 +89,7 @@ pub struct Poller {
     cfg: PollConfig,
     clock: SharedClock,
     summarizer: Arc<dyn Summarizer>,
+    metrics: Option<crate::service::metrics::Metrics>,
 }
 
 /// Why a poll of a feed failed.
@@ -134,7 +135,13 @@ impl Poller {
         clock: SharedClock,
         summarizer: Arc<dyn Summarizer>,
     ) -> Poller {
-        Poller { store, fetcher, cfg, clock, summarizer }
+        Poller { store, fetcher, cfg, clock, summarizer, metrics: None }
+    }
+
+    /// Counts polls (outcome, error category, time) and loop turns in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::service::metrics::Metrics) -> Poller {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Polls every feed that is due now, at most `slots` at a time, until none is due.
@@ -176,6 +183,9 @@ impl Poller {
         loop {
             if let Some(sig) = &signals {
                 stopping |= *sig.shutdown.borrow();
+                if let Some(m) = &self.metrics {
+                    m.poller_tick();
+                }
             }
             if !stopping && running.len() < slots {
                 let free = (slots - running.len()) as i64;
@@ -256,6 +266,20 @@ impl Poller {
     /// Polls one claimed feed within its time budget; a panic in herald's own code is
     /// caught and recorded as the feed's error instead of ending the loop.
     async fn poll_guarded(&self, feed: FeedRow) -> Result<FeedOutcome, StoreError> {
+        let Some(metrics) = &self.metrics else { return self.poll_bounded(feed).await };
+        let started = std::time::Instant::now();
+        let outcome = self.poll_bounded(feed).await;
+        let (name, kind, new) = match &outcome {
+            Ok(FeedOutcome::NotModified) => ("not_modified", "", 0),
+            Ok(FeedOutcome::Updated { new_articles, .. }) => ("updated", "", new_articles.len()),
+            Ok(FeedOutcome::Failed { kind, .. }) => ("failed", *kind, 0),
+            Err(_) => ("failed", "store", 0),
+        };
+        metrics.poll(name, kind, started.elapsed(), new);
+        outcome
+    }
+
+    async fn poll_bounded(&self, feed: FeedRow) -> Result<FeedOutcome, StoreError> {
         let budget = self.poll_budget();
         let attempt = AssertUnwindSafe(self.fetch_and_store(&feed)).catch_unwind();
         let error = match tokio::time::timeout(budget, attempt).await {

@@ -5,6 +5,7 @@ mod articles;
 mod communities;
 mod deliveries;
 mod feeds;
+mod ops;
 mod rank;
 
 use std::borrow::Cow;
@@ -25,6 +26,7 @@ pub use deliveries::{
     OutboxRow, delivery_key, notice_key,
 };
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};
+pub use ops::OpsSnapshot;
 
 /// Handle to herald's database; cheap to clone.
 ///

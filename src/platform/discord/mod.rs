@@ -177,6 +177,21 @@ impl DiscordBot {
         Arc::new(DiscordPlatform::new(self.http.clone()))
     }
 
+    /// For `/readyz`: every shard's gateway connection is up.
+    pub fn connected_probe(&self) -> crate::service::health::ConnectedProbe {
+        let shards = self.shards.clone();
+        std::sync::Arc::new(move || {
+            let shards = shards.clone();
+            Box::pin(async move {
+                let runners = shards.runners.lock().await;
+                !runners.is_empty()
+                    && runners
+                        .values()
+                        .all(|r| r.stage == serenity::gateway::ConnectionStage::Connected)
+            })
+        })
+    }
+
     pub async fn stop(self) {
         self.shards.shutdown_all().await;
         self.task.abort();

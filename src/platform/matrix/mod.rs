@@ -69,6 +69,8 @@ pub struct MatrixBot {
     client: Client,
     platform: Arc<MatrixPlatform>,
     synced: watch::Receiver<bool>,
+    /// Unix seconds of the latest sync response (0: none yet), for `/readyz`.
+    last_sync: Arc<std::sync::atomic::AtomicI64>,
     sync_task: tokio::task::JoinHandle<()>,
 }
 
@@ -92,6 +94,7 @@ impl MatrixBot {
             .build()
             .await?;
         login(&client, cfg, &dir).await?;
+        let sync_clock = clock.clone();
         let shared = Arc::new(Shared { core, store, clock, community, cfg: cfg.clone() });
         client.add_event_handler_context(shared);
         client.add_event_handler(on_invite);
@@ -99,6 +102,8 @@ impl MatrixBot {
         client.add_event_handler(on_message);
 
         let (tx, synced) = watch::channel(false);
+        let last_sync = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let seen = last_sync.clone();
         let c = client.clone();
         let sync_task = tokio::spawn(async move {
             // Synapse sends 10 timeline events a room by default and skips older ones
@@ -110,10 +115,11 @@ impl MatrixBot {
                 .timeout(Duration::from_secs(30))
                 .filter(sync_events::v3::Filter::FilterDefinition(filter));
             loop {
-                let tx = tx.clone();
+                let (tx, seen, sync_clock) = (tx.clone(), seen.clone(), sync_clock.clone());
                 let result = c
                     .sync_with_callback(settings.clone(), move |_| {
                         let _ = tx.send(true);
+                        seen.store(sync_clock.now(), std::sync::atomic::Ordering::Relaxed);
                         async { matrix_sdk::LoopCtrl::Continue }
                     })
                     .await;
@@ -124,7 +130,7 @@ impl MatrixBot {
             }
         });
         let platform = Arc::new(MatrixPlatform { client: client.clone() });
-        Ok(MatrixBot { client, platform, synced, sync_task })
+        Ok(MatrixBot { client, platform, synced, last_sync, sync_task })
     }
 
     /// The outbox's way to post here.
@@ -140,6 +146,11 @@ impl MatrixBot {
     pub async fn wait_synced(&self) {
         let mut rx = self.synced.clone();
         let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// For `/readyz`: a sync response came within the last 90 s.
+    pub fn connected_probe(&self, clock: SharedClock) -> crate::service::health::ConnectedProbe {
+        crate::service::health::last_sync_probe(self.last_sync.clone(), clock)
     }
 
     pub async fn stop(self) {
