@@ -583,7 +583,7 @@ pub async fn lateness_bench(healthy: usize, run_for: Duration) -> anyhow::Result
         run_for.as_secs()
     );
     println!(
-        "  healthy polls: {}; lateness p50 {} s, p99 {} s, max {} s; hostile items stored: {}",
+        "  healthy polls: {}; lateness p50 {} s, p99 {} s, max {} s; articles stored in all: {}",
         late.len(),
         pct(0.5),
         pct(0.99),
