@@ -1,7 +1,7 @@
 //! herald as a service, end to end with a real `herald run --no-console` process: a
 //! SIGTERM in the middle of delivery (exit 0 within the grace period, nothing lost or
 //! doubled after a restart), `/readyz` turning 503 while the database cannot be
-//! written and 200 after, `/metrics` scraped and parsed as polls and deliveries happen,
+//! written or the Discord gateway cannot be reached, and 200 after each, `/metrics` scraped and parsed as polls and deliveries happen,
 //! and `herald backup` / `herald status` beside a running herald.
 
 mod support;
@@ -321,6 +321,19 @@ async fn readyz_and_metrics_follow_the_database_polls_and_deliveries() {
     blocker.close().await.expect("close");
     let (code, body) = get(&addr, "/readyz").await;
     assert_eq!(code, 200, "{body}");
+
+    // The gateway drops and stays unreachable: not ready, with the reason; then back.
+    fake.set_gateway_refused(true);
+    wait_until("/readyz 503 without the gateway", Duration::from_secs(60), async || {
+        let (code, body) = get(&addr, "/readyz").await;
+        code == 503 && body.to_ascii_lowercase().contains("discord")
+    })
+    .await;
+    fake.set_gateway_refused(false);
+    wait_until("/readyz 200 with the gateway back", Duration::from_secs(120), async || {
+        get(&addr, "/readyz").await.0 == 200
+    })
+    .await;
 
     // A backup while herald runs, and status against the running instance.
     let copy = dir.path().join("copy.db");

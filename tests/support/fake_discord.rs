@@ -167,6 +167,8 @@ struct State {
     down: bool,
     /// Channels whose every post hangs this long before a 500.
     hung: HashMap<u64, Duration>,
+    /// New gateway connections are closed at once (the gateway is unreachable).
+    gateway_refused: bool,
 }
 
 pub struct FakeDiscord {
@@ -211,6 +213,10 @@ impl FakeDiscord {
         let gateway_task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
+                if lock(&s).gateway_refused {
+                    drop(stream);
+                    continue;
+                }
                 tokio::spawn(gateway_conn(stream, s.clone(), i.clone(), url.clone()));
             }
         });
@@ -344,6 +350,15 @@ impl FakeDiscord {
     pub fn dispatch(&self, t: &str, d: Value) {
         let mut st = lock(&self.state);
         push_dispatch(&mut st.gateway, t, d);
+    }
+
+    /// While set, the gateway is unreachable: the connection drops and every reconnect
+    /// is closed before its handshake.
+    pub fn set_gateway_refused(&self, refused: bool) {
+        lock(&self.state).gateway_refused = refused;
+        if refused {
+            self.drop_connection();
+        }
     }
 
     /// Drops the gateway connection without a close frame (a network failure).
