@@ -332,7 +332,7 @@ fn cases() -> Vec<Case> {
 /// Runs one case in this process and measures it.
 fn measure(case: &Case) -> Cost {
     let input = (case.make)();
-    reset_and_settle();
+    super::reset_peak_rss();
     let base = super::rss();
     let cpu0 = super::cpu_time();
     let t0 = Instant::now();
@@ -352,10 +352,6 @@ fn measure(case: &Case) -> Cost {
         peak_mb: peak as f64 / 1e6,
         outcome,
     }
-}
-
-fn reset_and_settle() {
-    super::reset_peak_rss();
 }
 
 fn ms(d: Duration) -> f64 {

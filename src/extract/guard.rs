@@ -372,8 +372,9 @@ fn start_tag(html: &str, i: usize, name_len: usize) -> (String, usize, bool) {
     (tag, resume, self_closing)
 }
 
-/// Where the raw text of a `name` element that starts at `from` ends: the start of
-/// its end tag's successor, i.e. just past `</name ...>`, or the end of input.
+/// Where the raw text of a `name` element that starts at `from` ends: where its end tag
+/// `</name ...>` starts (the scanner then reads that tag as any other), or the end of
+/// input.
 fn raw_text_end(html: &str, from: usize, name: &str) -> usize {
     let hay = &html.as_bytes()[from..];
     let mut k = 0;

@@ -77,33 +77,7 @@ pub fn html_entity(name: &str) -> Option<String> {
 
 /// Decodes references in XML text. An unknown or malformed reference stays as written.
 pub fn decode<'a>(s: &'a str, mut declared: Option<&mut Declared>) -> Cow<'a, str> {
-    if !s.contains('&') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let tail = &rest[amp + 1..];
-        let end = tail.bytes().take(40).position(|b| b == b';');
-        let replaced = end.and_then(|end| {
-            let name = &tail[..end];
-            let text = reference(name, declared.as_deref_mut())?;
-            Some((text, end))
-        });
-        match replaced {
-            Some((text, end)) => {
-                out.push_str(&text);
-                rest = &tail[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = tail;
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
+    replace_references(s, |name| reference(name, declared.as_deref_mut()))
 }
 
 fn reference(name: &str, declared: Option<&mut Declared>) -> Option<String> {
@@ -142,23 +116,30 @@ fn reference(name: &str, declared: Option<&mut Declared>) -> Option<String> {
 /// Replaces named HTML entities other than the markup-significant five in an HTML
 /// string, so a later HTML-to-text pass that knows only the common ones loses none.
 pub fn expand_named(html: &str) -> Cow<'_, str> {
-    if !html.contains('&') {
-        return Cow::Borrowed(html);
+    replace_references(html, |name| {
+        let keep = name.starts_with('#') || ["amp", "lt", "gt", "quot", "apos"].contains(&name);
+        if keep { None } else { html_entity(name) }
+    })
+}
+
+/// `s` with each `&name;` (name under 40 bytes) that `replace` knows replaced by its text;
+/// the others stay as written.
+fn replace_references<'a>(
+    s: &'a str,
+    mut replace: impl FnMut(&str) -> Option<String>,
+) -> Cow<'a, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let tail = &rest[amp + 1..];
         let end = tail.bytes().take(40).position(|b| b == b';');
-        let text = end.and_then(|end| {
-            let name = &tail[..end];
-            let keep = name.starts_with('#') || ["amp", "lt", "gt", "quot", "apos"].contains(&name);
-            if keep { None } else { html_entity(name).map(|t| (t, end)) }
-        });
-        match text {
-            Some((t, end)) => {
-                out.push_str(&t);
+        match end.and_then(|end| replace(&tail[..end]).map(|text| (text, end))) {
+            Some((text, end)) => {
+                out.push_str(&text);
                 rest = &tail[end + 1..];
             }
             None => {
