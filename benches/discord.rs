@@ -1,4 +1,4 @@
-//! The Discord bot's size and speed against the fake Discord of `tests/support`:
+//! The Discord bot's size and speed against the fake Discord of `tests/it/support`:
 //! resident memory when connected and idle, and the time from an article stored (with
 //! its delivery row) to its post reaching the fake, and delivery throughput to 1,000
 //! channels with and without one channel whose sends hang. Run with
@@ -7,7 +7,8 @@
 //! Everything runs in one process (herald, the fake's REST server and gateway), so the
 //! memory figure includes the fake, a slight overestimate of the bot alone.
 
-#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)] // the bench uses the Discord part of the integration tests' support
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::sync::{Arc, Mutex};

@@ -339,7 +339,7 @@ pub fn run(data: &Path, reference: &Path) -> anyhow::Result<()> {
     }
 
     println!(
-        "hostile 5 MB inputs (time of one parse on this machine; memory: tests/feedparser.rs):"
+        "hostile 5 MB inputs (time of one parse on this machine; memory: tests/it/feedparser.rs):"
     );
     for (name, bytes) in hostile_inputs() {
         let started = Instant::now();
@@ -388,7 +388,7 @@ fn fill(head: &str, unit: impl Fn(usize) -> String, tail: &str, size: usize) -> 
 }
 
 /// The worst feeds a stranger can serve within the 5 MB body cap: each must parse or be
-/// refused within the CPU and memory bounds (tests/feedparser.rs, README "Limits").
+/// refused within the CPU and memory bounds (tests/it/feedparser.rs, README "Limits").
 pub fn hostile_inputs() -> Vec<(&'static str, Vec<u8>)> {
     let rss = "<rss version=\"2.0\"><channel><title>t</title>";
     let end = "</channel></rss>";

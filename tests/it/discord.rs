@@ -3,11 +3,11 @@
 //! herald is built in-process on a manual clock, with the Discord client started by
 //! `run::start` exactly as `herald run` starts it.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::fake_discord::{self, Answer, Fail, FakeDiscord, perms};
+use crate::support::{Site, T0, app, rss};
 use herald::app::App;
 use herald::clock::{Clock, ManualClock};
 use herald::config::DiscordConfig;
@@ -17,8 +17,6 @@ use herald::platform::terminal::Output;
 use herald::run::{Running, start};
 use herald::store::NewArticle;
 use serde_json::{Value, json};
-use support::fake_discord::{self, Answer, Fail, FakeDiscord, perms};
-use support::{Site, T0, app, rss};
 
 const GUILD: u64 = 700_000_000_000_000_010;
 const CHAN: u64 = 700_000_000_000_000_011;

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A throwaway Synapse on 127.0.0.1 for herald's Matrix tests.
 #
-#   tests/support/synapse.sh install              create/reuse the venv, pip install matrix-synapse
-#   tests/support/synapse.sh start DIR [PARENT]   write DIR/homeserver.yaml (once), start, wait
+#   tests/it/support/synapse.sh install              create/reuse the venv, pip install matrix-synapse
+#   tests/it/support/synapse.sh start DIR [PARENT]   write DIR/homeserver.yaml (once), start, wait
 #                                                 until the client API answers, print its URL;
 #                                                 with PARENT (a pid), stop when that process ends
-#   tests/support/synapse.sh stop DIR             stop the Synapse started in DIR
+#   tests/it/support/synapse.sh stop DIR             stop the Synapse started in DIR
 #
 # Rate limits are relaxed so tests run fast, except when DIR/default_rate_limits exists
 # when the config is written: then sending messages, joins and invites keep Synapse's

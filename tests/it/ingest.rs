@@ -1,15 +1,13 @@
 //! Ingest end to end: a real HTTP server on 127.0.0.1, a real SQLite file, herald's own
 //! fetcher, parser, extractor and poller.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Site, T0, add, app, poll_one, rss, seed_page};
 use herald::clock::{Clock, ManualClock};
 use herald::ingest::FeedOutcome;
 use herald::localserver::Response;
 use herald::store::SearchScope;
-use support::{Site, T0, add, app, poll_one, rss, seed_page};
 
 const MIN: i64 = 60;
 

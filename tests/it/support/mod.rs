@@ -1,9 +1,10 @@
 //! Test support: a real HTTP feed server on 127.0.0.1 that can misbehave on demand, the
 //! seed article as a web page, and a herald `App` on a temporary database with a manual
 //! clock.
-#![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod chat;
 pub mod fake_discord;
+pub mod synapse;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

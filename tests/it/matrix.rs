@@ -1,5 +1,5 @@
 //! herald as a Matrix bot against a real Synapse on 127.0.0.1 (started once for this
-//! binary by tests/support/synapse.sh): invites and joins, every command allowed and
+//! binary by tests/it/support/synapse.sh): invites and joins, every command allowed and
 //! refused by power level, posts and digests as HTML notices, an encrypted room read and
 //! answered with a second matrix-sdk client as the user, a herald restart mid-delivery
 //! and a Synapse restart.
@@ -7,24 +7,18 @@
 //! herald runs in-process (`run::start`, the real wiring) on a manual clock; the outbox
 //! is driven with `Dispatcher::run_once`, so tests decide when posts go out.
 
-#![recursion_limit = "256"] // matrix-sdk futures and big json! literals
-
-mod support;
-#[path = "support/synapse.rs"]
-mod synapse;
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::synapse::{self, Synapse, User};
+use crate::support::{Site, T0, app, rss};
 use herald::app::App;
 use herald::clock::{Clock, ManualClock};
 use herald::config::{MatrixAuth, MatrixConfig};
 use herald::platform::terminal::Output;
 use herald::run::{Running, start};
 use serde_json::{Value, json};
-use support::{Site, T0, app, rss};
-use synapse::{Synapse, User};
 
 const MIN: i64 = 60;
 const HOUR: i64 = 3600;
@@ -628,7 +622,7 @@ async fn synapse_restart_loses_nothing() {
     w.running.stop().await;
 }
 
-/// `cargo test --release --test matrix -- --ignored --nocapture bench`: resident memory
+/// `cargo test --release --test it -- --ignored --nocapture matrix::bench`: resident memory
 /// of a `herald run` process connected to Synapse and idle, and article-stored-to-post
 /// latency through the outbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,20 +4,18 @@
 //! bounded in time, memory, or both. `herald bench hostile` reports the same inputs'
 //! costs on a release build (README, "Limits").
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{Site, T0, add, app, app_on, poll_one, rss, seed_page};
 use herald::clock::{self, ManualClock};
 use herald::ingest::FeedOutcome;
 use herald::ingest::add::{AddRequest, IntervalLimits, add_feed};
 use herald::localserver::{Body, Response};
 use herald::store::{NewArticle, SearchScope};
-use support::{Site, T0, add, app, app_on, poll_one, rss, seed_page};
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 

@@ -1,5 +1,5 @@
 //! A real Synapse for the Matrix tests: started once per test binary by
-//! `tests/support/synapse.sh` (which installs it into a venv outside the repository),
+//! `tests/it/support/synapse.sh` (which installs it into a venv outside the repository),
 //! stopped when the test process ends (the script's watchdog), users registered through
 //! the shared-secret admin API, and a small client-server API client for them.
 //!
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/synapse.sh");
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/synapse.sh");
 
 pub struct Synapse {
     pub url: String,

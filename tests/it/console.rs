@@ -8,8 +8,6 @@
 //! beside the console: it makes the feed due now, and the console's poller takes it within
 //! its 5 s round.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -17,8 +15,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{Site, rss, seed_page, seed_text};
 use herald::localserver::Response;
-use support::{Site, rss, seed_page, seed_text};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");

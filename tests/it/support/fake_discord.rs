@@ -10,7 +10,7 @@
 //! can be scripted to fail (429 with `retry_after` and rate-limit headers, 500, 403, 404).
 //! Every request is recorded. Gateway payloads are complete per serenity 0.12.5's model
 //! types (a malformed known event silently becomes `Event::Unknown`), which
-//! `tests/discord.rs` checks by deserializing them with serenity itself.
+//! `tests/it/discord.rs` checks by deserializing them with serenity itself.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use std::collections::{HashMap, VecDeque};

@@ -4,18 +4,16 @@
 //! written or the Discord gateway cannot be reached, and 200 after each, `/metrics` scraped and parsed as polls and deliveries happen,
 //! and `herald backup` / `herald status` beside a running herald.
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::fake_discord::{self, Fail, FakeDiscord};
+use crate::support::{Site, rss};
 use herald::clock;
 use herald::store::{NewArticle, Store};
 use sqlx::Connection;
-use support::fake_discord::{self, Fail, FakeDiscord};
-use support::{Site, rss};
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 const GUILD: u64 = 700_000_000_000_000_010;
