@@ -861,3 +861,58 @@ async fn subscribe_where_herald_may_not_send_is_refused() {
     assert!(ok.contains("Subscribed"), "{ok}");
     w.running.stop().await;
 }
+
+/// The key id (`ed25519:…`) of `user`'s cross-signing key of `kind` (`master_keys`,
+/// `self_signing_keys`) in a `/keys/query` answer.
+fn signing_key_id(keys: &Value, kind: &str, user: &str) -> Option<String> {
+    keys[kind][user]["keys"].as_object()?.keys().next().cloned()
+}
+
+/// The chain a client checks before it shows a device as verified: the account's master
+/// key signs its self-signing key, which signs the device.
+fn device_cross_signed(keys: &Value, user: &str, device: &str) -> Option<String> {
+    let master = signing_key_id(keys, "master_keys", user)?;
+    let ssk = signing_key_id(keys, "self_signing_keys", user)?;
+    keys["self_signing_keys"][user]["signatures"][user][&master].as_str()?;
+    keys["device_keys"][user][device]["signatures"][user][&ssk].as_str()?;
+    Some(master)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn herald_cross_signs_its_device_once_and_keeps_its_identity_across_restarts() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "xsign", json!({}), &[]).await;
+    let client = w.running.matrix.as_ref().expect("bot").client().clone();
+    let device = client.device_id().expect("logged in").to_string();
+
+    // Anyone (here the room's owner) sees herald's device signed by its account.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let master = loop {
+        let keys = w.owner.keys_query(&w.bot.id).await;
+        if let Some(master) = device_cross_signed(&keys, &w.bot.id, &device) {
+            break master;
+        }
+        assert!(Instant::now() < deadline, "herald's device was never cross-signed: {keys:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    // herald holds the signing keys and set up recovery (secret storage and key backup).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let encryption = client.encryption();
+    while encryption.recovery().state() != matrix_sdk::encryption::recovery::RecoveryState::Enabled
+    {
+        assert!(Instant::now() < deadline, "recovery was never enabled");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(encryption.cross_signing_status().await.is_some_and(|s| s.has_self_signing));
+
+    // A restart is the same device under the same identity: nothing is made anew.
+    let World { dir, clock, site: _site, app: _app, running, bot, owner, room: _room } = w;
+    running.stop().await;
+    let (_app, running) = herald(dir.path(), &clock, syn, &bot, &[]).await;
+    let again = running.matrix.as_ref().expect("bot").client().clone();
+    assert_eq!(again.device_id().map(|d| d.to_string()), Some(device.clone()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let keys = owner.keys_query(&bot.id).await;
+    assert_eq!(device_cross_signed(&keys, &bot.id, &device), Some(master), "{keys:#}");
+    running.stop().await;
+}

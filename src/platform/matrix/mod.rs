@@ -15,8 +15,10 @@
 //!   after a crash is dropped.
 //! - The session (user, device, token) is kept in `DATA/matrix/session.json` and the
 //!   state and crypto stores in `DATA/matrix/` (SQLite), so a restart is the same device
-//!   with the same keys.
+//!   with the same keys. The device is cross-signed by the account at first start
+//!   ([`identity`]), so clients show herald's messages as verified.
 
+pub mod identity;
 pub mod render;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +74,7 @@ pub struct MatrixBot {
     /// Unix seconds of the latest sync response (0: none yet), for `/readyz`.
     last_sync: Arc<std::sync::atomic::AtomicI64>,
     sync_task: tokio::task::JoinHandle<()>,
+    identity_task: tokio::task::JoinHandle<()>,
 }
 
 impl MatrixBot {
@@ -129,8 +132,15 @@ impl MatrixBot {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
+        // Cross-signing needs the device's keys on the server: after the first sync.
+        let (c, cfg, mut first) = (client.clone(), cfg.clone(), synced.clone());
+        let identity_task = tokio::spawn(async move {
+            if first.wait_for(|s| *s).await.is_ok() {
+                identity::ensure_and_report(&c, &cfg).await;
+            }
+        });
         let platform = Arc::new(MatrixPlatform { client: client.clone() });
-        Ok(MatrixBot { client, platform, synced, last_sync, sync_task })
+        Ok(MatrixBot { client, platform, synced, last_sync, sync_task, identity_task })
     }
 
     /// The outbox's way to post here.
@@ -154,6 +164,8 @@ impl MatrixBot {
     }
 
     pub async fn stop(self) {
+        self.identity_task.abort();
+        let _ = self.identity_task.await;
         self.sync_task.abort();
         let _ = self.sync_task.await;
     }

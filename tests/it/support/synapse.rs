@@ -194,6 +194,12 @@ impl User {
         v
     }
 
+    /// What the homeserver tells anyone about `user`'s keys (`POST /keys/query`).
+    pub async fn keys_query(&self, user: &str) -> Value {
+        self.call(reqwest::Method::POST, "/keys/query", Some(json!({"device_keys": {user: []}})))
+            .await
+    }
+
     /// Creates a room with `extra` merged into the request; returns its id.
     pub async fn create_room(&self, extra: Value) -> String {
         let mut body = json!({"preset": "private_chat", "name": "herald test"});
