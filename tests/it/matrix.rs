@@ -916,3 +916,73 @@ async fn herald_cross_signs_its_device_once_and_keeps_its_identity_across_restar
     assert_eq!(device_cross_signed(&keys, &bot.id, &device), Some(master), "{keys:#}");
     running.stop().await;
 }
+
+/// herald's answers in the room to the event `id`.
+async fn answers_to(w: &World, id: &str) -> Vec<Value> {
+    w.owner
+        .messages(&w.room)
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["sender"] == w.bot.id.as_str()
+                && e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == id
+        })
+        .collect()
+}
+
+/// An edit of `original` to `text`, as Element sends it.
+fn edit(original: &str, text: &str) -> Value {
+    json!({
+        "msgtype": "m.text",
+        "body": format!("* {text}"),
+        "m.new_content": {"msgtype": "m.text", "body": text},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original},
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capitalised_prefixes_mentions_and_edits_are_commands_answered_once() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "addr", json!({}), &[]).await;
+    let localpart = w.bot.localpart().to_string();
+
+    // A phone capitalises the prefix.
+    let id = w.owner.say(&w.room, "!Herald help").await;
+    assert!(body(&w.owner.reply_to(&w.room, &id).await).contains("search"));
+    // herald's name, and a pill (its text is a display name; `m.mentions` names herald).
+    let id = w.owner.say(&w.room, &format!("{localpart}: latest")).await;
+    let latest = body(&w.owner.reply_to(&w.room, &id).await);
+    assert!(latest.contains("Nothing stored yet"), "{latest}");
+    let pill = json!({
+        "msgtype": "m.text",
+        "body": "The News Bot: help",
+        "format": "org.matrix.custom.html",
+        "formatted_body": format!(
+            "<a href=\"https://matrix.to/#/{}\">The News Bot</a>: help", w.bot.id
+        ),
+        "m.mentions": {"user_ids": [w.bot.id]},
+    });
+    let id = w.owner.send(&w.room, pill).await;
+    assert!(body(&w.owner.reply_to(&w.room, &id).await).contains("search"));
+
+    // A message edited into a command is answered once, for its latest text.
+    let plain = w.owner.say(&w.room, "what is new?").await;
+    w.owner.send(&w.room, edit(&plain, "!herald help")).await;
+    w.owner.send(&w.room, edit(&plain, "!herald latest")).await;
+    let answer = w.owner.reply_to(&w.room, &plain).await;
+    assert!(
+        body(&answer).contains("Nothing stored yet"),
+        "the latest text is answered: {answer:#}"
+    );
+    // A command edited after its answer is not answered again, nor is a later edit.
+    let cmd = w.owner.say(&w.room, "!herald latest").await;
+    w.owner.reply_to(&w.room, &cmd).await;
+    w.owner.send(&w.room, edit(&cmd, "!herald help")).await;
+    w.owner.send(&w.room, edit(&plain, "!herald help")).await;
+    // The edits settle for 1 s before an answer; give them well past that.
+    let marker = w.owner.say(&w.room, "!herald latest 1").await;
+    w.owner.reply_to(&w.room, &marker).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(answers_to(&w, &plain).await.len(), 1, "the edited message: one answer");
+    assert_eq!(answers_to(&w, &cmd).await.len(), 1, "the edited command: one answer");
+}

@@ -39,7 +39,9 @@ use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation,
 };
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
-use matrix_sdk::ruma::{Int, OwnedRoomId, OwnedTransactionId, RoomId, UserId};
+use matrix_sdk::ruma::{
+    EventId, Int, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
+};
 use matrix_sdk::{Client, Room, RoomState, SessionMeta, SessionTokens};
 use serde_json::json;
 use tokio::sync::watch;
@@ -64,6 +66,8 @@ struct Shared {
     clock: SharedClock,
     community: CommunityConfig,
     cfg: MatrixConfig,
+    addressing: Addressing,
+    answered: std::sync::Mutex<Answered>,
 }
 
 /// A logged-in Matrix client with its sync loop running.
@@ -98,7 +102,16 @@ impl MatrixBot {
             .await?;
         login(&client, cfg, &dir).await?;
         let sync_clock = clock.clone();
-        let shared = Arc::new(Shared { core, store, clock, community, cfg: cfg.clone() });
+        let addressing = Addressing::new(&cfg.prefix, client.user_id());
+        let shared = Arc::new(Shared {
+            core,
+            store,
+            clock,
+            community,
+            cfg: cfg.clone(),
+            addressing,
+            answered: std::sync::Mutex::default(),
+        });
         client.add_event_handler_context(shared);
         client.add_event_handler(on_invite);
         client.add_event_handler(on_member);
@@ -368,14 +381,86 @@ async fn channel(
     shared.store.ensure_channel(community, PLATFORM, id, name.as_deref(), now).await
 }
 
-/// The text after the prefix, if `body` is a command (`!herald` alone means help).
-pub fn command_text<'a>(prefix: &str, body: &'a str) -> Option<&'a str> {
-    let rest = body.trim_start().strip_prefix(prefix)?;
-    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
-        return None; // `!heraldry` is not for us
+/// What addresses herald at the start of a message.
+#[derive(Debug, Clone)]
+pub struct Addressing {
+    /// `!herald`, matched in any case (phones capitalise `!Herald`).
+    pub prefix: String,
+    /// herald's localpart and full user id: `herald: help`, `@herald:example.org: help`.
+    pub names: Vec<String>,
+}
+
+impl Addressing {
+    pub fn new(prefix: &str, user: Option<&UserId>) -> Addressing {
+        let names = user
+            .map(|u| vec![u.localpart().to_string(), u.as_str().to_string()])
+            .unwrap_or_default();
+        Addressing { prefix: prefix.to_string(), names }
     }
-    let rest = rest.trim();
-    Some(if rest.is_empty() { "help" } else { rest })
+
+    /// The command in `body`, if it is addressed to herald: after the prefix (alone, it
+    /// means help), after herald's name and `:` or `,`, or, when the message mentions
+    /// herald (`m.mentions`, as a pill does), after the pill's text and its `:`.
+    pub fn command_text<'a>(&self, body: &'a str, mentioned: bool) -> Option<&'a str> {
+        let body = body.trim_start();
+        let rest = strip_prefix_ignore_case(body, &self.prefix)
+            .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+            .or_else(|| {
+                self.names.iter().find_map(|name| {
+                    let rest = strip_prefix_ignore_case(body, name)?;
+                    rest.strip_prefix(':').or_else(|| rest.strip_prefix(','))
+                })
+            })
+            .or_else(|| {
+                // A pill's plain text is the display name, which herald does not know:
+                // take what follows the first `:` of the first line.
+                let line = body.lines().next()?;
+                let (name, rest) = line.split_once(':')?;
+                (mentioned && !name.trim().is_empty() && name.len() <= 64)
+                    .then(|| &body[name.len() + 1..])
+                    .filter(|_| rest.starts_with(char::is_whitespace) || rest.is_empty())
+            })?;
+        let rest = rest.trim();
+        Some(if rest.is_empty() { "help" } else { rest })
+    }
+}
+
+/// `text` without `prefix` matched case-insensitively (ASCII), if it starts with it.
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+}
+
+/// Command events herald has answered (or is about to), so an edit of one is not
+/// answered again; bounded, the oldest forgotten first.
+#[derive(Default)]
+struct Answered {
+    seen: std::collections::HashSet<OwnedEventId>,
+    order: std::collections::VecDeque<OwnedEventId>,
+    /// Edits of unanswered messages waiting out [`EDIT_SETTLE`]: the latest text wins.
+    pending_edits: std::collections::HashMap<OwnedEventId, String>,
+}
+
+/// How many answered events [`Answered`] remembers.
+const ANSWERED_CAP: usize = 4096;
+/// An edit is answered after this quiet time, so a burst of edits gets one answer, for
+/// the latest text.
+const EDIT_SETTLE: Duration = Duration::from_secs(1);
+
+impl Answered {
+    /// Records `id` as answered; false if it already was.
+    fn claim(&mut self, id: &EventId) -> bool {
+        if !self.seen.insert(id.to_owned()) {
+            return false;
+        }
+        self.order.push_back(id.to_owned());
+        if self.order.len() > ANSWERED_CAP
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
 }
 
 /// The role `level` gives in a room whose state-changing level is `admin`.
@@ -399,12 +484,21 @@ async fn on_message(
     if room.state() != RoomState::Joined || Some(ev.sender.as_ref()) == client.user_id() {
         return;
     }
-    // Notices are bots talking; only people's text messages are commands.
-    let MessageType::Text(text) = &ev.content.msgtype else { return };
-    let Some(command) = command_text(&shared.cfg.prefix, &text.body).map(str::to_string) else {
+    // Notices are bots talking; only people's text messages are commands. An edit
+    // carries its new text in `m.new_content` and names the message it replaces.
+    let (msgtype, mentions, edited) = match &ev.content.relates_to {
+        Some(Relation::Replacement(r)) => {
+            (&r.new_content.msgtype, r.new_content.mentions.as_ref(), Some(r.event_id.clone()))
+        }
+        _ => (&ev.content.msgtype, ev.content.mentions.as_ref(), None),
+    };
+    let MessageType::Text(text) = msgtype else { return };
+    let mentioned =
+        client.user_id().is_some_and(|me| mentions.is_some_and(|m| m.user_ids.contains(me)));
+    let Some(command) = shared.addressing.command_text(&text.body, mentioned).map(str::to_string)
+    else {
         return;
     };
-
     let role = match room.power_levels().await {
         Ok(pl) => role_for(pl.for_user(&ev.sender), pl.state_default, shared.cfg.manager_level),
         Err(e) => {
@@ -412,18 +506,65 @@ async fn on_message(
             Role::Member
         }
     };
-    // A command may take a while (`feeds add` fetches the feed): answer it on its own
-    // task so the sync loop, and other rooms, do not wait.
-    tokio::spawn(async move { answer(&shared, &room, &ev, role, &command).await });
+    let Some(original) = edited else {
+        if !lock_answered(&shared).claim(&ev.event_id) {
+            return;
+        }
+        let to = AnswerTo::of(&ev);
+        // A command may take a while (`feeds add` fetches the feed): answer it on its
+        // own task so the sync loop, and other rooms, do not wait.
+        tokio::spawn(async move { answer(&shared, &room, &to, role, &command).await });
+        return;
+    };
+    // An edit is answered once, for its latest text, unless the message it edits was
+    // answered already.
+    {
+        let mut answered = lock_answered(&shared);
+        if answered.seen.contains(&original) {
+            return;
+        }
+        if answered.pending_edits.insert(original.clone(), command).is_some() {
+            return; // the task waiting for this message takes the newer text
+        }
+    }
+    let to = AnswerTo { sender: ev.sender.clone(), event_id: original.clone(), thread_root: None };
+    tokio::spawn(async move {
+        tokio::time::sleep(EDIT_SETTLE).await;
+        let command = {
+            let mut answered = lock_answered(&shared);
+            let Some(command) = answered.pending_edits.remove(&original) else { return };
+            if !answered.claim(&original) {
+                return;
+            }
+            command
+        };
+        answer(&shared, &room, &to, role, &command).await;
+    });
 }
 
-async fn answer(
-    shared: &Shared,
-    room: &Room,
-    ev: &OriginalSyncRoomMessageEvent,
-    role: Role,
-    command: &str,
-) {
+fn lock_answered(shared: &Shared) -> std::sync::MutexGuard<'_, Answered> {
+    // A poisoned lock only means another handler panicked mid-update of a cache.
+    shared.answered.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The message an answer replies to.
+struct AnswerTo {
+    sender: OwnedUserId,
+    event_id: OwnedEventId,
+    thread_root: Option<OwnedEventId>,
+}
+
+impl AnswerTo {
+    fn of(ev: &OriginalSyncRoomMessageEvent) -> AnswerTo {
+        let thread_root = match &ev.content.relates_to {
+            Some(Relation::Thread(Thread { event_id, .. })) => Some(event_id.clone()),
+            _ => None,
+        };
+        AnswerTo { sender: ev.sender.clone(), event_id: ev.event_id.clone(), thread_root }
+    }
+}
+
+async fn answer(shared: &Shared, room: &Room, to: &AnswerTo, role: Role, command: &str) {
     let reply = match channel(shared, room).await {
         Err(e) => {
             tracing::error!("matrix command: store failed: {e}");
@@ -435,9 +576,9 @@ async fn answer(
             let ctx = Ctx {
                 community_id: channel.community_id,
                 channel,
-                user: ev.sender.to_string(),
+                user: to.sender.to_string(),
                 role,
-                operator: shared.community.is_operator(PLATFORM, ev.sender.as_str()),
+                operator: shared.community.is_operator(PLATFORM, to.sender.as_str()),
                 local_files: false,
             };
             match parse::parse(command) {
@@ -451,22 +592,19 @@ async fn answer(
     };
 
     let mut content = render::content(&reply);
-    let thread_root = match &ev.content.relates_to {
-        Some(Relation::Thread(Thread { event_id, .. })) => Some(event_id.clone()),
-        _ => None,
-    };
-    content["m.relates_to"] = match thread_root {
+    content["m.relates_to"] = match &to.thread_root {
         Some(root) => json!({
             "rel_type": "m.thread",
             "event_id": root,
             "is_falling_back": false,
-            "m.in_reply_to": { "event_id": ev.event_id },
+            "m.in_reply_to": { "event_id": to.event_id },
         }),
-        None => json!({ "m.in_reply_to": { "event_id": ev.event_id } }),
+        None => json!({ "m.in_reply_to": { "event_id": to.event_id } }),
     };
-    // One answer per command, even if the command event is seen twice.
+    // One answer per command, even if the command event is seen twice (or edited after
+    // a restart, within the homeserver's transaction memory).
     let txn: OwnedTransactionId =
-        format!("hr{}", ev.event_id.as_str().trim_start_matches('$')).into();
+        format!("hr{}", to.event_id.as_str().trim_start_matches('$')).into();
     if let Err(e) = room.send_raw("m.room.message", content).with_transaction_id(&txn).await {
         tracing::warn!(room = %room.room_id(), "answering a command failed: {e}");
     }
@@ -608,12 +746,48 @@ pub fn classify_status(status: u16, forbidden: bool, message: String) -> SendErr
 mod tests {
     use super::*;
 
+    fn addressing() -> Addressing {
+        let me = UserId::parse("@herald:example.org").expect("valid user id");
+        Addressing::new("!herald", Some(&me))
+    }
+
     #[test]
-    fn commands_need_the_prefix_as_a_word() {
-        assert_eq!(command_text("!herald", "!herald search korea"), Some("search korea"));
-        assert_eq!(command_text("!herald", "  !herald  "), Some("help"));
-        assert_eq!(command_text("!herald", "!heraldry"), None);
-        assert_eq!(command_text("!herald", "hello !herald"), None);
+    fn commands_need_the_prefix_as_a_word_in_any_case() {
+        let a = addressing();
+        assert_eq!(a.command_text("!herald search korea", false), Some("search korea"));
+        assert_eq!(a.command_text("!Herald search korea", false), Some("search korea"));
+        assert_eq!(a.command_text("!HERALD", false), Some("help"));
+        assert_eq!(a.command_text("  !herald  ", false), Some("help"));
+        assert_eq!(a.command_text("!heraldry", false), None);
+        assert_eq!(a.command_text("hello !herald", false), None);
+        assert_eq!(a.command_text("!hérald", false), None);
+    }
+
+    #[test]
+    fn a_mention_of_herald_is_a_command() {
+        let a = addressing();
+        assert_eq!(a.command_text("herald: latest 3", false), Some("latest 3"));
+        assert_eq!(a.command_text("Herald, help", false), Some("help"));
+        assert_eq!(a.command_text("@herald:example.org: search x", false), Some("search x"));
+        assert_eq!(a.command_text("heraldic: no", false), None);
+        // A pill: the plain text is the display name, known only from `m.mentions`.
+        assert_eq!(a.command_text("News Bot: latest", true), Some("latest"));
+        assert_eq!(a.command_text("News Bot: latest", false), None);
+        assert_eq!(a.command_text("see https://x.org for news", true), None);
+    }
+
+    #[test]
+    fn answered_commands_are_remembered_boundedly() {
+        let mut answered = Answered::default();
+        let first = EventId::parse("$first").expect("valid event id");
+        assert!(answered.claim(&first));
+        assert!(!answered.claim(&first), "an event is answered once");
+        for n in 0..ANSWERED_CAP {
+            let id = EventId::parse(format!("$e{n}")).expect("valid event id");
+            assert!(answered.claim(&id));
+        }
+        assert!(answered.seen.len() <= ANSWERED_CAP);
+        assert!(answered.claim(&first), "the oldest was forgotten");
     }
 
     #[test]
