@@ -11,10 +11,8 @@
 //! Every request is recorded. Gateway payloads are complete per serenity 0.12.5's model
 //! types (a malformed known event silently becomes `Event::Unknown`), which
 //! `tests/it/discord.rs` checks by deserializing them with serenity itself.
-#![allow(dead_code)] // each test binary uses its own part of this module
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,8 +49,6 @@ pub enum Fail {
     NotFound,
     /// Answers normally (a gap in a scripted storm).
     Pass,
-    /// Creates nothing and answers nothing for this long (then a 500): a hung request.
-    Hang(Duration),
     /// Creates the message, then answers only after this long: a client that gives up
     /// first does not know the message exists.
     SlowAnswer(Duration),
@@ -173,7 +169,6 @@ struct State {
 
 pub struct FakeDiscord {
     server: LocalServer,
-    gateway_addr: SocketAddr,
     state: Arc<Mutex<State>>,
     ids: Arc<AtomicU64>,
     gateway_task: tokio::task::JoinHandle<()>,
@@ -220,7 +215,7 @@ impl FakeDiscord {
                 tokio::spawn(gateway_conn(stream, s.clone(), i.clone(), url.clone()));
             }
         });
-        FakeDiscord { server, gateway_addr, state, ids, gateway_task }
+        FakeDiscord { server, state, ids, gateway_task }
     }
 
     /// The REST base for `DISCORD_API_BASE`.
@@ -266,6 +261,7 @@ impl FakeDiscord {
     }
 
     /// How many messages were created in channels other than `except`.
+    #[allow(dead_code)] // for benches/discord.rs, which includes this module
     pub fn messages_count_except(&self, except: u64) -> usize {
         lock(&self.state).messages.iter().filter(|m| m.channel_id != except).count()
     }
@@ -294,10 +290,6 @@ impl FakeDiscord {
 
     pub fn intents(&self) -> Option<u64> {
         lock(&self.state).gateway.intents
-    }
-
-    pub fn connected(&self) -> bool {
-        lock(&self.state).gateway.conn.is_some()
     }
 
     /// What herald answered to the interaction `id` so far.
@@ -923,7 +915,6 @@ fn route(
                 Some(Fail::SlowAnswer(d)) => {
                     create_message(state, &next_id, channel, body).delayed(d)
                 }
-                Some(Fail::Hang(d)) => error(500, 0, "500: Internal Server Error").delayed(d),
                 Some(Fail::RateLimited(after)) => json_response(
                     429,
                     &json!({"message": "You are being rate limited.", "retry_after": after, "global": false}),

@@ -5,7 +5,6 @@
 //!
 //! Synapse missing is a failure, loudly. Only `HERALD_SKIP_SYNAPSE=1` skips the tests
 //! (for a quick local run), and says so.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
