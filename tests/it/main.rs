@@ -18,5 +18,6 @@ mod golden_feeds;
 mod hostile_web;
 mod ingest;
 mod matrix;
+mod postgres;
 mod search;
 mod service;

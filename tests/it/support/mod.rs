@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod fake_discord;
+pub mod postgres;
 pub mod synapse;
 
 use std::collections::HashMap;
