@@ -235,11 +235,7 @@ impl Core {
                     .unwrap_or_else(|| ctx.channel.clone());
                 let start = channel.digest_last_end.unwrap_or(channel.created_at);
                 let sources = self.store.digest_sources(ctx.channel.id, start, now + 1).await?;
-                let tz = channel
-                    .digest_tz
-                    .as_deref()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(chrono_tz::UTC);
+                let tz = channel_tz(&channel);
                 let parts = compose_digest(
                     start,
                     now + 1,
@@ -599,7 +595,8 @@ impl Core {
             None => SearchScope::Community(ctx.community_id),
         };
         let now = at(self.clock.now()).unwrap_or_default();
-        let cutoff = since.map(|s| s.cutoff(now, chrono_tz::UTC).timestamp());
+        // A date means midnight where the channel lives (its digest zone), as documented.
+        let cutoff = since.map(|s| s.cutoff(now, channel_tz(&ctx.channel)).timestamp());
         let page = page.max(1);
         let offset = (page as i64 - 1) * PAGE_SIZE;
         let mut hits =
@@ -821,6 +818,11 @@ fn status_line(f: &FeedRow, now: i64) -> String {
         FeedStatus::Paused => "paused by the operator".into(),
         FeedStatus::Disabled { reason } => format!("disabled: {reason}"),
     }
+}
+
+/// The channel's time zone: its digest schedule's, else UTC.
+fn channel_tz(channel: &ChannelRow) -> chrono_tz::Tz {
+    channel.digest_tz.as_deref().and_then(|t| t.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 
 fn at(ts: i64) -> Option<DateTime<Utc>> {
