@@ -1,0 +1,90 @@
+//! `subscribe FEED [instant|digest] [--include …] [--exclude …]`: post a feed in this
+//! channel (channel managers).
+
+use super::super::lex::{Arity, Lexer, echo, feed_ref, split_args, unexpected, words};
+use super::super::parse::{Command, DeliveryMode, ParseError, Role};
+use super::super::spec::{Choices, FEED, Family, Form, Invocation, OptSpec};
+
+const USAGE: &str = "subscribe FEED [instant|digest] [--include WORD,WORD] [--exclude WORD,WORD]";
+
+pub const FAMILY: Family = Family {
+    word: "subscribe",
+    group: None,
+    forms: &[Form {
+        name: "subscribe",
+        usage: USAGE,
+        summary: "post a feed here, as it arrives or in the digest, optionally filtered by words",
+        description: "Post a feed in this channel, as it arrives or in the digest",
+        role: Role::ChannelManager,
+        options: &[
+            FEED.required(),
+            OptSpec::text("mode", "Post each article, or collect for the digest")
+                .choices(Choices::Fixed(&["instant", "digest"])),
+            OptSpec::text("include", "Only articles mentioning these words (comma-separated)")
+                .max_len(500),
+            OptSpec::text("exclude", "Never articles mentioning these words (comma-separated)")
+                .max_len(500),
+        ],
+    }],
+    parse,
+    from_options,
+};
+
+fn parse(lexer: &mut Lexer<'_>) -> Result<Command, ParseError> {
+    let usage = USAGE;
+    let args = split_args(
+        lexer.rest_tokens()?,
+        &[("include", Arity::Many), ("exclude", Arity::Many)],
+        usage,
+    )?;
+    let mut positional = args.positional.into_iter();
+    let Some(feed) = positional.next() else {
+        return Err(ParseError::Missing { what: "FEED", usage });
+    };
+    let feed = feed_ref(&feed, usage)?;
+    let mode = match positional.next() {
+        None => DeliveryMode::default(),
+        Some(t) => match t.text.to_lowercase().as_str() {
+            "instant" => DeliveryMode::Instant,
+            "digest" => DeliveryMode::Digest,
+            _ => {
+                return Err(ParseError::Invalid {
+                    problem: format!("unknown mode \"{}\": use instant or digest", echo(&t.text)),
+                    usage,
+                });
+            }
+        },
+    };
+    if let Some(extra) = positional.next() {
+        return Err(unexpected(&extra, usage));
+    }
+    let include = words(&args.options, "include", usage)?;
+    let exclude = words(&args.options, "exclude", usage)?;
+    if let Some(both) =
+        include.iter().find(|w| exclude.iter().any(|x| x.to_lowercase() == w.to_lowercase()))
+    {
+        return Err(ParseError::Invalid {
+            problem: format!("\"{}\" is in both --include and --exclude", echo(both)),
+            usage,
+        });
+    }
+    Ok(Command::Subscribe { feed, mode, include, exclude })
+}
+
+fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
+    Ok(Command::Subscribe {
+        feed: o.feed()?,
+        mode: match o.str("mode") {
+            Some("digest") => DeliveryMode::Digest,
+            _ => DeliveryMode::Instant,
+        },
+        include: comma_words(o.str("include")),
+        exclude: comma_words(o.str("exclude")),
+    })
+}
+
+/// Comma-separated words, trimmed, blanks dropped.
+fn comma_words(v: Option<&str>) -> Vec<String> {
+    v.map(|v| v.split(',').map(str::trim).filter(|w| !w.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
+}
