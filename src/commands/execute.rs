@@ -1,7 +1,6 @@
 //! Executing commands: permission once, then the store, then a neutral [`Reply`].
 //!
-//! Every command runs inside a community (a Discord server, a Matrix room, the
-//! console) and a channel; it only ever sees and changes that community's feeds.
+//! Every command runs inside a community (a server, a room, the console) and a channel; it only ever sees and changes that community's feeds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +10,11 @@ use tokio::sync::Notify;
 
 use super::parse::{self, Command, DeliveryMode, FeedRef, Role};
 use crate::clock::SharedClock;
-use crate::deliver::digest::{DigestLimits, compose_digest};
+use crate::deliver::digest::compose_digest;
 use crate::deliver::outbox::digest_articles;
+use crate::deliver::port::Platforms;
 use crate::domain::FeedUrl;
+use crate::domain::schedule::Schedule;
 use crate::domain::units::format_duration;
 use crate::ingest::Fetcher;
 use crate::ingest::add::{AddFeedError, AddRequest, IntervalLimits, add_feed};
@@ -47,13 +48,25 @@ pub struct CoreLimits {
     pub min_interval: Duration,
 }
 
+impl CoreLimits {
+    /// The limits the configuration sets.
+    pub fn from_config(config: &crate::config::Config) -> CoreLimits {
+        CoreLimits::new(&config.poll, &config.community)
+    }
+
+    fn new(poll: &crate::config::PollConfig, community: &crate::config::CommunityConfig) -> Self {
+        CoreLimits {
+            max_feeds_per_community: community.max_feeds,
+            default_interval: poll.default_interval,
+            min_interval: poll.min_interval,
+        }
+    }
+}
+
+/// The configuration's defaults (one place: `config.rs`).
 impl Default for CoreLimits {
     fn default() -> Self {
-        CoreLimits {
-            max_feeds_per_community: 50,
-            default_interval: Duration::from_secs(15 * 60),
-            min_interval: Duration::from_secs(60),
-        }
+        CoreLimits::new(&Default::default(), &Default::default())
     }
 }
 
@@ -72,6 +85,8 @@ pub struct Core {
     /// Woken when a feed was added, so its first poll happens at once.
     poll: Arc<Notify>,
     metrics: Option<crate::service::metrics::Metrics>,
+    /// The outbound ports, asked for a channel's digest limits and community word.
+    platforms: Platforms,
 }
 
 impl Core {
@@ -83,12 +98,27 @@ impl Core {
         dispatch: Arc<Notify>,
         poll: Arc<Notify>,
     ) -> Core {
-        Core { store, fetcher, clock, limits, dispatch, poll, metrics: None }
+        Core {
+            store,
+            fetcher,
+            clock,
+            limits,
+            dispatch,
+            poll,
+            metrics: None,
+            platforms: Platforms::default(),
+        }
     }
 
     /// Counts commands (by name and outcome) and their latency in `metrics`.
     pub fn with_metrics(mut self, metrics: crate::service::metrics::Metrics) -> Core {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Asks these platforms (as they register) for limits and words.
+    pub fn with_platforms(mut self, platforms: Platforms) -> Core {
+        self.platforms = platforms;
         self
     }
 
@@ -116,11 +146,7 @@ impl Core {
     async fn execute_unmeasured(&self, ctx: &Ctx, cmd: Command) -> Reply {
         let needed = cmd.required_role();
         if !ctx.operator && ctx.role < needed {
-            let place = match ctx.channel.platform.as_str() {
-                "matrix" => "room",
-                "discord" => "server",
-                _ => "community",
-            };
+            let place = self.platforms.community_noun(&ctx.channel.platform);
             let article = if needed == Role::Admin { "an" } else { "a" };
             return Reply::error(format!(
                 "`{}` needs the {} role; you are {} {}. Ask {article} {} of this {place}.",
@@ -146,125 +172,134 @@ impl Core {
         let now = self.clock.now();
         Ok(match cmd {
             Command::FeedsAdd { url, interval } => self.feeds_add(ctx, &url, interval).await?,
-            Command::FeedsRemove { feed } => match self.resolve(ctx, &feed).await? {
-                Err(reply) => reply,
-                Ok(f) => {
-                    let deleted = self.store.unlink_feed(ctx.community_id, f.feed.id).await?;
-                    let note = if deleted {
-                        " No one else follows it, so herald stopped fetching it."
-                    } else {
-                        ""
-                    };
-                    Reply::success(format!(
-                        "Removed feed #{} {} and this community's subscriptions to it.{note}",
-                        f.feed.id,
-                        f.feed.name()
-                    ))
-                }
-            },
+            Command::FeedsRemove { feed } => self.feeds_remove(ctx, &feed).await?,
             Command::FeedsList => self.feeds_list(ctx, now).await?,
-            Command::FeedsPause { feed } => self.feed_pause(ctx, &feed, true).await?,
-            Command::FeedsResume { feed } => self.feed_pause(ctx, &feed, false).await?,
+            Command::FeedsPause { feed } => self.feed_pause(ctx, &feed).await?,
+            Command::FeedsResume { feed } => self.feed_resume(ctx, &feed).await?,
             Command::FeedsImport { source } => self.feeds_import(ctx, &source).await?,
-            Command::FeedsExport => {
-                let feeds: Vec<OpmlFeed> = self
-                    .store
-                    .community_feeds(ctx.community_id)
-                    .await?
-                    .into_iter()
-                    .map(|f| OpmlFeed { url: f.feed.url, title: f.feed.title })
-                    .collect();
-                Reply::info(write_opml("herald feeds", &feeds))
-                    .with_title(format!("{} feed(s) as OPML", feeds.len()))
-            }
+            Command::FeedsExport => self.feeds_export(ctx).await?,
             Command::Subscribe { feed, mode, include, exclude } => {
                 self.subscribe(ctx, &feed, mode, &include, &exclude).await?
             }
-            Command::Unsubscribe { feed } => match self.resolve(ctx, &feed).await? {
-                Err(reply) => reply,
-                Ok(f) => {
-                    if self.store.unsubscribe(ctx.channel.id, f.feed.id).await? {
-                        Reply::success(format!(
-                            "This channel no longer receives {}.",
-                            f.feed.name()
-                        ))
-                    } else {
-                        Reply::error(format!(
-                            "This channel is not subscribed to {}. See `subscriptions`.",
-                            f.feed.name()
-                        ))
-                    }
-                }
-            },
+            Command::Unsubscribe { feed } => self.unsubscribe(ctx, &feed).await?,
             Command::Subscriptions => self.subscriptions(ctx).await?,
             Command::DigestSchedule { schedule } => {
-                let next = at(now).map(|t| schedule.next_after(t).timestamp());
-                self.store
-                    .set_digest_schedule(
-                        ctx.channel.id,
-                        Some((&schedule.spec(), schedule.tz_name())),
-                        Some(now),
-                        next,
-                    )
-                    .await?;
-                self.store.set_channel_paused(ctx.channel.id, None).await?;
-                let when = next.map(|n| local_time(n, schedule.tz_name())).unwrap_or_default();
-                Reply::success(format!(
-                    "Digest schedule for this channel: {schedule}. Next digest: {when}. \
-                     Articles from `digest`-mode subscriptions go into it."
-                ))
+                self.digest_schedule(ctx, &schedule, now).await?
             }
-            Command::DigestNow => {
-                // Windows are half-open, [start, end): up to and including this second.
-                // The store takes the start itself, so two requests never overlap.
-                match self.store.open_digest(ctx.channel.id, now + 1, None, now).await? {
-                    None => Reply::info("Nothing new since the last digest."),
-                    Some(_) => {
-                        self.dispatch.notify_one();
-                        Reply::success(
-                            "Digest on its way (nothing is posted if there is nothing new).",
-                        )
-                    }
-                }
-            }
-            Command::DigestPreview => {
-                let channel = self
-                    .store
-                    .channel(ctx.channel.id)
-                    .await?
-                    .unwrap_or_else(|| ctx.channel.clone());
-                let start = channel.digest_last_end.unwrap_or(channel.created_at);
-                let sources = self.store.digest_sources(ctx.channel.id, start, now + 1).await?;
-                let tz = channel_tz(&channel);
-                let parts = compose_digest(
-                    start,
-                    now + 1,
-                    tz,
-                    digest_articles(sources),
-                    &DigestLimits::DISCORD,
-                );
-                match parts.into_iter().next() {
-                    None => Reply::info(
-                        "The next digest is empty so far: no digest-mode articles since the last one.",
-                    ),
-                    Some(mut first) => {
-                        first.visibility = crate::reply::Visibility::Private;
-                        first.title = first.title.map(|t| format!("Preview: {t}"));
-                        first
-                    }
-                }
-            }
+            Command::DigestNow => self.digest_now(ctx, now).await?,
+            Command::DigestPreview => self.digest_preview(ctx, now).await?,
             Command::Search { query, feed, since, page } => {
                 self.search(ctx, &query, feed, since, page).await?
             }
             Command::Article { id } => self.article(ctx, id).await?,
             Command::Latest { feed, count } => self.latest(ctx, feed, count).await?,
-            Command::Help { topic } => {
-                let text = match topic.as_deref().and_then(parse::help_topic) {
-                    Some(t) => t,
-                    None => parse::help_text(),
+            Command::Help { topic } => help(topic.as_deref()),
+        })
+    }
+
+    async fn feeds_remove(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        Ok(match self.resolve(ctx, feed).await? {
+            Err(reply) => reply,
+            Ok(f) => {
+                let deleted = self.store.unlink_feed(ctx.community_id, f.feed.id).await?;
+                let note = if deleted {
+                    " No one else follows it, so herald stopped fetching it."
+                } else {
+                    ""
                 };
-                Reply::info(text).with_title("herald commands")
+                Reply::success(format!(
+                    "Removed feed #{} {} and this community's subscriptions to it.{note}",
+                    f.feed.id,
+                    f.feed.name()
+                ))
+            }
+        })
+    }
+
+    async fn feeds_export(&self, ctx: &Ctx) -> Result<Reply, StoreError> {
+        let feeds: Vec<OpmlFeed> = self
+            .store
+            .community_feeds(ctx.community_id)
+            .await?
+            .into_iter()
+            .map(|f| OpmlFeed { url: f.feed.url, title: f.feed.title })
+            .collect();
+        Ok(Reply::info(write_opml("herald feeds", &feeds))
+            .with_title(format!("{} feed(s) as OPML", feeds.len())))
+    }
+
+    async fn unsubscribe(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        Ok(match self.resolve(ctx, feed).await? {
+            Err(reply) => reply,
+            Ok(f) => {
+                if self.store.unsubscribe(ctx.channel.id, f.feed.id).await? {
+                    Reply::success(format!("This channel no longer receives {}.", f.feed.name()))
+                } else {
+                    Reply::error(format!(
+                        "This channel is not subscribed to {}. See `subscriptions`.",
+                        f.feed.name()
+                    ))
+                }
+            }
+        })
+    }
+
+    async fn digest_schedule(
+        &self,
+        ctx: &Ctx,
+        schedule: &Schedule,
+        now: i64,
+    ) -> Result<Reply, StoreError> {
+        let next = at(now).map(|t| schedule.next_after(t).timestamp());
+        self.store
+            .set_digest_schedule(
+                ctx.channel.id,
+                Some((&schedule.spec(), schedule.tz_name())),
+                Some(now),
+                next,
+            )
+            .await?;
+        self.store.set_channel_paused(ctx.channel.id, None).await?;
+        let when = next.map(|n| local_time(n, schedule.tz_name())).unwrap_or_default();
+        Ok(Reply::success(format!(
+            "Digest schedule for this channel: {schedule}. Next digest: {when}. \
+             Articles from `digest`-mode subscriptions go into it."
+        )))
+    }
+
+    async fn digest_now(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
+        // Windows are half-open, [start, end): up to and including this second.
+        // The store takes the start itself, so two requests never overlap.
+        Ok(match self.store.open_digest(ctx.channel.id, now + 1, None, now).await? {
+            None => Reply::info("Nothing new since the last digest."),
+            Some(_) => {
+                self.dispatch.notify_one();
+                Reply::success("Digest on its way (nothing is posted if there is nothing new).")
+            }
+        })
+    }
+
+    async fn digest_preview(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
+        let channel =
+            self.store.channel(ctx.channel.id).await?.unwrap_or_else(|| ctx.channel.clone());
+        let start = channel.digest_last_end.unwrap_or(channel.created_at);
+        let sources = self.store.digest_sources(ctx.channel.id, start, now + 1).await?;
+        let tz = channel_tz(&channel);
+        let parts = compose_digest(
+            start,
+            now + 1,
+            tz,
+            digest_articles(sources),
+            &self.platforms.digest_limits(&channel.platform),
+        );
+        Ok(match parts.into_iter().next() {
+            None => Reply::info(
+                "The next digest is empty so far: no digest-mode articles since the last one.",
+            ),
+            Some(mut first) => {
+                first.visibility = crate::reply::Visibility::Private;
+                first.title = first.title.map(|t| format!("Preview: {t}"));
+                first
             }
         })
     }
@@ -360,31 +395,31 @@ impl Core {
             )))
     }
 
-    async fn feed_pause(
-        &self,
-        ctx: &Ctx,
-        feed: &FeedRef,
-        pause: bool,
-    ) -> Result<Reply, StoreError> {
+    async fn feed_pause(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
         let f = match self.resolve(ctx, feed).await? {
             Ok(f) => f,
             Err(reply) => return Ok(reply),
         };
-        self.store.set_community_feed_paused(ctx.community_id, f.feed.id, pause).await?;
-        Ok(if pause {
-            Reply::success(format!(
-                "Paused {} for this community: nothing from it is posted until `feeds resume {}`.",
-                f.feed.name(),
-                f.feed.id
-            ))
-        } else {
-            // The operator may also lift a global pause or revive a disabled feed.
-            if f.feed.disabled_reason.is_some() && ctx.operator {
-                self.store.resume_feed(f.feed.id, self.clock.now()).await?;
-            }
-            self.poll.notify_one();
-            Reply::success(format!("Resumed {}.", f.feed.name()))
-        })
+        self.store.set_community_feed_paused(ctx.community_id, f.feed.id, true).await?;
+        Ok(Reply::success(format!(
+            "Paused {} for this community: nothing from it is posted until `feeds resume {}`.",
+            f.feed.name(),
+            f.feed.id
+        )))
+    }
+
+    async fn feed_resume(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        let f = match self.resolve(ctx, feed).await? {
+            Ok(f) => f,
+            Err(reply) => return Ok(reply),
+        };
+        self.store.set_community_feed_paused(ctx.community_id, f.feed.id, false).await?;
+        // The operator may also lift a global pause or revive a disabled feed.
+        if f.feed.disabled_reason.is_some() && ctx.operator {
+            self.store.resume_feed(f.feed.id, self.clock.now()).await?;
+        }
+        self.poll.notify_one();
+        Ok(Reply::success(format!("Resumed {}.", f.feed.name())))
     }
 
     async fn feeds_import(&self, ctx: &Ctx, source: &str) -> Result<Reply, StoreError> {
@@ -652,7 +687,7 @@ impl Core {
             .with_title(a.title.clone().unwrap_or_else(|| "(untitled)".into()))
             .with_url(a.url.clone())
             .with_field("feed", names.name(a.feed_id).to_string())
-            .with_field("published", date(a.published_at.unwrap_or(a.fetched_at)))
+            .with_published(a.published_at.unwrap_or(a.fetched_at))
             .with_footer(format!("#{}", a.id));
         reply.image_url = a.image_url.clone();
         Ok(reply)
@@ -768,6 +803,14 @@ impl Core {
                 .collect(),
         ))
     }
+}
+
+fn help(topic: Option<&str>) -> Reply {
+    let text = match topic.and_then(parse::help_topic) {
+        Some(t) => t,
+        None => parse::help_text(),
+    };
+    Reply::info(text).with_title("herald commands")
 }
 
 struct FeedNames(Vec<(i64, String)>);

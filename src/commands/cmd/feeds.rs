@@ -10,10 +10,10 @@ use super::super::lex::{
 use super::super::parse::{Command, ParseError, Role};
 use super::super::spec::{Choices, FEED, Family, Form, Group, Invocation, OptSpec};
 
-/// Lowest accepted feed poll interval; faster polling is rude to publishers.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
-/// Highest accepted feed poll interval; beyond a week a feed is effectively dead.
-pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Lowest accepted feed poll interval (the operator may set a higher one).
+pub const MIN_INTERVAL: Duration = crate::config::POLL_INTERVAL_FLOOR;
+/// Highest accepted feed poll interval.
+pub const MAX_INTERVAL: Duration = crate::config::POLL_INTERVAL_CEILING;
 /// Largest OPML upload taken (an export of a few thousand feeds is well under this).
 pub const OPML_FILE_MAX: u64 = 2 * 1024 * 1024;
 
