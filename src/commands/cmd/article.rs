@@ -42,3 +42,29 @@ fn parse(lexer: &mut Lexer<'_>) -> Result<Command, ParseError> {
 fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
     Ok(Command::Article { id: o.int("id").ok_or_else(|| "missing the article id".to_string())? })
 }
+
+// ---------------------------------------------------------------- apply
+
+use crate::commands::execute::{Core, Ctx};
+use crate::reply::{Reply, Tone};
+use crate::store::StoreError;
+
+impl Core {
+    pub(crate) async fn article(&self, ctx: &Ctx, id: i64) -> Result<Reply, StoreError> {
+        let feeds = self.store.community_feed_ids(ctx.community_id).await?;
+        let Some(a) = self.store.article(id).await?.filter(|a| feeds.contains(&a.feed_id)) else {
+            return Ok(Reply::error(format!(
+                "No article #{id} in the feeds this community follows. Find ids with `search` or `latest`."
+            )));
+        };
+        let names = self.feed_names(ctx).await?;
+        let mut reply = Reply::public(Tone::Article, a.summary.clone())
+            .with_title(a.title.clone().unwrap_or_else(|| "(untitled)".into()))
+            .with_url(a.url.clone())
+            .with_field("feed", names.name(a.feed_id).to_string())
+            .with_published(a.published_at.unwrap_or(a.fetched_at))
+            .with_footer(format!("#{}", a.id));
+        reply.image_url = a.image_url.clone();
+        Ok(reply)
+    }
+}

@@ -106,3 +106,73 @@ fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
         other => return Err(super::unknown("digest", other)),
     })
 }
+
+// ---------------------------------------------------------------- apply
+
+use crate::commands::execute::{Core, Ctx, at, channel_tz, local_time};
+use crate::deliver::digest::compose_digest;
+use crate::deliver::outbox::digest_articles;
+use crate::reply::Reply;
+use crate::store::StoreError;
+
+impl Core {
+    pub(crate) async fn digest_schedule(
+        &self,
+        ctx: &Ctx,
+        schedule: &Schedule,
+        now: i64,
+    ) -> Result<Reply, StoreError> {
+        let next = at(now).map(|t| schedule.next_after(t).timestamp());
+        self.store
+            .set_digest_schedule(
+                ctx.channel.id,
+                Some((&schedule.spec(), schedule.tz_name())),
+                Some(now),
+                next,
+            )
+            .await?;
+        self.store.set_channel_paused(ctx.channel.id, None).await?;
+        let when = next.map(|n| local_time(n, schedule.tz_name())).unwrap_or_default();
+        Ok(Reply::success(format!(
+            "Digest schedule for this channel: {schedule}. Next digest: {when}. \
+             Articles from `digest`-mode subscriptions go into it."
+        )))
+    }
+
+    pub(crate) async fn digest_now(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
+        // Windows are half-open, [start, end): up to and including this second.
+        // The store takes the start itself, so two requests never overlap.
+        Ok(match self.store.open_digest(ctx.channel.id, now + 1, None, now).await? {
+            None => Reply::info("Nothing new since the last digest."),
+            Some(_) => {
+                self.dispatch.notify_one();
+                Reply::success("Digest on its way (nothing is posted if there is nothing new).")
+            }
+        })
+    }
+
+    pub(crate) async fn digest_preview(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
+        let channel =
+            self.store.channel(ctx.channel.id).await?.unwrap_or_else(|| ctx.channel.clone());
+        let start = channel.digest_last_end.unwrap_or(channel.created_at);
+        let sources = self.store.digest_sources(ctx.channel.id, start, now + 1).await?;
+        let tz = channel_tz(&channel);
+        let parts = compose_digest(
+            start,
+            now + 1,
+            tz,
+            digest_articles(sources),
+            &self.platforms.digest_limits(&channel.platform),
+        );
+        Ok(match parts.into_iter().next() {
+            None => Reply::info(
+                "The next digest is empty so far: no digest-mode articles since the last one.",
+            ),
+            Some(mut first) => {
+                first.visibility = crate::reply::Visibility::Private;
+                first.title = first.title.map(|t| format!("Preview: {t}"));
+                first
+            }
+        })
+    }
+}

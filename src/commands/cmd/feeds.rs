@@ -268,3 +268,269 @@ fn import_source(o: &Invocation<'_>) -> Result<String, String> {
     }
     Ok(file.url.clone())
 }
+
+// ---------------------------------------------------------------- apply
+
+use super::super::parse::{self, FeedRef};
+use crate::commands::execute::{Core, Ctx};
+use crate::domain::FeedUrl;
+use crate::domain::units::format_duration;
+use crate::ingest::add::{AddFeedError, AddRequest, IntervalLimits, add_feed};
+use crate::ingest::fetch::{FetchKind, Fetched};
+use crate::ingest::opml::{OpmlFeed, parse_opml, write_opml};
+use crate::reply::{Item, Reply};
+use crate::store::{FeedRow, FeedStatus, StoreError};
+
+impl Core {
+    pub(crate) async fn feeds_remove(
+        &self,
+        ctx: &Ctx,
+        feed: &FeedRef,
+    ) -> Result<Reply, StoreError> {
+        Ok(match self.resolve(ctx, feed).await? {
+            Err(reply) => reply,
+            Ok(f) => {
+                let deleted = self.store.unlink_feed(ctx.community_id, f.feed.id).await?;
+                let note = if deleted {
+                    " No one else follows it, so herald stopped fetching it."
+                } else {
+                    ""
+                };
+                Reply::success(format!(
+                    "Removed feed #{} {} and this community's subscriptions to it.{note}",
+                    f.feed.id,
+                    f.feed.name()
+                ))
+            }
+        })
+    }
+
+    pub(crate) async fn feeds_export(&self, ctx: &Ctx) -> Result<Reply, StoreError> {
+        let feeds: Vec<OpmlFeed> = self
+            .store
+            .community_feeds(ctx.community_id)
+            .await?
+            .into_iter()
+            .map(|f| OpmlFeed { url: f.feed.url, title: f.feed.title })
+            .collect();
+        Ok(Reply::info(write_opml("herald feeds", &feeds))
+            .with_title(format!("{} feed(s) as OPML", feeds.len())))
+    }
+
+    pub(crate) async fn feeds_add(
+        &self,
+        ctx: &Ctx,
+        url: &str,
+        interval: Option<Duration>,
+    ) -> Result<Reply, StoreError> {
+        let count = self.store.count_community_feeds(ctx.community_id).await?;
+        if !ctx.operator && count >= self.limits.max_feeds_per_community {
+            return Ok(Reply::error(format!(
+                "This community already follows {count} feeds, the limit. Remove one with `feeds remove FEED` first."
+            )));
+        }
+        let now = self.clock.now();
+        let req = AddRequest { community: ctx.community_id, input: url, interval, check: true };
+        match add_feed(&self.store, &self.fetcher, req, self.interval_limits(), now).await {
+            Ok(added) => {
+                self.poll.notify_one();
+                let via =
+                    added.discovered_from.map(|p| format!(" (found on {p})")).unwrap_or_default();
+                let items = added.items.map(|n| format!(", {n} items")).unwrap_or_default();
+                let every = format_duration(Duration::from_secs(added.asked_interval_s as u64));
+                let shared = if added.feed.poll_interval_s < added.asked_interval_s {
+                    format!(
+                        " Another community follows it too and asked for {}, so it is fetched that often.",
+                        format_duration(Duration::from_secs(added.feed.poll_interval_s as u64))
+                    )
+                } else {
+                    String::new()
+                };
+                if added.created {
+                    Ok(Reply::success(format!(
+                        "Added feed #{} {}{via}{items}, polled every {every}.{shared} Subscribe a channel with `subscribe {}`.",
+                        added.feed.id, added.feed.url, added.feed.id
+                    )))
+                } else if interval.is_some() {
+                    Ok(Reply::success(format!(
+                        "This community already follows feed #{} {}; its interval here is now {every}.{shared}",
+                        added.feed.id,
+                        added.feed.name()
+                    )))
+                } else {
+                    Ok(Reply::info(format!(
+                        "This community already follows feed #{} {}, polled every {every}.{shared} Give an interval to change it: `feeds add URL 30m`.",
+                        added.feed.id,
+                        added.feed.name()
+                    )))
+                }
+            }
+            Err(AddFeedError::Store(e)) => Err(e),
+            Err(e) => Ok(Reply::error(format!(
+                "Cannot add that feed: {e}. Form: {}",
+                parse::usage("feeds add")
+            ))),
+        }
+    }
+
+    pub(crate) fn interval_limits(&self) -> IntervalLimits {
+        IntervalLimits { default: self.limits.default_interval, min: self.limits.min_interval }
+    }
+
+    pub(crate) async fn feeds_list(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
+        let feeds = self.store.community_feeds(ctx.community_id).await?;
+        if feeds.is_empty() {
+            return Ok(Reply::info("No feeds yet. An admin adds one with `feeds add URL`."));
+        }
+        let items = feeds
+            .iter()
+            .map(|cf| {
+                let f = &cf.feed;
+                let status =
+                    if cf.paused { "paused here".to_string() } else { status_line(f, now) };
+                Item {
+                    title: format!("#{} {}", f.id, f.name()),
+                    url: Some(f.url.clone()),
+                    text: status,
+                    meta: Some(interval_note(cf)),
+                    also_in: Vec::new(),
+                    marks: Vec::new(),
+                }
+            })
+            .collect();
+        let (articles, bytes) = self.store.archive_size().await?;
+        Ok(Reply::info(String::new())
+            .with_title(format!("{} feed(s)", feeds.len()))
+            .with_section(None, items)
+            .with_footer(format!(
+                "Archive (all communities): {articles} article(s), {:.1} MB",
+                bytes as f64 / 1e6
+            )))
+    }
+
+    pub(crate) async fn feed_pause(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        let f = match self.resolve(ctx, feed).await? {
+            Ok(f) => f,
+            Err(reply) => return Ok(reply),
+        };
+        self.store.set_community_feed_paused(ctx.community_id, f.feed.id, true).await?;
+        Ok(Reply::success(format!(
+            "Paused {} for this community: nothing from it is posted until `feeds resume {}`.",
+            f.feed.name(),
+            f.feed.id
+        )))
+    }
+
+    pub(crate) async fn feed_resume(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        let f = match self.resolve(ctx, feed).await? {
+            Ok(f) => f,
+            Err(reply) => return Ok(reply),
+        };
+        self.store.set_community_feed_paused(ctx.community_id, f.feed.id, false).await?;
+        // The operator may also lift a global pause or revive a disabled feed.
+        if f.feed.disabled_reason.is_some() && ctx.operator {
+            self.store.resume_feed(f.feed.id, self.clock.now()).await?;
+        }
+        self.poll.notify_one();
+        Ok(Reply::success(format!("Resumed {}.", f.feed.name())))
+    }
+
+    pub(crate) async fn feeds_import(&self, ctx: &Ctx, source: &str) -> Result<Reply, StoreError> {
+        let source = source.trim();
+        let bytes = if source.starts_with('<') {
+            source.as_bytes().to_vec()
+        } else if source.starts_with("http://") || source.starts_with("https://") {
+            let url = match FeedUrl::parse(source) {
+                Ok(u) => u.as_url().clone(),
+                Err(e) => return Ok(Reply::error(e)),
+            };
+            match self.fetcher.fetch(&url, FetchKind::Feed, None).await {
+                Ok(Fetched::Body(b)) => b.bytes,
+                Ok(Fetched::NotModified { .. }) => Vec::new(),
+                Err(e) => return Ok(Reply::error(format!("Cannot fetch the OPML file: {e}"))),
+            }
+        } else if ctx.local_files {
+            match std::fs::read(source) {
+                Ok(b) => b,
+                Err(e) => return Ok(Reply::error(format!("Cannot read {source}: {e}"))),
+            }
+        } else {
+            return Ok(Reply::error(format!(
+                "Give the OPML file's URL or paste it. Form: {}",
+                parse::usage("feeds import")
+            )));
+        };
+        let entries = match parse_opml(&bytes) {
+            Ok(e) => e,
+            Err(e) => return Ok(Reply::error(format!("That is not an OPML file: {e}"))),
+        };
+        let now = self.clock.now();
+        let (mut added, mut known, mut refused) = (0, 0, Vec::new());
+        for entry in &entries {
+            if !ctx.operator
+                && self.store.count_community_feeds(ctx.community_id).await?
+                    >= self.limits.max_feeds_per_community
+            {
+                refused.push(format!("{}: the community's feed limit is reached", entry.url));
+                continue;
+            }
+            let req = AddRequest {
+                community: ctx.community_id,
+                input: &entry.url,
+                interval: None,
+                check: false,
+            };
+            match add_feed(&self.store, &self.fetcher, req, self.interval_limits(), now).await {
+                Ok(a) if a.created => added += 1,
+                Ok(_) => known += 1,
+                Err(AddFeedError::Store(e)) => return Err(e),
+                Err(e) => refused.push(format!("{}: {e}", entry.url)),
+            }
+        }
+        self.poll.notify_one();
+        let mut reply = Reply::success(format!(
+            "Imported {} feed(s): {added} added, {known} already followed, {} refused.",
+            entries.len(),
+            refused.len()
+        ));
+        if !refused.is_empty() {
+            let items = refused.into_iter().map(|r| Item { title: r, ..Item::default() }).collect();
+            reply = reply.with_section(Some("refused".into()), items);
+        }
+        Ok(reply)
+    }
+}
+
+/// "every 30m", and how often the feed is really fetched when another community asked
+/// for less.
+fn interval_note(cf: &crate::store::CommunityFeed) -> String {
+    let every = |s: i64| format_duration(Duration::from_secs(s.max(0) as u64));
+    let fetched = cf.feed.poll_interval_s;
+    match cf.asked_interval_s {
+        Some(asked) if asked > fetched => {
+            format!(
+                "every {} (fetched every {}, asked by another community)",
+                every(asked),
+                every(fetched)
+            )
+        }
+        Some(asked) => format!("every {}", every(asked)),
+        None => format!("every {}", every(fetched)),
+    }
+}
+
+fn status_line(f: &FeedRow, now: i64) -> String {
+    match f.status() {
+        FeedStatus::Ok if f.last_polled_at.is_none() => "waiting for its first poll".into(),
+        FeedStatus::Ok => {
+            let next = (f.next_poll_at - now).max(0) as u64;
+            format!("ok; next poll in {}", format_duration(Duration::from_secs(next)))
+        }
+        FeedStatus::Failing { failures } => format!(
+            "failing ({failures} in a row): {}",
+            f.last_error.as_deref().unwrap_or("unknown error")
+        ),
+        FeedStatus::Paused => "paused by the operator".into(),
+        FeedStatus::Disabled { reason } => format!("disabled: {reason}"),
+    }
+}

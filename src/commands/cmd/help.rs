@@ -59,3 +59,16 @@ fn parse(lexer: &mut Lexer<'_>) -> Result<Command, ParseError> {
 fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
     Ok(Command::Help { topic: o.str("command").map(str::to_string) })
 }
+
+// ---------------------------------------------------------------- apply
+
+use super::super::parse;
+use crate::reply::Reply;
+
+pub(crate) fn help(topic: Option<&str>) -> Reply {
+    let text = match topic.and_then(parse::help_topic) {
+        Some(t) => t,
+        None => parse::help_text(),
+    };
+    Reply::info(text).with_title("herald commands")
+}

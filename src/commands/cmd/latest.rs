@@ -58,3 +58,60 @@ fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
             .unwrap_or(DEFAULT_LATEST),
     })
 }
+
+// ---------------------------------------------------------------- apply
+
+use super::super::parse::FeedRef;
+use crate::commands::execute::{Core, Ctx, date};
+use crate::reply::{Item, Reply, Tone};
+use crate::store::StoreError;
+
+impl Core {
+    pub(crate) async fn latest(
+        &self,
+        ctx: &Ctx,
+        feed: Option<FeedRef>,
+        count: u32,
+    ) -> Result<Reply, StoreError> {
+        let feeds = match &feed {
+            Some(r) => match self.resolve(ctx, r).await? {
+                Ok(f) => vec![f.feed.id],
+                Err(reply) => return Ok(reply),
+            },
+            None => self.store.community_feed_ids(ctx.community_id).await?,
+        };
+        let articles = self.store.latest_articles(&feeds, i64::from(count.max(1))).await?;
+        if articles.is_empty() {
+            return Ok(Reply::public(
+                Tone::Info,
+                "Nothing stored yet from the feeds this community follows.",
+            ));
+        }
+        let names = self.feed_names(ctx).await?;
+        let items = articles
+            .into_iter()
+            .map(|a| Item {
+                meta: Some(format!(
+                    "{} · {} · #{}",
+                    names.name(a.feed_id),
+                    date(a.published_at.unwrap_or(a.fetched_at)),
+                    a.id
+                )),
+                title: a.title.unwrap_or_else(|| "(untitled)".into()),
+                url: a.url,
+                text: first_sentences(&a.summary, 2),
+                also_in: Vec::new(),
+                marks: Vec::new(),
+            })
+            .collect();
+        Ok(Reply::public(Tone::Info, String::new())
+            .with_title("Latest articles")
+            .with_section(None, items))
+    }
+}
+
+/// The first `n` sentences of a stored summary (its sentences end with ". ").
+fn first_sentences(summary: &str, n: usize) -> String {
+    let sentences = crate::summarize::split_sentences(summary);
+    sentences.into_iter().take(n).collect::<Vec<_>>().join(" ")
+}

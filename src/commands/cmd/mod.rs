@@ -1,6 +1,8 @@
-//! Every command family, one file each: its words, role, help, options and grammar
-//! (see [`Family`]). Adding a command is a new file here, its line in [`FAMILIES`], its
-//! [`Command`] variant and what [`crate::commands::Core`] does with it.
+//! Every command family, one file each, in the spirit of mini-redis's `cmd/`: its words,
+//! role, help, options and grammar (see [`Family`]) and, below them, what
+//! [`crate::commands::Core`] does with its commands (`impl Core` methods). Adding a
+//! command is a new file here, its line in [`FAMILIES`], its [`Command`] variant and the
+//! arm in `Core::run` that calls its method.
 //!
 //! The help text, the usage lines and the platforms' command registrations (Discord's
 //! slash commands) are all generated from [`FAMILIES`], so they cannot drift apart.

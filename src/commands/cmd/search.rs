@@ -93,3 +93,84 @@ fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
         page: o.int("page").map(|p| p.clamp(1, i64::from(MAX_PAGE)) as u32).unwrap_or(1),
     })
 }
+
+// ---------------------------------------------------------------- apply
+
+use super::super::parse::{self, FeedRef};
+use crate::commands::execute::{Core, Ctx, PAGE_SIZE, at, channel_tz, date};
+use crate::reply::{Item, Page, Reply, Tone};
+use crate::store::{SearchScope, StoreError};
+
+impl Core {
+    pub(crate) async fn search(
+        &self,
+        ctx: &Ctx,
+        query: &str,
+        feed: Option<FeedRef>,
+        since: Option<parse::Since>,
+        page: u32,
+    ) -> Result<Reply, StoreError> {
+        let terms = crate::store::search_term_count(query);
+        if terms > crate::store::MAX_SEARCH_TERMS {
+            return Ok(Reply::error(format!(
+                "A search takes at most {} words or \"phrases\"; this one has {terms}. Keep the few that matter most.",
+                crate::store::MAX_SEARCH_TERMS
+            )));
+        }
+        let feed_id = match &feed {
+            Some(r) => match self.resolve(ctx, r).await? {
+                Ok(f) => Some([f.feed.id]),
+                Err(reply) => return Ok(reply),
+            },
+            None => None,
+        };
+        let scope = match &feed_id {
+            Some(one) => SearchScope::Feeds(one),
+            None => SearchScope::Community(ctx.community_id),
+        };
+        let now = at(self.clock.now()).unwrap_or_default();
+        // A date means midnight where the channel lives (its digest zone), as documented.
+        let cutoff = since.map(|s| s.cutoff(now, channel_tz(&ctx.channel)).timestamp());
+        let page = page.max(1);
+        let offset = (page as i64 - 1) * PAGE_SIZE;
+        let mut hits =
+            self.store.search_articles(query, scope, cutoff, PAGE_SIZE + 1, offset).await?;
+        let has_next = hits.len() as i64 > PAGE_SIZE;
+        hits.truncate(PAGE_SIZE as usize);
+        if hits.is_empty() {
+            let text = if page > 1 {
+                format!("No more results for \"{query}\".")
+            } else {
+                format!("No articles match \"{query}\".")
+            };
+            return Ok(Reply::public(Tone::Info, text));
+        }
+        let names = self.feed_names(ctx).await?;
+        let items = hits
+            .into_iter()
+            .map(|h| Item {
+                title: h.title.unwrap_or_else(|| "(untitled)".into()),
+                url: h.url,
+                // Same length, so the match ranges still hold.
+                text: h.snippet.replace('\n', " "),
+                meta: Some(format!(
+                    "{} · {} · #{}",
+                    names.name(h.feed_id),
+                    date(h.published_at.unwrap_or(h.fetched_at)),
+                    h.id
+                )),
+                also_in: Vec::new(),
+                marks: h.marks,
+            })
+            .collect();
+        let mut reply = Reply::public(Tone::Info, String::new())
+            .with_title(format!("Search: {query}"))
+            .with_section(None, items);
+        reply.page = Some(Page {
+            number: page,
+            has_next,
+            next_command: has_next.then(|| format!("search {query} --page {}", page + 1)),
+        });
+        Ok(reply)
+    }
+}

@@ -88,3 +88,68 @@ fn comma_words(v: Option<&str>) -> Vec<String> {
     v.map(|v| v.split(',').map(str::trim).filter(|w| !w.is_empty()).map(String::from).collect())
         .unwrap_or_default()
 }
+
+// ---------------------------------------------------------------- apply
+
+use super::super::parse::FeedRef;
+use crate::commands::execute::{Core, Ctx};
+use crate::reply::{Reply, Tone};
+use crate::store::StoreError;
+
+impl Core {
+    pub(crate) async fn subscribe(
+        &self,
+        ctx: &Ctx,
+        feed: &FeedRef,
+        mode: DeliveryMode,
+        include: &[String],
+        exclude: &[String],
+    ) -> Result<Reply, StoreError> {
+        let f = match self.resolve(ctx, feed).await? {
+            Ok(f) => f.feed,
+            Err(reply) => {
+                // An admin may subscribe to a URL the community does not follow yet.
+                let FeedRef::Url(url) = feed else { return Ok(reply) };
+                if !(ctx.operator || ctx.role >= Role::Admin) {
+                    return Ok(Reply::error(format!(
+                        "This community does not follow {url} yet; an admin adds it with `feeds add {url}`."
+                    )));
+                }
+                let added = self.feeds_add(ctx, url, None).await?;
+                if added.tone == Tone::Error {
+                    return Ok(added);
+                }
+                match self.resolve(ctx, feed).await? {
+                    Ok(f) => f.feed,
+                    Err(reply) => return Ok(reply),
+                }
+            }
+        };
+        let mode_word = match mode {
+            DeliveryMode::Instant => "instant",
+            DeliveryMode::Digest => "digest",
+        };
+        let now = self.clock.now();
+        let (_, created) = self
+            .store
+            .subscribe(ctx.channel.id, f.id, mode_word, include, exclude, Some(&ctx.user), now)
+            .await?;
+        self.store.set_channel_paused(ctx.channel.id, None).await?;
+        let mut text = format!(
+            "{} this channel to {} ({mode_word}).",
+            if created { "Subscribed" } else { "Updated the subscription of" },
+            f.name()
+        );
+        if !include.is_empty() {
+            text.push_str(&format!(" Only articles mentioning: {}.", include.join(", ")));
+        }
+        if !exclude.is_empty() {
+            text.push_str(&format!(" Never articles mentioning: {}.", exclude.join(", ")));
+        }
+        if mode == DeliveryMode::Digest && ctx.channel.digest_spec.is_none() {
+            text.push_str(" This channel has no digest schedule yet: set one with `digest schedule daily 08:00 Europe/Paris`.");
+        }
+        text.push_str(" New articles from now on will be posted.");
+        Ok(Reply::success(text))
+    }
+}

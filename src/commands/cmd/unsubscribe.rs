@@ -28,3 +28,28 @@ fn parse(lexer: &mut Lexer<'_>) -> Result<Command, ParseError> {
 fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
     Ok(Command::Unsubscribe { feed: o.feed()? })
 }
+
+// ---------------------------------------------------------------- apply
+
+use super::super::parse::FeedRef;
+use crate::commands::execute::{Core, Ctx};
+use crate::reply::Reply;
+use crate::store::StoreError;
+
+impl Core {
+    pub(crate) async fn unsubscribe(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        Ok(match self.resolve(ctx, feed).await? {
+            Err(reply) => reply,
+            Ok(f) => {
+                if self.store.unsubscribe(ctx.channel.id, f.feed.id).await? {
+                    Reply::success(format!("This channel no longer receives {}.", f.feed.name()))
+                } else {
+                    Reply::error(format!(
+                        "This channel is not subscribed to {}. See `subscriptions`.",
+                        f.feed.name()
+                    ))
+                }
+            }
+        })
+    }
+}
