@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use herald::app::App;
 use herald::clock;
 use herald::config::Config;
@@ -141,15 +141,7 @@ enum Command {
 #[derive(Subcommand)]
 enum FeedsCmd {
     /// Add a feed (a site's home page works too: its advertised feed is used).
-    Add {
-        url: String,
-        /// How often to poll it, e.g. 30m or 1h (default HERALD_POLL_INTERVAL, 15m).
-        #[arg(long)]
-        interval: Option<String>,
-        /// Store the URL without fetching it first.
-        #[arg(long)]
-        no_check: bool,
-    },
+    Add(AddArgs),
     /// List feeds with their status, last error and next poll.
     List,
     /// Remove a feed (by id or URL) and its stored articles.
@@ -162,6 +154,17 @@ enum FeedsCmd {
     Import { file: PathBuf },
     /// Print all feeds as OPML.
     Export,
+}
+
+#[derive(Args)]
+struct AddArgs {
+    url: String,
+    /// How often to poll it, e.g. 30m or 1h (default HERALD_POLL_INTERVAL, 15m).
+    #[arg(long)]
+    interval: Option<String>,
+    /// Store the URL without fetching it first.
+    #[arg(long)]
+    no_check: bool,
 }
 
 #[derive(Subcommand)]
@@ -466,9 +469,7 @@ async fn article_cmd(app: &App, id: i64) -> anyhow::Result<ExitCode> {
 async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
     let now = app.clock.now();
     match cmd {
-        FeedsCmd::Add { url, interval, no_check } => {
-            return feeds_add_cmd(app, &url, interval, no_check).await;
-        }
+        FeedsCmd::Add(args) => return feeds_add_cmd(app, args).await,
         FeedsCmd::List => {
             let feeds = app.store.list_feeds().await?;
             if feeds.is_empty() {
@@ -510,19 +511,15 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn feeds_add_cmd(
-    app: &App,
-    url: &str,
-    interval: Option<String>,
-    no_check: bool,
-) -> anyhow::Result<ExitCode> {
+async fn feeds_add_cmd(app: &App, args: AddArgs) -> anyhow::Result<ExitCode> {
+    let AddArgs { url, interval, no_check } = args;
     let now = app.clock.now();
     let interval = match interval {
         Some(i) => Some(parse_duration(&i).map_err(anyhow::Error::msg)?),
         None => None,
     };
     let console = app.store.console_community(now).await?;
-    let req = AddRequest { community: console, input: url, interval, check: !no_check };
+    let req = AddRequest { community: console, input: &url, interval, check: !no_check };
     let added = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
     match added {
         Ok(a) => {
