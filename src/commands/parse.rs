@@ -192,26 +192,11 @@ impl From<ScheduleError> for ParseError {
 }
 
 impl Command {
+    /// The role its family declares for it (`cmd/<family>.rs`), the one source of roles.
     pub fn required_role(&self) -> Role {
-        match self {
-            Command::FeedsAdd { .. }
-            | Command::FeedsRemove { .. }
-            | Command::FeedsList
-            | Command::FeedsPause { .. }
-            | Command::FeedsResume { .. }
-            | Command::FeedsImport { .. }
-            | Command::FeedsExport => Role::Admin,
-            Command::Subscribe { .. }
-            | Command::Unsubscribe { .. }
-            | Command::Subscriptions
-            | Command::DigestSchedule { .. }
-            | Command::DigestNow
-            | Command::DigestPreview => Role::ChannelManager,
-            Command::Search { .. }
-            | Command::Article { .. }
-            | Command::Latest { .. }
-            | Command::Help { .. } => Role::Member,
-        }
+        // Every variant's name is a declared form (checked by `cmd`'s tests); an
+        // undeclared one would need the highest role rather than none.
+        cmd::form_named(self.name()).map_or(Role::Admin, |f| f.role)
     }
 
     /// The command words, e.g. "feeds add"; a key for [`usage`], logs and
