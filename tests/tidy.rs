@@ -50,6 +50,30 @@ fn platform_names_stay_in_platform() {
     );
 }
 
+/// The core layers depend on ports, never on the adapters: the dispatcher owns the
+/// outbound port (`deliver/port.rs`) and `platform/` implements it, so nothing below
+/// may reach into `platform/` (that was the deliver ↔ platform cycle).
+#[test]
+fn core_layers_do_not_use_the_adapters() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["deliver", "commands", "store", "ingest", "extract", "summarize", "domain"] {
+        rust_files(&root.join("src").join(dir), &mut files);
+    }
+    files.push(root.join("src/reply.rs"));
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read source");
+        let mut depth = 0;
+        for (n, line) in text.lines().enumerate() {
+            if strip_comments(line, &mut depth).contains("crate::platform") {
+                found.push(format!("{}:{}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "core code uses platform/:\n{}", found.join("\n"));
+}
+
 /// The check finds a platform name in code and strings, and not in comments.
 #[test]
 fn the_check_can_fail() {
