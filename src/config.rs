@@ -112,6 +112,16 @@ impl std::fmt::Debug for DiscordConfig {
     }
 }
 
+/// The poll interval a feed gets when none is asked for (`HERALD_POLL_INTERVAL`).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// The lowest poll interval anyone may set, operator included: faster polling is rude
+/// to publishers.
+pub const POLL_INTERVAL_FLOOR: Duration = Duration::from_secs(60);
+/// The highest poll interval a command accepts; beyond a week a feed is effectively dead.
+pub const POLL_INTERVAL_CEILING: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Feeds one community may follow (`HERALD_MAX_FEEDS_PER_COMMUNITY`).
+pub const DEFAULT_MAX_FEEDS: i64 = 50;
+
 /// Who may manage every community, and what each community may do.
 #[derive(Debug, Clone)]
 pub struct CommunityConfig {
@@ -123,7 +133,7 @@ pub struct CommunityConfig {
 
 impl Default for CommunityConfig {
     fn default() -> Self {
-        CommunityConfig { operators: Vec::new(), max_feeds: 50 }
+        CommunityConfig { operators: Vec::new(), max_feeds: DEFAULT_MAX_FEEDS }
     }
 }
 
@@ -206,8 +216,8 @@ impl Default for FetchConfig {
 impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
-            default_interval: Duration::from_secs(15 * 60),
-            min_interval: Duration::from_secs(60),
+            default_interval: DEFAULT_POLL_INTERVAL,
+            min_interval: POLL_INTERVAL_FLOOR,
             max_failures: 10,
             max_server_delay: Duration::from_secs(6 * 3600),
             page_budget: Duration::from_secs(60),
@@ -241,181 +251,10 @@ impl Config {
             None => format!("sqlite://{}", data_dir.join("herald.db").display()),
         };
 
-        let mut poll = PollConfig::default();
-        if let Some(v) = get("HERALD_MIN_POLL_INTERVAL") {
-            poll.min_interval = duration("HERALD_MIN_POLL_INTERVAL", &v)?;
-            if poll.min_interval < Duration::from_secs(60) {
-                return Err(ConfigError {
-                    var: "HERALD_MIN_POLL_INTERVAL",
-                    message: format!("\"{v}\" is below the 1m floor"),
-                });
-            }
-        }
-        if let Some(v) = get("HERALD_POLL_INTERVAL") {
-            poll.default_interval = duration("HERALD_POLL_INTERVAL", &v)?;
-        }
-        if poll.default_interval < poll.min_interval {
-            return Err(ConfigError {
-                var: "HERALD_POLL_INTERVAL",
-                message: format!(
-                    "{}s is below the minimum poll interval ({}s)",
-                    poll.default_interval.as_secs(),
-                    poll.min_interval.as_secs()
-                ),
-            });
-        }
-        if let Some(v) = get("HERALD_MAX_FAILURES") {
-            poll.max_failures = number("HERALD_MAX_FAILURES", &v, 1, 1000)? as u32;
-        }
-        if let Some(v) = get("HERALD_MAX_SERVER_DELAY") {
-            poll.max_server_delay = duration("HERALD_MAX_SERVER_DELAY", &v)?;
-        }
-
-        if let Some(v) = get("HERALD_FEED_PAGE_BUDGET") {
-            poll.page_budget = duration("HERALD_FEED_PAGE_BUDGET", &v)?;
-        }
-        if let Some(v) = get("HERALD_MAX_NEW_ITEMS_PER_POLL") {
-            poll.max_new_per_poll = number("HERALD_MAX_NEW_ITEMS_PER_POLL", &v, 1, 1000)? as usize;
-        }
-        if let Some(v) = get("HERALD_RETENTION") {
-            poll.retention = match v.trim() {
-                "off" | "0" => None,
-                _ => {
-                    let age = duration("HERALD_RETENTION", &v)?;
-                    if age < Duration::from_secs(24 * 3600) {
-                        return Err(ConfigError {
-                            var: "HERALD_RETENTION",
-                            message: format!("\"{v}\" is under a day; give e.g. 180d, or off"),
-                        });
-                    }
-                    Some(age)
-                }
-            };
-        }
-        if let Some(v) = get("HERALD_MAX_ARTICLES_PER_FEED") {
-            poll.max_articles_per_feed = match v.trim() {
-                "off" | "0" => None,
-                _ => Some(number("HERALD_MAX_ARTICLES_PER_FEED", &v, 10, 10_000_000)? as i64),
-            };
-        }
-        let mut fetch = FetchConfig::default();
-        if let Some(v) = get("HERALD_USER_AGENT") {
-            fetch.user_agent = v;
-        }
-        if let Some(v) = get("HERALD_CONNECT_TIMEOUT") {
-            fetch.connect_timeout = duration("HERALD_CONNECT_TIMEOUT", &v)?;
-        }
-        if let Some(v) = get("HERALD_REQUEST_TIMEOUT") {
-            fetch.request_timeout = duration("HERALD_REQUEST_TIMEOUT", &v)?;
-        }
-        if let Some(v) = get("HERALD_MAX_REDIRECTS") {
-            fetch.max_redirects = number("HERALD_MAX_REDIRECTS", &v, 0, 20)? as usize;
-        }
-        if let Some(v) = get("HERALD_MAX_FEED_BYTES") {
-            fetch.max_feed_bytes = size("HERALD_MAX_FEED_BYTES", &v)?;
-        }
-        if let Some(v) = get("HERALD_MAX_PAGE_BYTES") {
-            fetch.max_page_bytes = size("HERALD_MAX_PAGE_BYTES", &v)?;
-        }
-        if let Some(v) = get("HERALD_CONCURRENCY") {
-            fetch.concurrency = number("HERALD_CONCURRENCY", &v, 1, 4096)? as usize;
-        }
-        if let Some(v) = get("HERALD_PER_HOST_CONCURRENCY") {
-            fetch.per_host_concurrency =
-                number("HERALD_PER_HOST_CONCURRENCY", &v, 1, 1024)? as usize;
-        }
-        if let Some(v) = get("HERALD_ALLOW_PRIVATE_NETWORKS") {
-            fetch.allow_private_networks = boolean("HERALD_ALLOW_PRIVATE_NETWORKS", &v)?;
-        }
-        if let Some(v) = get("HERALD_PRIVATE_ALLOWLIST") {
-            fetch.private_allowlist = v
-                .split(',')
-                .map(|a| {
-                    a.trim().parse().map_err(|_| ConfigError {
-                        var: "HERALD_PRIVATE_ALLOWLIST",
-                        message: format!("\"{}\" is not an IP address", a.trim()),
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(v) = get("HERALD_PROXY") {
-            let ok =
-                url::Url::parse(v.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-            if !ok {
-                return Err(ConfigError {
-                    var: "HERALD_PROXY",
-                    message: format!(
-                        "\"{v}\" is not an http(s) proxy URL (e.g. http://proxy.internal:3128)"
-                    ),
-                });
-            }
-            fetch.proxy = Some(v.trim().to_string());
-        }
-        let mut community = CommunityConfig::default();
-        if let Some(v) = get("HERALD_OPERATORS") {
-            for entry in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                match entry.split_once(':') {
-                    Some((p @ ("discord" | "matrix"), user)) if !user.is_empty() => {
-                        community.operators.push((p.to_string(), user.to_string()));
-                    }
-                    _ => {
-                        return Err(ConfigError {
-                            var: "HERALD_OPERATORS",
-                            message: format!(
-                                "\"{entry}\" is not PLATFORM:USER (e.g. discord:80351110224678912 or matrix:@ann:example.org)"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        if let Some(v) = get("HERALD_MAX_FEEDS_PER_COMMUNITY") {
-            community.max_feeds = number("HERALD_MAX_FEEDS_PER_COMMUNITY", &v, 1, 100_000)? as i64;
-        }
-        let discord = match get("DISCORD_TOKEN") {
-            None => None,
-            Some(token) => {
-                let token = token.trim().to_string();
-                if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(ConfigError {
-                        var: "DISCORD_TOKEN",
-                        message: "contains spaces; give the bot token alone, without \"Bot \""
-                            .into(),
-                    });
-                }
-                let dev_guild = match get("DISCORD_DEV_GUILD") {
-                    None => None,
-                    Some(v) => Some(match v.trim().parse::<u64>() {
-                        Ok(id) if id > 0 => id,
-                        _ => {
-                            return Err(ConfigError {
-                                var: "DISCORD_DEV_GUILD",
-                                message: format!("\"{v}\" is not a guild id (a number)"),
-                            });
-                        }
-                    }),
-                };
-                let api_base = match get("DISCORD_API_BASE") {
-                    None => None,
-                    Some(v) => {
-                        let base = v.trim().trim_end_matches('/').to_string();
-                        if url::Url::parse(&base)
-                            .map(|u| !matches!(u.scheme(), "http" | "https"))
-                            .unwrap_or(true)
-                        {
-                            return Err(ConfigError {
-                                var: "DISCORD_API_BASE",
-                                message: format!(
-                                    "\"{v}\" is not an http(s) URL (e.g. http://127.0.0.1:8080)"
-                                ),
-                            });
-                        }
-                        Some(base)
-                    }
-                };
-                Some(DiscordConfig { token, dev_guild, api_base })
-            }
-        };
+        let poll = poll_config(&get)?;
+        let fetch = fetch_config(&get)?;
+        let community = community_config(&get)?;
+        let discord = discord_config(&get)?;
         let matrix = matrix_config(&get)?;
         let delivery = delivery_policy(&get)?;
         let service = service_config(&get)?;
@@ -486,6 +325,197 @@ fn delivery_policy(
         }
     }
     Ok(policy)
+}
+
+fn poll_config(get: &impl Fn(&'static str) -> Option<String>) -> Result<PollConfig, ConfigError> {
+    let mut poll = PollConfig::default();
+    if let Some(v) = get("HERALD_MIN_POLL_INTERVAL") {
+        poll.min_interval = duration("HERALD_MIN_POLL_INTERVAL", &v)?;
+        if poll.min_interval < POLL_INTERVAL_FLOOR {
+            return Err(ConfigError {
+                var: "HERALD_MIN_POLL_INTERVAL",
+                message: format!("\"{v}\" is below the 1m floor"),
+            });
+        }
+    }
+    if let Some(v) = get("HERALD_POLL_INTERVAL") {
+        poll.default_interval = duration("HERALD_POLL_INTERVAL", &v)?;
+    }
+    if poll.default_interval < poll.min_interval {
+        return Err(ConfigError {
+            var: "HERALD_POLL_INTERVAL",
+            message: format!(
+                "{}s is below the minimum poll interval ({}s)",
+                poll.default_interval.as_secs(),
+                poll.min_interval.as_secs()
+            ),
+        });
+    }
+    if let Some(v) = get("HERALD_MAX_FAILURES") {
+        poll.max_failures = number("HERALD_MAX_FAILURES", &v, 1, 1000)? as u32;
+    }
+    if let Some(v) = get("HERALD_MAX_SERVER_DELAY") {
+        poll.max_server_delay = duration("HERALD_MAX_SERVER_DELAY", &v)?;
+    }
+
+    if let Some(v) = get("HERALD_FEED_PAGE_BUDGET") {
+        poll.page_budget = duration("HERALD_FEED_PAGE_BUDGET", &v)?;
+    }
+    if let Some(v) = get("HERALD_MAX_NEW_ITEMS_PER_POLL") {
+        poll.max_new_per_poll = number("HERALD_MAX_NEW_ITEMS_PER_POLL", &v, 1, 1000)? as usize;
+    }
+    if let Some(v) = get("HERALD_RETENTION") {
+        poll.retention = match v.trim() {
+            "off" | "0" => None,
+            _ => {
+                let age = duration("HERALD_RETENTION", &v)?;
+                if age < Duration::from_secs(24 * 3600) {
+                    return Err(ConfigError {
+                        var: "HERALD_RETENTION",
+                        message: format!("\"{v}\" is under a day; give e.g. 180d, or off"),
+                    });
+                }
+                Some(age)
+            }
+        };
+    }
+    if let Some(v) = get("HERALD_MAX_ARTICLES_PER_FEED") {
+        poll.max_articles_per_feed = match v.trim() {
+            "off" | "0" => None,
+            _ => Some(number("HERALD_MAX_ARTICLES_PER_FEED", &v, 10, 10_000_000)? as i64),
+        };
+    }
+    Ok(poll)
+}
+
+fn fetch_config(get: &impl Fn(&'static str) -> Option<String>) -> Result<FetchConfig, ConfigError> {
+    let mut fetch = FetchConfig::default();
+    if let Some(v) = get("HERALD_USER_AGENT") {
+        fetch.user_agent = v;
+    }
+    if let Some(v) = get("HERALD_CONNECT_TIMEOUT") {
+        fetch.connect_timeout = duration("HERALD_CONNECT_TIMEOUT", &v)?;
+    }
+    if let Some(v) = get("HERALD_REQUEST_TIMEOUT") {
+        fetch.request_timeout = duration("HERALD_REQUEST_TIMEOUT", &v)?;
+    }
+    if let Some(v) = get("HERALD_MAX_REDIRECTS") {
+        fetch.max_redirects = number("HERALD_MAX_REDIRECTS", &v, 0, 20)? as usize;
+    }
+    if let Some(v) = get("HERALD_MAX_FEED_BYTES") {
+        fetch.max_feed_bytes = size("HERALD_MAX_FEED_BYTES", &v)?;
+    }
+    if let Some(v) = get("HERALD_MAX_PAGE_BYTES") {
+        fetch.max_page_bytes = size("HERALD_MAX_PAGE_BYTES", &v)?;
+    }
+    if let Some(v) = get("HERALD_CONCURRENCY") {
+        fetch.concurrency = number("HERALD_CONCURRENCY", &v, 1, 4096)? as usize;
+    }
+    if let Some(v) = get("HERALD_PER_HOST_CONCURRENCY") {
+        fetch.per_host_concurrency = number("HERALD_PER_HOST_CONCURRENCY", &v, 1, 1024)? as usize;
+    }
+    if let Some(v) = get("HERALD_ALLOW_PRIVATE_NETWORKS") {
+        fetch.allow_private_networks = boolean("HERALD_ALLOW_PRIVATE_NETWORKS", &v)?;
+    }
+    if let Some(v) = get("HERALD_PRIVATE_ALLOWLIST") {
+        fetch.private_allowlist = v
+            .split(',')
+            .map(|a| {
+                a.trim().parse().map_err(|_| ConfigError {
+                    var: "HERALD_PRIVATE_ALLOWLIST",
+                    message: format!("\"{}\" is not an IP address", a.trim()),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(v) = get("HERALD_PROXY") {
+        let ok = url::Url::parse(v.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !ok {
+            return Err(ConfigError {
+                var: "HERALD_PROXY",
+                message: format!(
+                    "\"{v}\" is not an http(s) proxy URL (e.g. http://proxy.internal:3128)"
+                ),
+            });
+        }
+        fetch.proxy = Some(v.trim().to_string());
+    }
+    Ok(fetch)
+}
+
+fn community_config(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<CommunityConfig, ConfigError> {
+    let mut community = CommunityConfig::default();
+    if let Some(v) = get("HERALD_OPERATORS") {
+        for entry in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match entry.split_once(':') {
+                Some((p @ ("discord" | "matrix"), user)) if !user.is_empty() => {
+                    community.operators.push((p.to_string(), user.to_string()));
+                }
+                _ => {
+                    return Err(ConfigError {
+                        var: "HERALD_OPERATORS",
+                        message: format!(
+                            "\"{entry}\" is not PLATFORM:USER (e.g. discord:80351110224678912 or matrix:@ann:example.org)"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(v) = get("HERALD_MAX_FEEDS_PER_COMMUNITY") {
+        community.max_feeds = number("HERALD_MAX_FEEDS_PER_COMMUNITY", &v, 1, 100_000)? as i64;
+    }
+    Ok(community)
+}
+
+fn discord_config(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<DiscordConfig>, ConfigError> {
+    Ok(match get("DISCORD_TOKEN") {
+        None => None,
+        Some(token) => {
+            let token = token.trim().to_string();
+            if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError {
+                    var: "DISCORD_TOKEN",
+                    message: "contains spaces; give the bot token alone, without \"Bot \"".into(),
+                });
+            }
+            let dev_guild = match get("DISCORD_DEV_GUILD") {
+                None => None,
+                Some(v) => Some(match v.trim().parse::<u64>() {
+                    Ok(id) if id > 0 => id,
+                    _ => {
+                        return Err(ConfigError {
+                            var: "DISCORD_DEV_GUILD",
+                            message: format!("\"{v}\" is not a guild id (a number)"),
+                        });
+                    }
+                }),
+            };
+            let api_base = match get("DISCORD_API_BASE") {
+                None => None,
+                Some(v) => {
+                    let base = v.trim().trim_end_matches('/').to_string();
+                    if url::Url::parse(&base)
+                        .map(|u| !matches!(u.scheme(), "http" | "https"))
+                        .unwrap_or(true)
+                    {
+                        return Err(ConfigError {
+                            var: "DISCORD_API_BASE",
+                            message: format!(
+                                "\"{v}\" is not an http(s) URL (e.g. http://127.0.0.1:8080)"
+                            ),
+                        });
+                    }
+                    Some(base)
+                }
+            };
+            Some(DiscordConfig { token, dev_guild, api_base })
+        }
+    })
 }
 
 /// The `MATRIX_*` variables; `None` unless `MATRIX_HOMESERVER` is set.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use herald::app::App;
 use herald::clock;
 use herald::config::Config;
@@ -141,15 +141,7 @@ enum Command {
 #[derive(Subcommand)]
 enum FeedsCmd {
     /// Add a feed (a site's home page works too: its advertised feed is used).
-    Add {
-        url: String,
-        /// How often to poll it, e.g. 30m or 1h (default HERALD_POLL_INTERVAL, 15m).
-        #[arg(long)]
-        interval: Option<String>,
-        /// Store the URL without fetching it first.
-        #[arg(long)]
-        no_check: bool,
-    },
+    Add(AddArgs),
     /// List feeds with their status, last error and next poll.
     List,
     /// Remove a feed (by id or URL) and its stored articles.
@@ -162,6 +154,17 @@ enum FeedsCmd {
     Import { file: PathBuf },
     /// Print all feeds as OPML.
     Export,
+}
+
+#[derive(Args)]
+struct AddArgs {
+    url: String,
+    /// How often to poll it, e.g. 30m or 1h (default HERALD_POLL_INTERVAL, 15m).
+    #[arg(long)]
+    interval: Option<String>,
+    /// Store the URL without fetching it first.
+    #[arg(long)]
+    no_check: bool,
 }
 
 #[derive(Subcommand)]
@@ -274,11 +277,7 @@ fn main() -> ExitCode {
         }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
-        // matrix-sdk logs expected 404s (account data not set yet) as errors and
-        // nags about key backup, which herald does not use.
-        .unwrap_or_else(|_| {
-            "herald=info,warn,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error".into()
-        });
+        .unwrap_or_else(|_| format!("herald=info,warn,{}", herald::platform::LOG_FILTER).into());
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if config.service.log_json {
         // One JSON object a line, for log shippers.
@@ -308,21 +307,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Bench(bench_cmd) = command {
-        match bench_cmd {
-            BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
-            BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
-            BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
-            BenchCmd::Hostile { lateness: Some(run_for), .. } => {
-                let run_for = parse_duration(&run_for).map_err(anyhow::Error::msg)?;
-                bench::hostile::lateness_bench(200, run_for).await?
-            }
-            BenchCmd::Extract { .. }
-            | BenchCmd::Summarize { .. }
-            | BenchCmd::Hostile { .. }
-            | BenchCmd::Feeds { .. } => {
-                unreachable!("text benches run before the runtime starts")
-            }
-        }
+        bench_cmd_run(bench_cmd, config).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let app = App::open(config, clock::system()).await?;
@@ -337,109 +322,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Backup { file } => {
-            if file.exists() {
-                esay!("herald: {} exists; give a new file name", file.display());
-                return Ok(ExitCode::FAILURE);
-            }
-            let started = std::time::Instant::now();
-            app.store.backup_into(&file).await?;
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            say!(
-                "backed up to {} ({:.1} MB in {:.1} s)",
-                file.display(),
-                size as f64 / 1e6,
-                started.elapsed().as_secs_f64()
-            );
-        }
-        Command::Run { role, .. } => {
-            let role = match role.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None => None,
-                Some("member") => Some(herald::commands::parse::Role::Member),
-                Some("manager" | "channel-manager") => {
-                    Some(herald::commands::parse::Role::ChannelManager)
-                }
-                Some("admin") => Some(herald::commands::parse::Role::Admin),
-                Some(other) => {
-                    esay!("herald: --as {other}: use member, manager or admin");
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            herald::run::run_console(app, role).await?
-        }
+        Command::Backup { file } => return backup_cmd(&app, &file).await,
+        Command::Run { role, .. } => return console_cmd(app, role).await,
         Command::Feeds(cmd) => return feeds_cmd(&app, cmd).await,
-        Command::Poll { once, feeds } => {
-            for url in feeds {
-                let console = app.store.console_community(app.clock.now()).await?;
-                let req =
-                    AddRequest { community: console, input: &url, interval: None, check: true };
-                let added =
-                    add_feed(&app.store, &app.fetcher, req, limits(&app), app.clock.now()).await;
-                match added {
-                    Ok(a) => say!("following feed #{} {}", a.feed.id, a.feed.url),
-                    Err(e) => {
-                        esay!("herald: cannot add feed: {e}");
-                        return Ok(ExitCode::FAILURE);
-                    }
-                }
-            }
-            if app.store.count_feeds().await? == 0 {
-                esay!("herald: no feeds yet: `herald poll URL` or `herald feeds add URL` first");
-                return Ok(ExitCode::FAILURE);
-            }
-            if once {
-                let r = app.poller.poll_due(256).await?;
-                say!(
-                    "polled {} feed(s): {} new article(s), {} unchanged, {} failed",
-                    r.polled,
-                    r.new_articles.len(),
-                    r.not_modified,
-                    r.failed
-                );
-            } else {
-                let (tx, rx) = tokio::sync::watch::channel(false);
-                tokio::spawn(async move {
-                    let _ = tokio::signal::ctrl_c().await;
-                    let _ = tx.send(true);
-                });
-                tracing::info!("polling; Ctrl-C stops");
-                let (wake, news) = (Default::default(), Default::default());
-                app.poller.run(rx, 256, wake, news).await;
-            }
-        }
-        Command::Search { query, limit } => {
-            let query = query.join(" ");
-            let hits = app
-                .store
-                .search_articles(&query, SearchScope::All, None, limit.clamp(1, 100), 0)
-                .await?;
-            if hits.is_empty() {
-                say!("no articles match \"{query}\"");
-            }
-            for h in hits {
-                say!(
-                    "#{} {}\n    {}\n    {}\n",
-                    h.id,
-                    h.title.as_deref().unwrap_or("(untitled)"),
-                    h.url.as_deref().unwrap_or("-"),
-                    h.snippet.replace('\n', " ")
-                );
-            }
-        }
-        Command::Article { id } => match app.store.article(id).await? {
-            None => {
-                esay!("herald: no article #{id}");
-                return Ok(ExitCode::FAILURE);
-            }
-            Some(a) => {
-                let feed = app.store.feed_by_id(a.feed_id).await?;
-                say!("#{} {}", a.id, a.title.as_deref().unwrap_or("(untitled)"));
-                say!("feed: {}", feed.as_ref().map(|f| f.name()).unwrap_or("?"));
-                say!("link: {}", a.url.as_deref().unwrap_or("-"));
-                say!("date: {}", when(a.published_at.unwrap_or(a.fetched_at)));
-                say!("\n{}", a.summary);
-            }
-        },
+        Command::Poll { once, feeds } => return poll_cmd(&app, once, feeds).await,
+        Command::Search { query, limit } => search_cmd(&app, query, limit).await?,
+        Command::Article { id } => return article_cmd(&app, id).await,
         Command::Demo
         | Command::ParseFeed { .. }
         | Command::Extract { .. }
@@ -449,43 +337,139 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The benches that need the runtime.
+async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()> {
+    match bench_cmd {
+        BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
+        BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
+        BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
+        BenchCmd::Hostile { lateness: Some(run_for), .. } => {
+            let run_for = parse_duration(&run_for).map_err(anyhow::Error::msg)?;
+            bench::hostile::lateness_bench(200, run_for).await?
+        }
+        BenchCmd::Extract { .. }
+        | BenchCmd::Summarize { .. }
+        | BenchCmd::Hostile { .. }
+        | BenchCmd::Feeds { .. } => {
+            unreachable!("text benches run before the runtime starts")
+        }
+    }
+    Ok(())
+}
+
+async fn backup_cmd(app: &App, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if file.exists() {
+        esay!("herald: {} exists; give a new file name", file.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    let started = std::time::Instant::now();
+    app.store.backup_into(file).await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    say!(
+        "backed up to {} ({:.1} MB in {:.1} s)",
+        file.display(),
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `herald run` with the console, as the operator or as `--as ROLE`.
+async fn console_cmd(app: App, role: Option<String>) -> anyhow::Result<ExitCode> {
+    let role = match role.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("member") => Some(herald::commands::parse::Role::Member),
+        Some("manager" | "channel-manager") => Some(herald::commands::parse::Role::ChannelManager),
+        Some("admin") => Some(herald::commands::parse::Role::Admin),
+        Some(other) => {
+            esay!("herald: --as {other}: use member, manager or admin");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    herald::run::run_console(app, role).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn poll_cmd(app: &App, once: bool, feeds: Vec<String>) -> anyhow::Result<ExitCode> {
+    for url in feeds {
+        let console = app.store.console_community(app.clock.now()).await?;
+        let req = AddRequest { community: console, input: &url, interval: None, check: true };
+        let added = add_feed(&app.store, &app.fetcher, req, limits(app), app.clock.now()).await;
+        match added {
+            Ok(a) => say!("following feed #{} {}", a.feed.id, a.feed.url),
+            Err(e) => {
+                esay!("herald: cannot add feed: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    if app.store.count_feeds().await? == 0 {
+        esay!("herald: no feeds yet: `herald poll URL` or `herald feeds add URL` first");
+        return Ok(ExitCode::FAILURE);
+    }
+    if once {
+        let r = app.poller.poll_due(256).await?;
+        say!(
+            "polled {} feed(s): {} new article(s), {} unchanged, {} failed",
+            r.polled,
+            r.new_articles.len(),
+            r.not_modified,
+            r.failed
+        );
+    } else {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(true);
+        });
+        tracing::info!("polling; Ctrl-C stops");
+        let (wake, news) = (Default::default(), Default::default());
+        app.poller.run(rx, 256, wake, news).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn search_cmd(app: &App, query: Vec<String>, limit: i64) -> anyhow::Result<()> {
+    let query = query.join(" ");
+    let hits =
+        app.store.search_articles(&query, SearchScope::All, None, limit.clamp(1, 100), 0).await?;
+    if hits.is_empty() {
+        say!("no articles match \"{query}\"");
+    }
+    for h in hits {
+        say!(
+            "#{} {}\n    {}\n    {}\n",
+            h.id,
+            h.title.as_deref().unwrap_or("(untitled)"),
+            h.url.as_deref().unwrap_or("-"),
+            h.snippet.replace('\n', " ")
+        );
+    }
+    Ok(())
+}
+
+async fn article_cmd(app: &App, id: i64) -> anyhow::Result<ExitCode> {
+    match app.store.article(id).await? {
+        None => {
+            esay!("herald: no article #{id}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Some(a) => {
+            let feed = app.store.feed_by_id(a.feed_id).await?;
+            say!("#{} {}", a.id, a.title.as_deref().unwrap_or("(untitled)"));
+            say!("feed: {}", feed.as_ref().map(|f| f.name()).unwrap_or("?"));
+            say!("link: {}", a.url.as_deref().unwrap_or("-"));
+            say!("date: {}", when(a.published_at.unwrap_or(a.fetched_at)));
+            say!("\n{}", a.summary);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
     let now = app.clock.now();
     match cmd {
-        FeedsCmd::Add { url, interval, no_check } => {
-            let interval = match interval {
-                Some(i) => Some(parse_duration(&i).map_err(anyhow::Error::msg)?),
-                None => None,
-            };
-            let console = app.store.console_community(now).await?;
-            let req = AddRequest { community: console, input: &url, interval, check: !no_check };
-            let added = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
-            match added {
-                Ok(a) => {
-                    if let Some(page) = &a.discovered_from {
-                        say!("{page} is a web page; using the feed it advertises.");
-                    }
-                    let verb = if a.created { "added" } else { "already there:" };
-                    let items = a.items.map(|n| format!(", {n} item(s)")).unwrap_or_default();
-                    let every = format_duration(Duration::from_secs(a.asked_interval_s as u64));
-                    let shared = if a.feed.poll_interval_s < a.asked_interval_s {
-                        let f = format_duration(Duration::from_secs(a.feed.poll_interval_s as u64));
-                        format!("; fetched every {f} because another community asked for that")
-                    } else {
-                        String::new()
-                    };
-                    say!(
-                        "{verb} feed #{} {} (every {every}{items}{shared})",
-                        a.feed.id,
-                        a.feed.url
-                    );
-                }
-                Err(e) => {
-                    esay!("herald: cannot add feed: {e}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-        }
+        FeedsCmd::Add(args) => return feeds_add_cmd(app, args).await,
         FeedsCmd::List => {
             let feeds = app.store.list_feeds().await?;
             if feeds.is_empty() {
@@ -512,38 +496,7 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
             app.store.resume_feed(f.id, now).await?;
             say!("resumed feed #{} {}: it will be polled now", f.id, f.url);
         }
-        FeedsCmd::Import { file } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let entries = parse_opml(&bytes).map_err(anyhow::Error::msg)?;
-            let console = app.store.console_community(now).await?;
-            let bar = indicatif::ProgressBar::new(entries.len() as u64);
-            let (mut added, mut existing, mut refused) = (0, 0, Vec::new());
-            for entry in &entries {
-                let req = AddRequest {
-                    community: console,
-                    input: &entry.url,
-                    interval: None,
-                    check: false,
-                };
-                let result = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
-                match result {
-                    Ok(a) if a.created => added += 1,
-                    Ok(_) => existing += 1,
-                    Err(e) => refused.push(format!("{}: {e}", entry.url)),
-                }
-                bar.inc(1);
-            }
-            bar.finish_and_clear();
-            say!(
-                "imported {} feed(s): {added} added, {existing} already there, {} refused",
-                entries.len(),
-                refused.len()
-            );
-            for r in &refused {
-                say!("  refused {r}");
-            }
-        }
+        FeedsCmd::Import { file } => feeds_import_cmd(app, &file).await?,
         FeedsCmd::Export => {
             let feeds: Vec<OpmlFeed> = app
                 .store
@@ -556,6 +509,73 @@ async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn feeds_add_cmd(app: &App, args: AddArgs) -> anyhow::Result<ExitCode> {
+    let AddArgs { url, interval, no_check } = args;
+    let now = app.clock.now();
+    let interval = match interval {
+        Some(i) => Some(parse_duration(&i).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let console = app.store.console_community(now).await?;
+    let req = AddRequest { community: console, input: &url, interval, check: !no_check };
+    let added = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
+    match added {
+        Ok(a) => {
+            if let Some(page) = &a.discovered_from {
+                say!("{page} is a web page; using the feed it advertises.");
+            }
+            let verb = if a.created { "added" } else { "already there:" };
+            let items = a.items.map(|n| format!(", {n} item(s)")).unwrap_or_default();
+            let every = format_duration(Duration::from_secs(a.asked_interval_s as u64));
+            let shared = if a.feed.poll_interval_s < a.asked_interval_s {
+                let f = format_duration(Duration::from_secs(a.feed.poll_interval_s as u64));
+                format!("; fetched every {f} because another community asked for that")
+            } else {
+                String::new()
+            };
+            say!("{verb} feed #{} {} (every {every}{items}{shared})", a.feed.id, a.feed.url);
+        }
+        Err(e) => {
+            esay!("herald: cannot add feed: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adds every feed of an OPML file, unchecked (checking hundreds of sites at once would
+/// hammer them; the first poll checks each).
+async fn feeds_import_cmd(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let entries = parse_opml(&bytes).map_err(anyhow::Error::msg)?;
+    let console = app.store.console_community(now).await?;
+    let bar = indicatif::ProgressBar::new(entries.len() as u64);
+    let (mut added, mut existing, mut refused) = (0, 0, Vec::new());
+    for entry in &entries {
+        let req =
+            AddRequest { community: console, input: &entry.url, interval: None, check: false };
+        let result = add_feed(&app.store, &app.fetcher, req, limits(app), now).await;
+        match result {
+            Ok(a) if a.created => added += 1,
+            Ok(_) => existing += 1,
+            Err(e) => refused.push(format!("{}: {e}", entry.url)),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    say!(
+        "imported {} feed(s): {added} added, {existing} already there, {} refused",
+        entries.len(),
+        refused.len()
+    );
+    for r in &refused {
+        say!("  refused {r}");
+    }
+    Ok(())
 }
 
 fn limits(app: &App) -> IntervalLimits {

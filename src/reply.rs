@@ -101,6 +101,9 @@ pub struct Reply {
     /// Small print: the feed name of a post, the period of a digest.
     pub footer: Option<String>,
     pub page: Option<Page>,
+    /// When what the reply shows was published (an article), for platforms that show
+    /// times in each reader's own zone; also written as the "published" field.
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Reply {
@@ -116,6 +119,7 @@ impl Reply {
             image_url: None,
             footer: None,
             page: None,
+            published: None,
         }
     }
 
@@ -155,6 +159,15 @@ impl Reply {
 
     pub fn with_section(mut self, heading: Option<String>, items: Vec<Item>) -> Reply {
         self.sections.push(Section { heading, items });
+        self
+    }
+
+    /// The publication time, typed, and as the "published" field ("2026-11-30 08:00 UTC").
+    pub fn with_published(mut self, unix: i64) -> Reply {
+        if let Some(t) = chrono::DateTime::from_timestamp(unix, 0) {
+            self.published = Some(t);
+            self = self.with_field("published", t.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
         self
     }
 

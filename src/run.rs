@@ -13,8 +13,8 @@ use crate::clock::Timestamp;
 use crate::commands::parse::Role;
 use crate::commands::{Core, CoreLimits, Ctx};
 use crate::deliver::outbox::Dispatcher;
-use crate::platform::Platform;
 use crate::platform::terminal::{self, ConsolePlatform, Output};
+use crate::platform::{Adapter, Platforms};
 use crate::reply::Reply;
 use crate::service::health::{ConnectedProbe, Health};
 use crate::service::http::OpsServer;
@@ -27,10 +27,8 @@ pub struct Running {
     pub console: Ctx,
     pub dispatch_wake: Arc<Notify>,
     pub poll_wake: Arc<Notify>,
-    /// The Discord bot, when `DISCORD_TOKEN` is set.
-    pub discord: Option<crate::platform::discord::DiscordBot>,
-    /// The Matrix bot, when `MATRIX_HOMESERVER` is set.
-    pub matrix: Option<crate::platform::matrix::MatrixBot>,
+    /// The chat platforms' adapters the configuration asked for.
+    pub adapters: Vec<Box<dyn Adapter>>,
     /// Readiness and metrics, as `/readyz` and `/metrics` serve them.
     pub health: Health,
     /// The operators' endpoint, when `HERALD_HTTP_ADDR` is set.
@@ -59,11 +57,12 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
     };
     let dispatch_wake = Arc::new(Notify::new());
     let poll_wake = Arc::new(Notify::new());
-    let limits = CoreLimits {
-        default_interval: app.config.poll.default_interval,
-        min_interval: app.config.poll.min_interval,
-        max_feeds_per_community: app.config.community.max_feeds,
-    };
+    let limits = CoreLimits::from_config(&app.config);
+    let platforms = Platforms::new(vec![Arc::new(ConsolePlatform::new(
+        app.store.clone(),
+        app.clock.clone(),
+        out,
+    ))]);
     let core = Core::new(
         app.store.clone(),
         app.fetcher.clone(),
@@ -72,46 +71,16 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
         dispatch_wake.clone(),
         poll_wake.clone(),
     )
-    .with_metrics(app.metrics.clone());
+    .with_metrics(app.metrics.clone())
+    .with_platforms(platforms.clone());
+    // Chat platforms beside the console: their posts go through the same outbox.
+    let adapters = crate::platform::start_configured(app, &core).await?;
     let mut probes: Vec<(&'static str, ConnectedProbe)> = Vec::new();
-    let mut platforms: Vec<Arc<dyn Platform>> =
-        vec![Arc::new(ConsolePlatform::new(app.store.clone(), app.clock.clone(), out))];
-    // Discord beside the console: its posts go through the same outbox.
-    let discord = match &app.config.discord {
-        None => None,
-        Some(cfg) => {
-            let bot = crate::platform::discord::DiscordBot::start(
-                cfg,
-                core.clone(),
-                app.store.clone(),
-                app.clock.clone(),
-                app.config.community.clone(),
-            )
-            .await?;
-            platforms.push(bot.platform());
-            probes.push(("discord", bot.connected_probe()));
-            Some(bot)
-        }
-    };
-    // Matrix beside them, the same way.
-    let matrix = match &app.config.matrix {
-        None => None,
-        Some(cfg) => {
-            let bot = crate::platform::matrix::MatrixBot::start(
-                cfg,
-                &app.config.data_dir,
-                core.clone(),
-                app.store.clone(),
-                app.clock.clone(),
-                app.config.community.clone(),
-            )
-            .await?;
-            platforms.push(bot.platform());
-            probes.push(("matrix", bot.connected_probe(app.clock.clone())));
-            Some(bot)
-        }
-    };
-    let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms)
+    for adapter in &adapters {
+        platforms.register(adapter.platform());
+        probes.push((adapter.name(), adapter.connected_probe(app.clock.clone())));
+    }
+    let dispatcher = Dispatcher::new(app.store.clone(), app.clock.clone(), platforms.all())
         .with_policy(app.config.delivery.clone())
         .with_service(app.metrics.clone(), app.config.service.shutdown_grace);
     let health = Health {
@@ -135,8 +104,7 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
         console,
         dispatch_wake,
         poll_wake,
-        discord,
-        matrix,
+        adapters,
         health,
         ops,
         grace: app.config.service.shutdown_grace,
@@ -150,6 +118,11 @@ pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<R
 }
 
 impl Running {
+    /// The running adapter of type `T`, if one was started.
+    pub fn adapter<T: Adapter>(&self) -> Option<&T> {
+        self.adapters.iter().find_map(|a| a.as_any().downcast_ref::<T>())
+    }
+
     /// Starts the delivery and polling loops.
     pub fn spawn_background(&mut self, app: &App) {
         let rx = self.shutdown.subscribe();
@@ -193,11 +166,8 @@ impl Running {
                 a.abort();
             }
         }
-        if let Some(bot) = self.discord {
-            bot.stop().await;
-        }
-        if let Some(bot) = self.matrix {
-            bot.stop().await;
+        for adapter in self.adapters {
+            adapter.stop().await;
         }
         drop(self.ops);
     }
@@ -225,7 +195,7 @@ pub async fn run_console(app: App, role: Option<Role>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `herald run --no-console`: polling and delivery (and the Discord and Matrix bots)
+/// `herald run --no-console`: polling and delivery (and the chat platforms' adapters)
 /// until SIGTERM or SIGINT, for a service manager. Console subscriptions still print
 /// to standard output.
 pub async fn run_service(app: App) -> anyhow::Result<()> {

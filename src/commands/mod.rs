@@ -1,11 +1,17 @@
-//! The command core shared by every platform: text (or a Discord interaction) is parsed
-//! once into a typed [`parse::Command`], permission-checked once against its
-//! [`parse::Role`], and executed against the store.
+//! The command core shared by every platform: text (or a platform's structured
+//! options) becomes a typed [`parse::Command`] once, is permission-checked once against
+//! its [`parse::Role`], and is executed against the store, returning a neutral reply.
 //!
-//! Today this holds the grammar; execution and the neutral reply come with the
-//! console, Discord and Matrix adapters.
+//! - `cmd/`: one file per command family (grammar, role, help, option spec);
+//! - `spec.rs`: how a family declares itself, platform-neutral;
+//! - `lex.rs`: the lexer and option splitter the text grammars share;
+//! - `parse.rs`: the typed [`parse::Command`], [`parse::Role`], and the text entry point;
+//! - `execute.rs`: [`Core`], which runs commands.
 
+pub mod cmd;
 pub mod execute;
+pub mod lex;
 pub mod parse;
+pub mod spec;
 
 pub use execute::{Core, CoreLimits, Ctx};

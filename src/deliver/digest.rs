@@ -39,27 +39,16 @@ pub struct DigestLimits {
 }
 
 impl DigestLimits {
-    /// Discord caps an embed description at 4096 characters, all embeds of a
-    /// message together at 6000, and a message at 10 embeds. 4000 counted
-    /// characters fit even an adapter that puts the whole part into one
-    /// description, and leave ~2000 characters of the 6000 for markup (links,
-    /// bold titles, separators: ~200 per item at 10 items). 10 items allow one
-    /// embed per item or per section.
-    pub const DISCORD: DigestLimits = DigestLimits { max_chars: 4000, max_items: 10 };
-    /// A Matrix event must stay under 65,536 bytes of JSON, and the text goes in
-    /// twice (`body` and HTML `formatted_body`). 8000 characters stay under that
-    /// even for 3-byte scripts (CJK) with escaping and markup; 50 items keep a
-    /// part readable in a room.
-    pub const MATRIX: DigestLimits = DigestLimits { max_chars: 8000, max_items: 50 };
-    /// A terminal scrolls; splitting there would only add noise.
-    pub const CONSOLE: DigestLimits = DigestLimits { max_chars: 1_000_000, max_items: 10_000 };
+    /// For a platform that does not say: small enough for any chat message herald
+    /// posts to. Each adapter declares its own next to its renderer.
+    pub const DEFAULT: DigestLimits = DigestLimits { max_chars: 4000, max_items: 10 };
 }
 
 /// Item text keeps whole sentences up to this length, so a digest stays a list
 /// of headlines with a line of context rather than a wall of summaries.
 const TEXT_CHARS: usize = 300;
 /// Longest item title; feeds sometimes put a whole paragraph in `<title>`, and
-/// 256 is Discord's limit for embed titles and field names.
+/// 256 is the tightest title limit of the chat platforms herald posts to.
 const TITLE_CHARS: usize = 256;
 /// Room reserved in every part for the " (12/34)" title suffix, which is only
 /// known once all parts are packed.
@@ -495,7 +484,7 @@ mod tests {
     #[test]
     fn empty_period_sends_nothing() {
         let (s, e) = hour();
-        assert!(compose_digest(s, e, BERLIN, Vec::new(), &DigestLimits::DISCORD).is_empty());
+        assert!(compose_digest(s, e, BERLIN, Vec::new(), &DigestLimits::DEFAULT).is_empty());
     }
 
     #[test]
@@ -510,7 +499,7 @@ mod tests {
                 art(2, "Sport", "Teenager wins Baltic open", CHESS, s + 600),
                 art(3, "Local", "Library puts old newspapers online", LIBRARY, s + 1200),
             ],
-            &DigestLimits::DISCORD,
+            &DigestLimits::DEFAULT,
         );
         assert_eq!(out.len(), 1);
         let r = &out[0];
@@ -559,7 +548,7 @@ mod tests {
                 ),
                 art(4, "Sport", "Teenager wins Baltic open", CHESS, s + 300),
             ],
-            &DigestLimits::DISCORD,
+            &DigestLimits::DEFAULT,
         );
         let all = items(&out);
         assert_eq!(all.len(), 2, "{all:#?}");
@@ -605,7 +594,7 @@ mod tests {
                 e,
                 BERLIN,
                 vec![art(1, "A", t1, s1, s + 60), art(2, "B", t2, s2, s + 120)],
-                &DigestLimits::DISCORD,
+                &DigestLimits::DEFAULT,
             );
             let all = items(&out);
             assert_eq!(all.len(), 2, "{t1} / {t2} merged");
@@ -624,7 +613,7 @@ mod tests {
                 art(1, "Live", "Storm live: trains cancelled across the north", RAIL, s + 60),
                 art(2, "Live", "Storm live: trains cancelled across the north", RAIL, s + 120),
             ],
-            &DigestLimits::DISCORD,
+            &DigestLimits::DEFAULT,
         );
         assert_eq!(items(&out).len(), 2);
     }

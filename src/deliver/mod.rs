@@ -5,4 +5,5 @@
 pub mod digest;
 pub mod notice;
 pub mod outbox;
+pub mod port;
 pub mod post;

@@ -7,22 +7,30 @@ use crate::domain::units::format_duration;
 use crate::reply::{Reply, Tone};
 use crate::store::{ChannelRow, NoticeSubject};
 
-/// The notice for `subject`; `mention` names a channel the way its platform links it.
+/// How a notice speaks of a channel, as the channel's platform says it.
+pub struct ChannelWords<'a> {
+    /// The channel named the way its platform links it.
+    pub mention: &'a (dyn Fn(&ChannelRow) -> String + Sync),
+    /// What gives herald back its access there ("give herald access there again").
+    pub regain_access: &'a (dyn Fn(&ChannelRow) -> String + Sync),
+}
+
+/// The notice for `subject`.
 pub fn notice_post(
     subject: &NoticeSubject,
-    mention: &dyn Fn(&ChannelRow) -> String,
+    words: &ChannelWords<'_>,
     policy: &DeliveryPolicy,
 ) -> Reply {
+    let mention = words.mention;
     let (title, text) = match subject {
         NoticeSubject::ChannelPaused { channel, reason } => (
             "herald stopped posting in a channel".to_string(),
             format!(
                 "Posting in {} is paused: {reason}. Nothing is lost: posts wait for up to {}. \
-                 To fix it, give herald access there again (View Channel, Send Messages and \
-                 Embed Links; on Matrix, invite it back with a power level that may send \
-                 messages), then run `subscribe FEED` in that channel to resume.",
+                 To fix it, {}, then run `subscribe FEED` in that channel to resume.",
                 mention(channel),
                 format_duration(policy.max_age),
+                (words.regain_access)(channel),
             ),
         ),
         NoticeSubject::FeedDisabled { feed_id, name, reason } => (

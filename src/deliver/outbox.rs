@@ -30,16 +30,17 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use super::digest::{DigestArticle, compose_digest};
-use super::notice::notice_post;
+use super::notice::{ChannelWords, notice_post};
+use super::port::DEFAULT_REGAIN_ACCESS;
+use super::port::{Platform, SendError, Sent};
 use super::post::article_post;
 use crate::clock::{SharedClock, Timestamp};
 use crate::domain::filter::WordFilter;
 use crate::domain::schedule::Schedule;
 use crate::domain::units::format_duration;
-use crate::platform::{Platform, SendError, Sent};
 use crate::reply::Reply;
 use crate::service::metrics::Metrics;
-use crate::store::{ChannelJob, DigestJob, NoticeSubject, OutboxRow, Store, StoreError};
+use crate::store::{Attempt, ChannelJob, DigestJob, NoticeSubject, OutboxRow, Store, StoreError};
 
 /// How long a claimed channel (or digest, or notice) stays claimed if its sender dies.
 const LEASE_S: i64 = 120;
@@ -424,12 +425,22 @@ impl Dispatcher {
             let at = self.clock.now() + 60;
             if let Some(head) = self.store.channel_deliveries(ch.id, 1).await?.first() {
                 self.store
-                    .retry_outbox(OutboxRow::Delivery(head.id), at, "platform not connected", false)
+                    .retry_outbox(
+                        OutboxRow::Delivery(head.id),
+                        at,
+                        "platform not connected",
+                        Attempt::Uncounted,
+                    )
                     .await?;
             }
             for d in self.store.claim_channel_digests(ch.id, self.clock.now(), 60, 100).await? {
                 self.store
-                    .retry_outbox(OutboxRow::Digest(d.id), at, "platform not connected", false)
+                    .retry_outbox(
+                        OutboxRow::Digest(d.id),
+                        at,
+                        "platform not connected",
+                        Attempt::Uncounted,
+                    )
                     .await?;
             }
             return Ok(report);
@@ -499,7 +510,8 @@ impl Dispatcher {
     /// permanent refusal, the channel's pause (the row stays pending: if the channel is
     /// resumed it is still owed, within the maximum age).
     async fn record(&self, row: OutboxRow, channel_id: i64, r: &Refusal) -> Result<(), StoreError> {
-        self.store.retry_outbox(row, r.at, &r.reason, r.counts).await?;
+        let attempt = if r.counts { Attempt::Failed } else { Attempt::Uncounted };
+        self.store.retry_outbox(row, r.at, &r.reason, attempt).await?;
         if r.pause {
             warn!(channel = channel_id, "channel paused: {}", r.reason);
             self.store.set_channel_paused(channel_id, Some(&r.reason)).await?;
@@ -552,7 +564,7 @@ impl Dispatcher {
                 // The parts sent are recorded; the rest go out after a restart.
                 let now = self.clock.now();
                 let row = OutboxRow::Digest(job.id);
-                self.store.retry_outbox(row, now, "herald stopped", false).await?;
+                self.store.retry_outbox(row, now, "herald stopped", Attempt::Uncounted).await?;
                 return Ok(false);
             }
             let key = format!("{}p{n}", job.idem_key);
@@ -638,7 +650,15 @@ impl Dispatcher {
                     Some(p) => p.channel_mention(&ch.external_id, ch.name.as_deref()),
                     None => ch.name.clone().unwrap_or_else(|| ch.external_id.clone()),
                 };
-                let post = notice_post(&subject, &mention, &self.policy);
+                let regain_access = |ch: &crate::store::ChannelRow| match self
+                    .platforms
+                    .get(ch.platform.as_str())
+                {
+                    Some(p) => p.regain_access().to_string(),
+                    None => DEFAULT_REGAIN_ACCESS.to_string(),
+                };
+                let words = ChannelWords { mention: &mention, regain_access: &regain_access };
+                let post = notice_post(&subject, &words, &self.policy);
                 let key = crate::store::notice_key(&installation, job.id);
                 let result = self.send(platform.as_ref(), &target.external_id, &post, &key).await;
                 let now = self.clock.now();

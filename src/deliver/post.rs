@@ -11,10 +11,8 @@ pub fn article_post(job: &DeliveryJob) -> Reply {
     let mut reply = Reply::public(Tone::Article, job.summary.clone())
         .with_title(job.title.clone().unwrap_or_else(|| "(untitled)".into()))
         .with_url(job.url.clone())
-        .with_footer(format!("{feed} · #{}", job.article_id));
-    if let Some(t) = chrono::DateTime::from_timestamp(when, 0) {
-        reply = reply.with_field("published", t.format("%Y-%m-%d %H:%M UTC").to_string());
-    }
+        .with_footer(format!("{feed} · #{}", job.article_id))
+        .with_published(when);
     reply.image_url = job.image_url.clone();
     reply
 }

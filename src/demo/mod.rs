@@ -71,7 +71,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         &out,
         &format!(
             "herald demo: two sample news sites are running at {}. Watch herald follow them \
-         from this terminal, exactly as a Discord channel or a Matrix room would.",
+         from this terminal, exactly as a channel of a chat server would.",
             server.url("/")
         ),
     );

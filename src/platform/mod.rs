@@ -1,60 +1,74 @@
-//! Platform adapters. Each one turns a neutral [`Reply`] into its platform's message
-//! and sends it with the outbox's idempotency key; the outbox never knows which
-//! platform it talks to.
+//! Platform adapters, and the only place that knows any platform. Each one is a folder
+//! that implements the two ports: outbound, [`Platform`] (declared by the dispatcher in
+//! `deliver/port.rs`: a neutral [`crate::reply::Reply`] sent with the outbox's
+//! idempotency key), and inbound, [`Adapter`] (its events become a `Ctx` and a command
+//! for `Core::execute`, whose `Reply` it renders).
 
 pub mod console;
 pub mod discord;
 pub mod matrix;
 pub mod terminal;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
+pub use crate::deliver::port::{Platform, Platforms, SendError, SendFuture, Sent};
 
-use crate::deliver::digest::DigestLimits;
-use crate::reply::Reply;
+use std::any::Any;
+use std::sync::Arc;
 
-/// What the platform said about a sent message.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sent {
-    pub message_id: Option<String>,
-}
+use futures_util::future::BoxFuture;
 
-/// Why a send failed, which decides what the outbox does next.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SendError {
-    /// Slow down: try again after this long (not counted as a failure).
-    #[error("rate limited; retry after {}ms", retry_after.as_millis())]
-    RateLimited { retry_after: Duration },
-    /// A hiccup or an unknown outcome (5xx, no answer in time): retry with backoff and
-    /// the same key.
-    #[error("{0}")]
-    Transient(String),
-    /// The platform will never accept this (no access, unknown channel): the channel is
-    /// paused with this reason.
-    #[error("{0}")]
-    Permanent(String),
-}
+use crate::app::App;
+use crate::clock::SharedClock;
+use crate::commands::Core;
+use crate::service::health::ConnectedProbe;
 
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Sent, SendError>> + Send + 'a>>;
-
-/// A chat platform herald can post to.
-pub trait Platform: Send + Sync {
-    /// The `channels.platform` value this adapter serves.
+/// The inbound side of a platform: a running connection that turns its people's events
+/// into a `Ctx` (community, channel, the role their platform permissions map to,
+/// operator or not) and a `Command`, runs it with [`Core::execute`], and renders the
+/// neutral `Reply` its own way. What herald's wiring (`run.rs`) needs of one is below.
+pub trait Adapter: Send + Sync + Any {
+    /// The `channels.platform` value it serves.
     fn name(&self) -> &'static str;
-
-    /// Sends `reply` to the channel `external_id`. `key` is the same on every retry of
-    /// the same message; the platform must not show a message twice for one key.
-    fn send<'a>(&'a self, external_id: &'a str, reply: &'a Reply, key: &'a str) -> SendFuture<'a>;
-
-    /// How much fits in one message, for splitting digests.
-    fn digest_limits(&self) -> DigestLimits;
-
-    /// A channel named in a message (a notice about it), linked where the platform can.
-    fn channel_mention(&self, external_id: &str, name: Option<&str>) -> String {
-        match name {
-            Some(n) if !n.trim().is_empty() => format!("#{n}"),
-            _ => external_id.to_string(),
-        }
-    }
+    /// Its outbound side, for the dispatcher.
+    fn platform(&self) -> Arc<dyn Platform>;
+    /// Whether its connection is up, for `/readyz`.
+    fn connected_probe(&self, clock: SharedClock) -> ConnectedProbe;
+    /// Closes its connection.
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
+    /// For tests and tools that need the concrete adapter back.
+    fn as_any(&self) -> &dyn Any;
 }
+
+/// Starts every adapter the configuration asks for, in a fixed order, each with a
+/// clone of `core`. Adding a platform adds its line here.
+pub async fn start_configured(app: &App, core: &Core) -> anyhow::Result<Vec<Box<dyn Adapter>>> {
+    let mut adapters: Vec<Box<dyn Adapter>> = Vec::new();
+    if let Some(cfg) = &app.config.discord {
+        let bot = discord::DiscordBot::start(
+            cfg,
+            core.clone(),
+            app.store.clone(),
+            app.clock.clone(),
+            app.config.community.clone(),
+        )
+        .await?;
+        adapters.push(Box::new(bot));
+    }
+    if let Some(cfg) = &app.config.matrix {
+        let bot = matrix::MatrixBot::start(
+            cfg,
+            &app.config.data_dir,
+            core.clone(),
+            app.store.clone(),
+            app.clock.clone(),
+            app.config.community.clone(),
+        )
+        .await?;
+        adapters.push(Box::new(bot));
+    }
+    Ok(adapters)
+}
+
+/// Log filters for the platform crates' own noise: matrix-sdk logs expected 404s
+/// (account data not set yet) as errors and nags about key backup, which herald does
+/// not use.
+pub const LOG_FILTER: &str = "matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";

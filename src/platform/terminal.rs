@@ -10,6 +10,11 @@ use super::console::render;
 use super::{Platform, SendError, SendFuture, Sent};
 use crate::clock::SharedClock;
 use crate::deliver::digest::DigestLimits;
+
+impl DigestLimits {
+    /// A terminal scrolls; splitting there would only add noise.
+    pub const CONSOLE: DigestLimits = DigestLimits { max_chars: 1_000_000, max_items: 10_000 };
+}
 use crate::reply::Reply;
 use crate::store::Store;
 

@@ -18,7 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::platform::SendError;
+use crate::deliver::port::SendError;
 use crate::store::OpsSnapshot;
 
 type Labels1 = [(&'static str, &'static str); 1];

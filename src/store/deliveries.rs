@@ -85,6 +85,14 @@ pub struct DigestSource {
     pub exclude_words: String,
 }
 
+/// Whether a retried send counts against the row: a failure does; waiting out a rate
+/// limit, herald stopping, or a platform not connected does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Failed,
+    Uncounted,
+}
+
 /// `n` in base 36: keys stay short enough for Discord's 25-character nonce.
 pub fn base36(mut n: u64) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -332,13 +340,13 @@ impl Store {
     }
 
     /// Schedules another attempt of an outbox row (deliveries and digests share their
-    /// retry columns); `count_attempt` when it was a failure, not a rate limit.
+    /// retry columns).
     pub async fn retry_outbox(
         &self,
         row: OutboxRow,
         next_at: Timestamp,
         error: &str,
-        count_attempt: bool,
+        attempt: Attempt,
     ) -> Result<(), StoreError> {
         let (table, id) = match row {
             OutboxRow::Delivery(id) => ("deliveries", id),
@@ -351,7 +359,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(next_at)
             .bind(error)
-            .bind(i64::from(count_attempt))
+            .bind(i64::from(attempt == Attempt::Failed))
             .bind(id)
             .execute(&self.writer)
             .await?;
@@ -956,7 +964,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_fit_discords_nonce_and_differ_per_installation() {
+    fn keys_fit_a_25_character_nonce_and_differ_per_installation() {
         assert_eq!(base36(0), "0");
         assert_eq!(base36(35), "z");
         assert_eq!(base36(36), "10");

@@ -22,7 +22,7 @@ pub use articles::{
 };
 pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
 pub use deliveries::{
-    ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
+    Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,
 };
 pub use feeds::{FeedRow, FeedStatus, PollSuccess};

@@ -865,3 +865,42 @@ async fn roles_are_enforced_and_typos_get_suggestions() {
     assert!(reply.text.contains(&format!("Did you mean #{feed} Eurasia")), "{}", reply.text);
     assert_eq!(w.app.store.channel_subscriptions(manager.channel.id).await.expect("subs").len(), 1);
 }
+
+#[tokio::test]
+async fn search_since_a_date_starts_at_midnight_in_the_channels_zone() {
+    let w = world().await;
+    let mut admin = w.ctx("tokyo", Role::Admin).await;
+    w.publish("/lantern.xml", "Lanterns", &[]);
+    let feed = w.add_feed(&mut admin, "/lantern.xml").await;
+    // T0 is 2026-11-29 09:00 UTC. Midnight of the 29th is 2026-11-28 15:00 UTC in Tokyo.
+    let utc = |h: u32| Utc.with_ymd_and_hms(2026, 11, 28, h, 0, 0).unwrap().timestamp();
+    for (key, title, at) in
+        [("before", "Lantern festival eve", utc(14)), ("after", "Lantern festival opens", utc(16))]
+    {
+        let a = NewArticle {
+            feed_id: feed,
+            item_key: key.into(),
+            url: Some(format!("https://example.org/{key}")),
+            title: Some(title.into()),
+            fetched_at: at,
+            text: "Paper lanterns line the river.".into(),
+            summary: "Paper lanterns line the river.".into(),
+            text_source: "feed",
+            ..NewArticle::default()
+        };
+        w.app.store.insert_article(&a).await.expect("insert").expect("new article");
+    }
+    w.ok(&mut admin, "digest schedule daily 08:00 Asia/Tokyo").await;
+    let reply = w.ok(&mut admin, "search lantern --since 2026-11-29").await;
+    assert_eq!(
+        digest_titles(&reply),
+        ["Lantern festival opens"],
+        "the 29th began at 15:00 UTC on the 28th in Tokyo: {reply:#?}"
+    );
+    // A channel without a zone counts dates in UTC: the 29th had not begun for either.
+    let mut plain = w.ctx("plain", Role::Member).await;
+    let reply = w.ok(&mut plain, "search lantern --since 2026-11-29").await;
+    assert!(digest_titles(&reply).is_empty(), "{reply:#?}");
+    let reply = w.ok(&mut plain, "search lantern --since 2026-11-28").await;
+    assert_eq!(digest_titles(&reply).len(), 2, "{reply:#?}");
+}

@@ -13,6 +13,7 @@ use herald::clock::{Clock, ManualClock};
 use herald::config::DiscordConfig;
 use herald::deliver::outbox::DispatchReport;
 use herald::localserver::Response;
+use herald::platform::discord::DiscordBot;
 use herald::platform::terminal::Output;
 use herald::run::{Running, start};
 use herald::store::NewArticle;
@@ -776,7 +777,7 @@ async fn a_restart_posts_nothing_twice() {
     // nonce returns the first message.
     let ch = w.channel_row(CHAN).await;
     let platform =
-        w.running.as_ref().expect("running").discord.as_ref().expect("discord").platform();
+        w.running.as_ref().expect("running").adapter::<DiscordBot>().expect("discord").platform();
     let post = herald::reply::Reply::public(herald::reply::Tone::Article, "again")
         .with_title("Before the restart");
     let key = w.fake.messages(CHAN)[0].body["nonce"].as_str().expect("nonce").to_string();

@@ -21,3 +21,4 @@ mod matrix;
 mod postgres;
 mod search;
 mod service;
+mod tidy;

@@ -16,6 +16,7 @@ use crate::support::{Site, T0, app, rss};
 use herald::app::App;
 use herald::clock::{Clock, ManualClock};
 use herald::config::{MatrixAuth, MatrixConfig};
+use herald::platform::matrix::MatrixBot;
 use herald::platform::terminal::Output;
 use herald::run::{Running, start};
 use serde_json::{Value, json};
@@ -54,7 +55,7 @@ async fn herald_with(
     let auth = MatrixAuth::Password(bot.password.clone());
     let (app, running) = herald_as(dir, clock, syn, bot, auth, operators, invite_allowlist).await;
     let running = running.expect("herald starts with Matrix");
-    running.matrix.as_ref().expect("matrix bot").wait_synced().await;
+    running.adapter::<MatrixBot>().expect("matrix bot").wait_synced().await;
     (app, running)
 }
 
@@ -309,7 +310,7 @@ async fn an_access_token_logs_in_and_a_refused_one_is_a_clear_error() {
     let auth = MatrixAuth::AccessToken(bot.token.clone());
     let (_app, running) = herald_as(dir.path(), &clock, syn, &bot, auth, &[], Vec::new()).await;
     let running = running.expect("herald starts with an access token");
-    running.matrix.as_ref().expect("matrix bot").wait_synced().await;
+    running.adapter::<MatrixBot>().expect("matrix bot").wait_synced().await;
     let room = owner.create_room(json!({"invite": [bot.id]})).await;
     owner.wait_joined(&room, &bot.id).await;
     let id = owner.say(&room, "!herald feeds list").await;
@@ -560,7 +561,7 @@ async fn herald_restarted_mid_delivery_posts_once() {
     let jobs = w.app.store.claim_due_deliveries(w.clock.now(), 120, 10).await.expect("claim");
     assert_eq!(jobs.len(), 1);
     let job = &jobs[0];
-    let platform = w.running.matrix.as_ref().expect("bot").platform();
+    let platform = w.running.adapter::<MatrixBot>().expect("bot").platform();
     let reply = herald::deliver::post::article_post(job);
     platform.send(&job.external_id, &reply, &job.idem_key).await.expect("first send");
     let session =

@@ -7,216 +7,80 @@ use serenity::model::application::{
 };
 use serenity::model::permissions::Permissions;
 
-use crate::commands::parse::{
-    Command, DEFAULT_LATEST, DeliveryMode, FeedRef, MAX_INTERVAL, MAX_LATEST, MAX_PAGE,
-    MIN_INTERVAL, Since,
-};
-use crate::domain::schedule::Schedule;
-use crate::domain::units::parse_duration;
+use crate::commands::cmd::{self, FAMILIES};
+use crate::commands::parse::{Command, FeedRef, MAX_PAGE, Role, Since};
+use crate::commands::spec::{Family, Form, Invocation, OptKind, OptSpec, OptValue, Upload};
 
 /// Longest search query that still fits a paging button's 100-character custom id.
-pub const QUERY_MAX: u16 = 80;
+pub const QUERY_MAX: u16 = crate::commands::cmd::search::QUERY_MAX;
 
-/// Largest OPML upload taken (an export of a few thousand feeds is well under this).
-pub const OPML_FILE_MAX: u32 = 2 * 1024 * 1024;
-
-fn opt(kind: CommandOptionType, name: &str, description: &str) -> CreateCommandOption {
-    CreateCommandOption::new(kind, name, description)
-}
-
-fn feed_opt(required: bool) -> CreateCommandOption {
-    opt(CommandOptionType::String, "feed", "The feed: its #id, URL or name")
-        .required(required)
-        .set_autocomplete(true)
-        .max_length(2048)
-}
-
-fn sub(name: &str, description: &str) -> CreateCommandOption {
-    opt(CommandOptionType::SubCommand, name, description)
-}
-
-/// Every command herald offers. Admin commands default to Manage Server and channel
-/// commands to Manage Channels; server owners may change that, so the core checks the
-/// role again on every call.
+/// Every command herald offers, generated from the command families. Admin commands
+/// default to Manage Server and channel commands to Manage Channels; server owners may
+/// change that, so the core checks the role again on every call.
 pub fn definitions() -> Vec<CreateCommand> {
-    let admin = Permissions::MANAGE_GUILD;
-    let manager = Permissions::MANAGE_CHANNELS;
-    let interval = {
-        let mut o = opt(CommandOptionType::String, "interval", "How often to fetch it");
-        for c in ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d"] {
-            o = o.add_string_choice(c, c);
+    FAMILIES.iter().map(|f| family_definition(f)).collect()
+}
+
+fn family_definition(family: &Family) -> CreateCommand {
+    let mut c = CreateCommand::new(family.word).dm_permission(false);
+    match family.role() {
+        Role::Admin => c = c.default_member_permissions(Permissions::MANAGE_GUILD),
+        Role::ChannelManager => c = c.default_member_permissions(Permissions::MANAGE_CHANNELS),
+        Role::Member => {}
+    }
+    match &family.group {
+        Some(group) => {
+            c = c.description(group.description);
+            for form in family.forms {
+                c = c.add_option(subcommand(form));
+            }
         }
-        o
-    };
-    let help_topic = {
-        let mut o = opt(CommandOptionType::String, "command", "Explain one command");
-        for c in [
-            "search",
-            "article",
-            "latest",
-            "subscribe",
-            "unsubscribe",
-            "subscriptions",
-            "digest schedule",
-            "digest now",
-            "digest preview",
-            "feeds add",
-            "feeds remove",
-            "feeds pause",
-            "feeds resume",
-            "feeds list",
-            "feeds import",
-            "feeds export",
-        ] {
-            o = o.add_string_choice(c, c);
+        None => {
+            let form = family.forms.first();
+            c = c.description(form.map_or("", |f| f.description));
+            for o in form.map_or(&[][..], |f| f.options) {
+                c = c.add_option(option(o));
+            }
         }
-        o
+    }
+    c
+}
+
+fn subcommand(form: &Form) -> CreateCommandOption {
+    let word = form.name.rsplit(' ').next().unwrap_or(form.name);
+    let mut sub = CreateCommandOption::new(CommandOptionType::SubCommand, word, form.description);
+    for o in form.options {
+        sub = sub.add_sub_option(option(o));
+    }
+    sub
+}
+
+fn option(spec: &OptSpec) -> CreateCommandOption {
+    let kind = match spec.kind {
+        OptKind::Text => CommandOptionType::String,
+        OptKind::Integer => CommandOptionType::Integer,
+        OptKind::File => CommandOptionType::Attachment,
     };
-    vec![
-        CreateCommand::new("feeds")
-            .description("Manage the feeds this server follows")
-            .default_member_permissions(admin)
-            .dm_permission(false)
-            .add_option(
-                sub("add", "Start following a feed (a site's address works too)")
-                    .add_sub_option(
-                        opt(CommandOptionType::String, "url", "The feed's or site's URL")
-                            .required(true)
-                            .max_length(2048),
-                    )
-                    .add_sub_option(interval),
-            )
-            .add_option(sub("remove", "Stop following a feed").add_sub_option(feed_opt(true)))
-            .add_option(sub("pause", "Stop posting a feed for now").add_sub_option(feed_opt(true)))
-            .add_option(sub("resume", "Post a paused feed again").add_sub_option(feed_opt(true)))
-            .add_option(sub("list", "The feeds this server follows, with their status"))
-            .add_option(
-                sub("import", "Add feeds from OPML: upload the file, or give its URL or text")
-                    .add_sub_option(opt(
-                        CommandOptionType::Attachment,
-                        "file",
-                        "An OPML file (exported from another reader)",
-                    ))
-                    .add_sub_option(
-                        opt(
-                            CommandOptionType::String,
-                            "source",
-                            "The OPML file's URL, or pasted OPML",
-                        )
-                        .max_length(6000),
-                    ),
-            )
-            .add_option(sub("export", "This server's feeds as OPML")),
-        CreateCommand::new("subscribe")
-            .description("Post a feed in this channel, as it arrives or in the digest")
-            .default_member_permissions(manager)
-            .dm_permission(false)
-            .add_option(feed_opt(true))
-            .add_option(
-                opt(
-                    CommandOptionType::String,
-                    "mode",
-                    "Post each article, or collect for the digest",
-                )
-                .add_string_choice("instant", "instant")
-                .add_string_choice("digest", "digest"),
-            )
-            .add_option(
-                opt(
-                    CommandOptionType::String,
-                    "include",
-                    "Only articles mentioning these words (comma-separated)",
-                )
-                .max_length(500),
-            )
-            .add_option(
-                opt(
-                    CommandOptionType::String,
-                    "exclude",
-                    "Never articles mentioning these words (comma-separated)",
-                )
-                .max_length(500),
-            ),
-        CreateCommand::new("unsubscribe")
-            .description("Stop posting a feed in this channel")
-            .default_member_permissions(manager)
-            .dm_permission(false)
-            .add_option(feed_opt(true)),
-        CreateCommand::new("subscriptions")
-            .description("This channel's feeds, filters and digest schedule")
-            .default_member_permissions(manager)
-            .dm_permission(false),
-        CreateCommand::new("digest")
-            .description("This channel's digest")
-            .default_member_permissions(manager)
-            .dm_permission(false)
-            .add_option(
-                sub("schedule", "Set when the digest is posted")
-                    .add_sub_option(
-                        opt(
-                            CommandOptionType::String,
-                            "when",
-                            "hourly, daily 08:00, weekdays 09:00, weekly mon 08:00, every 6h",
-                        )
-                        .required(true)
-                        .max_length(40),
-                    )
-                    .add_sub_option(
-                        opt(
-                            CommandOptionType::String,
-                            "timezone",
-                            "An IANA time zone, e.g. Europe/Paris",
-                        )
-                        .set_autocomplete(true)
-                        .max_length(64),
-                    ),
-            )
-            .add_option(sub("now", "Post the digest now"))
-            .add_option(sub("preview", "Show the next digest without posting it")),
-        CreateCommand::new("search")
-            .description("Search the articles of this server's feeds")
-            .dm_permission(false)
-            .add_option(
-                opt(CommandOptionType::String, "query", "Words; \"quoted phrases\" match exactly")
-                    .required(true)
-                    .max_length(QUERY_MAX),
-            )
-            .add_option(feed_opt(false))
-            .add_option(
-                opt(CommandOptionType::String, "since", "7d, 24h, or a date (2026-11-01)")
-                    .max_length(10),
-            )
-            .add_option(
-                opt(CommandOptionType::Integer, "page", "Result page")
-                    .min_int_value(1)
-                    .max_int_value(u64::from(MAX_PAGE)),
-            ),
-        CreateCommand::new("article")
-            .description("Show one article")
-            .dm_permission(false)
-            .add_option(
-                opt(
-                    CommandOptionType::Integer,
-                    "id",
-                    "The article's number (from search or latest)",
-                )
-                .required(true)
-                .min_int_value(1),
-            ),
-        CreateCommand::new("latest")
-            .description("The newest articles, from one feed or all")
-            .dm_permission(false)
-            .add_option(feed_opt(false))
-            .add_option(
-                opt(CommandOptionType::Integer, "count", "How many")
-                    .min_int_value(1)
-                    .max_int_value(u64::from(MAX_LATEST)),
-            ),
-        CreateCommand::new("help")
-            .description("What herald can do")
-            .dm_permission(false)
-            .add_option(help_topic),
-    ]
+    let mut o = CreateCommandOption::new(kind, spec.name, spec.description);
+    if spec.required {
+        o = o.required(true);
+    }
+    if spec.autocomplete {
+        o = o.set_autocomplete(true);
+    }
+    if let Some(n) = spec.max_len {
+        o = o.max_length(n);
+    }
+    if let Some(min) = spec.min {
+        o = o.min_int_value(min.max(0) as u64);
+    }
+    if let Some(max) = spec.max {
+        o = o.max_int_value(max.max(0) as u64);
+    }
+    for c in spec.choice_list() {
+        o = o.add_string_choice(c, c);
+    }
+    o
 }
 
 /// A slash command's options as a core [`Command`], or a message saying what was wrong.
@@ -227,155 +91,33 @@ pub fn to_command(
     resolved: &CommandDataResolved,
 ) -> Result<Command, String> {
     // Subcommands carry their own options; top-level commands use the options directly.
-    let (subname, opts): (Option<&str>, &[CommandDataOption]) = match options.first() {
+    let (sub, opts): (Option<&str>, &[CommandDataOption]) = match options.first() {
         Some(CommandDataOption { name, value: CommandDataOptionValue::SubCommand(o), .. }) => {
             (Some(name.as_str()), o.as_slice())
         }
         _ => (None, options),
     };
-    let o = Opts(opts);
-    Ok(match (name, subname) {
-        ("feeds", Some("add")) => {
-            let url = o.required_str("url")?;
-            let interval = match o.str("interval") {
-                None => None,
-                Some(v) => {
-                    let d = parse_duration(v).map_err(|e| format!("interval: {e}"))?;
-                    if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&d) {
-                        return Err("interval: between 1m and 7d".into());
-                    }
-                    Some(d)
+    let values = opts
+        .iter()
+        .filter_map(|o| {
+            let v = match &o.value {
+                CommandDataOptionValue::String(s) => OptValue::Text(s.clone()),
+                CommandDataOptionValue::Autocomplete { value, .. } => OptValue::Text(value.clone()),
+                CommandDataOptionValue::Integer(i) => OptValue::Integer(*i),
+                CommandDataOptionValue::Attachment(id) => {
+                    OptValue::File(resolved.attachments.get(id).map(|a| Upload {
+                        url: a.url.clone(),
+                        filename: a.filename.clone(),
+                        size: u64::from(a.size),
+                        content_type: a.content_type.clone(),
+                    }))
                 }
+                _ => return None,
             };
-            Command::FeedsAdd { url, interval }
-        }
-        ("feeds", Some("remove")) => Command::FeedsRemove { feed: o.feed()? },
-        ("feeds", Some("pause")) => Command::FeedsPause { feed: o.feed()? },
-        ("feeds", Some("resume")) => Command::FeedsResume { feed: o.feed()? },
-        ("feeds", Some("list")) => Command::FeedsList,
-        ("feeds", Some("import")) => Command::FeedsImport { source: import_source(&o, resolved)? },
-        ("feeds", Some("export")) => Command::FeedsExport,
-        ("subscribe", None) => Command::Subscribe {
-            feed: o.feed()?,
-            mode: match o.str("mode") {
-                Some("digest") => DeliveryMode::Digest,
-                _ => DeliveryMode::Instant,
-            },
-            include: words(o.str("include")),
-            exclude: words(o.str("exclude")),
-        },
-        ("unsubscribe", None) => Command::Unsubscribe { feed: o.feed()? },
-        ("subscriptions", None) => Command::Subscriptions,
-        ("digest", Some("schedule")) => {
-            let when = o.required_str("when")?;
-            let schedule = Schedule::parse(&when, o.str("timezone")).map_err(|e| e.to_string())?;
-            Command::DigestSchedule { schedule }
-        }
-        ("digest", Some("now")) => Command::DigestNow,
-        ("digest", Some("preview")) => Command::DigestPreview,
-        ("search", None) => Command::Search {
-            query: o.required_str("query")?,
-            feed: o.optional_feed(),
-            since: match o.str("since") {
-                None => None,
-                Some(s) => Some(Since::parse(s).ok_or_else(|| {
-                    format!("since: \"{s}\" is not 7d, 24h or a date like 2026-11-01")
-                })?),
-            },
-            page: o.int("page").map(|p| p.clamp(1, i64::from(MAX_PAGE)) as u32).unwrap_or(1),
-        },
-        ("article", None) => Command::Article {
-            id: o.int("id").ok_or_else(|| "missing the article id".to_string())?,
-        },
-        ("latest", None) => Command::Latest {
-            feed: o.optional_feed(),
-            count: o
-                .int("count")
-                .map(|c| c.clamp(1, i64::from(MAX_LATEST)) as u32)
-                .unwrap_or(DEFAULT_LATEST),
-        },
-        ("help", None) => Command::Help { topic: o.str("command").map(str::to_string) },
-        (n, s) => {
-            return Err(format!(
-                "herald does not know /{n}{}; its commands may have been updated — try /help",
-                s.map(|s| format!(" {s}")).unwrap_or_default()
-            ));
-        }
-    })
-}
-
-/// Comma-separated words, trimmed, blanks dropped.
-fn words(v: Option<&str>) -> Vec<String> {
-    v.map(|v| v.split(',').map(str::trim).filter(|w| !w.is_empty()).map(String::from).collect())
-        .unwrap_or_default()
-}
-
-struct Opts<'a>(&'a [CommandDataOption]);
-
-impl Opts<'_> {
-    fn str(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|o| o.name == name).and_then(|o| match &o.value {
-            CommandDataOptionValue::String(s) => Some(s.as_str()),
-            CommandDataOptionValue::Autocomplete { value, .. } => Some(value.as_str()),
-            _ => None,
+            Some((o.name.as_str(), v))
         })
-    }
-
-    fn required_str(&self, name: &str) -> Result<String, String> {
-        match self.str(name).map(str::trim) {
-            Some(s) if !s.is_empty() => Ok(s.to_string()),
-            _ => Err(format!("missing {name}")),
-        }
-    }
-
-    fn int(&self, name: &str) -> Option<i64> {
-        self.0.iter().find(|o| o.name == name).and_then(|o| match o.value {
-            CommandDataOptionValue::Integer(i) => Some(i),
-            _ => None,
-        })
-    }
-
-    fn feed(&self) -> Result<FeedRef, String> {
-        self.optional_feed().ok_or_else(|| "missing the feed (its #id, URL or name)".to_string())
-    }
-
-    fn optional_feed(&self) -> Option<FeedRef> {
-        self.str("feed").and_then(FeedRef::parse)
-    }
-}
-
-/// Where `feeds import` reads its OPML: an uploaded file (fetched from Discord's CDN
-/// through the same guarded fetcher as feeds), else the `source` text or URL.
-fn import_source(o: &Opts, resolved: &CommandDataResolved) -> Result<String, String> {
-    let file = o.0.iter().find(|x| x.name == "file").and_then(|x| match x.value {
-        CommandDataOptionValue::Attachment(id) => Some(id),
-        _ => None,
-    });
-    let Some(id) = file else {
-        return o
-            .required_str("source")
-            .map_err(|_| "upload the OPML file, or give its URL or text in `source`".into());
-    };
-    let Some(file) = resolved.attachments.get(&id) else {
-        return Err("the uploaded file did not arrive; upload it again".into());
-    };
-    if file.size > OPML_FILE_MAX {
-        return Err(format!(
-            "{} is {} KB; OPML files up to {} KB are taken",
-            file.filename,
-            file.size / 1024,
-            OPML_FILE_MAX / 1024
-        ));
-    }
-    let name = file.filename.to_ascii_lowercase();
-    let typed = file.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
-    let looks_like_opml = [".opml", ".xml", ".txt"].iter().any(|ext| name.ends_with(ext))
-        || typed.contains("xml")
-        || typed.contains("opml");
-    if !looks_like_opml {
-        return Err(format!("{} is not an OPML file (.opml or .xml)", file.filename));
-    }
-    Ok(file.url.clone())
+        .collect();
+    cmd::from_options(name, &Invocation { sub, values })
 }
 
 /// A search's paging button id: `s|PAGE|SINCE|FEED|QUERY` (the query last, since it may

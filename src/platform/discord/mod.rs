@@ -25,6 +25,16 @@ use crate::clock::SharedClock;
 use crate::commands::Core;
 use crate::config::{CommunityConfig, DiscordConfig};
 use crate::deliver::digest::DigestLimits;
+
+impl DigestLimits {
+    /// Discord caps an embed description at 4096 characters, all embeds of a
+    /// message together at 6000, and a message at 10 embeds. 4000 counted
+    /// characters fit even an adapter that puts the whole part into one
+    /// description, and leave ~2000 characters of the 6000 for markup (links,
+    /// bold titles, separators: ~200 per item at 10 items). 10 items allow one
+    /// embed per item or per section.
+    pub const DISCORD: DigestLimits = DigestLimits { max_chars: 4000, max_items: 10 };
+}
 use crate::reply::Reply;
 use crate::store::Store;
 
@@ -91,6 +101,14 @@ impl Platform for DiscordPlatform {
 
     fn digest_limits(&self) -> DigestLimits {
         DigestLimits::DISCORD
+    }
+
+    fn community_noun(&self) -> &'static str {
+        "server"
+    }
+
+    fn regain_access(&self) -> &'static str {
+        "give herald access there again (View Channel, Send Messages and Embed Links)"
     }
 
     fn channel_mention(&self, external_id: &str, _name: Option<&str>) -> String {
@@ -196,6 +214,28 @@ impl DiscordBot {
         self.shards.shutdown_all().await;
         self.task.abort();
         let _ = self.task.await;
+    }
+}
+
+impl super::Adapter for DiscordBot {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn platform(&self) -> Arc<dyn Platform> {
+        DiscordBot::platform(self)
+    }
+
+    fn connected_probe(&self, _clock: SharedClock) -> crate::service::health::ConnectedProbe {
+        DiscordBot::connected_probe(self)
+    }
+
+    fn stop(self: Box<Self>) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(DiscordBot::stop(*self))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -5,7 +5,6 @@
 //! layout is computed as plain [`Embed`] values first so limits can be checked (and
 //! tested) before anything is handed to serenity.
 
-use chrono::NaiveDateTime;
 use serenity::builder::{CreateEmbed, CreateEmbedAuthor, CreateEmbedFooter};
 use serenity::model::Timestamp;
 
@@ -167,11 +166,6 @@ fn tone_colour(tone: Tone) -> u32 {
     }
 }
 
-/// "2026-11-30 08:00 UTC" (how the core writes dates) as a Unix time.
-fn parse_utc(s: &str) -> Option<i64> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M UTC").ok().map(|t| t.and_utc().timestamp())
-}
-
 /// The embeds for `reply`, at most 10 and 6000 characters in all.
 pub fn embeds(reply: &Reply) -> Vec<Embed> {
     let out = if reply.tone == Tone::Article { article(reply) } else { general(reply) };
@@ -195,7 +189,7 @@ fn article(reply: &Reply) -> Vec<Embed> {
         author: feed.map(|f| truncate(&f, AUTHOR_MAX)),
         fields: Vec::new(),
         footer: footer.map(|f| truncate(&f, FOOTER_MAX)),
-        timestamp: field("published").as_deref().and_then(parse_utc),
+        timestamp: reply.published.map(|t| t.timestamp()),
         thumbnail: safe_url(reply.image_url.as_deref()),
         colour,
     }]

@@ -52,6 +52,14 @@ use crate::commands::parse::{self, Role};
 use crate::commands::{Core, Ctx};
 use crate::config::{CommunityConfig, MatrixAuth, MatrixConfig};
 use crate::deliver::digest::DigestLimits;
+
+impl DigestLimits {
+    /// A Matrix event must stay under 65,536 bytes of JSON, and the text goes in
+    /// twice (`body` and HTML `formatted_body`). 8000 characters stay under that
+    /// even for 3-byte scripts (CJK) with escaping and markup; 50 items keep a
+    /// part readable in a room.
+    pub const MATRIX: DigestLimits = DigestLimits { max_chars: 8000, max_items: 50 };
+}
 use crate::store::Store;
 
 /// The `channels.platform` / `communities.platform` value.
@@ -181,6 +189,28 @@ impl MatrixBot {
         let _ = self.identity_task.await;
         self.sync_task.abort();
         let _ = self.sync_task.await;
+    }
+}
+
+impl super::Adapter for MatrixBot {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn platform(&self) -> Arc<dyn Platform> {
+        MatrixBot::platform(self)
+    }
+
+    fn connected_probe(&self, clock: SharedClock) -> crate::service::health::ConnectedProbe {
+        MatrixBot::connected_probe(self, clock)
+    }
+
+    fn stop(self: Box<Self>) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(MatrixBot::stop(*self))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -696,6 +726,14 @@ impl Platform for MatrixPlatform {
 
     fn digest_limits(&self) -> DigestLimits {
         DigestLimits::MATRIX
+    }
+
+    fn community_noun(&self) -> &'static str {
+        "room"
+    }
+
+    fn regain_access(&self) -> &'static str {
+        "invite herald back with a power level that may send messages"
     }
 
     fn channel_mention(&self, external_id: &str, name: Option<&str>) -> String {
