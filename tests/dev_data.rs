@@ -117,7 +117,7 @@ fn safety_net_rescues_pages_readability_misses() {
             .map(|c| text::score_page(&page.truth, &c.text).f1())
             .unwrap_or(0.0);
         let chosen = a.choose(&extract::Choice::default()).expect("a choice");
-        let chosen_f1 = text::score_page(&page.truth, &a.candidates[chosen].text).f1();
+        let chosen_f1 = text::score_page(&page.truth, &a.text(chosen)).f1();
         assert!(
             chosen_f1 >= 0.6 && chosen_f1 > readability,
             "page {id}: chose {:?} (F1 {chosen_f1:.2}), Readability alone {readability:.2}",
