@@ -224,10 +224,41 @@ pub fn prune_dom(doc: &Document) {
         if total == 0 || total >= 300 || text.split_whitespace().count() < 4 {
             continue;
         }
-        if link_text_len(node) * 10 >= total * 9 {
+        let links = node.find(&["a"]);
+        let linked: usize = links.iter().map(text_len).sum();
+        let paragraph = node.node_name().is_some_and(|n| n.as_ref() == "p");
+        // In a paragraph, a label ("Read also:", "LE PUEDE INTERESAR:") or
+        // the separators between several links are all the text there is.
+        let teaser = linked * 10 >= total * 9
+            || (paragraph && links.len() >= 2 && linked * 4 >= total * 3)
+            || (paragraph && linked * 2 >= total && starts_with_label(&text));
+        if teaser {
             node.remove_from_parent();
         }
     }
+    // Hover cards: a person's or topic's box of headline links printed
+    // inside a sentence, hidden until the mouse is over the name.
+    // Innermost first, so the name the card hangs on stays in the sentence.
+    for inner in doc.select("p span, p div").nodes().iter().rev() {
+        let links = inner.find(&["a"]);
+        if links.len() < 3 {
+            continue;
+        }
+        let total = text_len(inner);
+        let linked: usize = links.iter().map(text_len).sum();
+        if total > 0 && linked * 10 >= total * 9 {
+            inner.remove_from_parent();
+        }
+    }
+}
+
+/// "Lea también: ...", "MORE: ...": a few words and a colon before the rest.
+fn starts_with_label(text: &str) -> bool {
+    let t = text.trim_start();
+    let Some(colon) = t.find(':') else { return false };
+    let label = &t[..colon];
+    let words = label.split_whitespace().count();
+    (1..=4).contains(&words) && label.chars().all(|c| c.is_alphabetic() || c.is_whitespace() || c == '\'' || c == '’')
 }
 
 /// Exact lines (lowercased, trimmed of punctuation) that are UI, not prose.
@@ -244,6 +275,7 @@ const UI_LINES: &[&str] = &[
     "caption",
     "close",
     "advertisement",
+    "advert",
     "ad",
     "continue reading",
     "continue reading below",
@@ -288,6 +320,8 @@ const UI_LINES: &[&str] = &[
     "getty images",
     "ap",
     "reuters",
+    "the associated press",
+    "associated press",
     "afp",
     "dpa",
     "efe",
@@ -410,6 +444,25 @@ const NOISE_PREFIXES: &[&str] = &[
     "leia também",
     "leggi anche",
     "lees ook",
+    // "Read also" labels in front of a link to another story.
+    "lea también",
+    "vea también",
+    "ver también",
+    "mira también",
+    "le puede interesar",
+    "te puede interesar",
+    "también te puede interesar",
+    "lire également",
+    "voir aussi",
+    "à voir aussi",
+    "veja também",
+    "confira também",
+    "leia mais:",
+    "potrebbe interessarti",
+    "zie ook",
+    "mehr zum thema:",
+    "mehr dazu:",
+    "auch interessant:",
 ];
 
 /// Phrases that mark a closing block (related links, newsletter, author bio);
