@@ -144,10 +144,6 @@ fn text_len(node: &NodeRef) -> usize {
     node.text().chars().filter(|c| !c.is_whitespace()).count()
 }
 
-fn link_text_len(node: &NodeRef) -> usize {
-    node.find(&["a"]).iter().map(text_len).sum()
-}
-
 /// Why an element looks like furniture, strongest evidence first.
 enum Noise {
     None,
@@ -593,6 +589,12 @@ fn is_byline_or_date(l: &str) -> bool {
 /// True for lines a reader never wants in a body or a summary: UI labels,
 /// credits, captions, bylines, bare datelines, copyright, shouted teasers.
 pub fn is_noise_line(l: &str, title: Option<&str>) -> bool {
+    is_furniture_line(l, title) || is_shouting(l)
+}
+
+/// [`is_noise_line`] less the shouting test, which in a body depends on
+/// what follows the line (see [`clean_text`]).
+fn is_furniture_line(l: &str, title: Option<&str>) -> bool {
     let n = norm_line(l);
     if n.is_empty() {
         return true;
@@ -617,7 +619,7 @@ pub fn is_noise_line(l: &str, title: Option<&str>) -> bool {
     if wc <= 5 && (low.starts_with("image ") || low.starts_with("photo ")) && has_digit(l) {
         return true;
     }
-    is_shouting(l) || is_credit(l) || is_byline_or_date(l)
+    is_credit(l) || is_byline_or_date(l)
 }
 
 /// Normalises whitespace to one paragraph per line, `"\n\n"` between
@@ -646,7 +648,7 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
             }
             continue;
         }
-        if is_noise_line(l, title) {
+        if is_furniture_line(l, title) {
             continue;
         }
         // A block repeated back to back (caption echoed for a lightbox) adds
@@ -656,7 +658,30 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
         }
         kept.push(l);
     }
+    drop_unheaded_shouting(&mut kept);
     kept.join("\n\n")
+}
+
+/// Prose after a line in capitals that makes it a subheading ("WHO IS THE
+/// FRONT-RUNNER?", "GIRLS SOCCER"); without it the line is a kicker, a promo
+/// or the heading of a removed box.
+const HEADED_PROSE_CHARS: usize = 100;
+
+fn drop_unheaded_shouting(lines: &mut Vec<&str>) {
+    let mut prose_after = 0usize;
+    let mut keep = vec![true; lines.len()];
+    for (i, l) in lines.iter().enumerate().rev() {
+        if is_shouting(l) {
+            keep[i] = prose_after >= HEADED_PROSE_CHARS;
+            continue;
+        }
+        let n = l.chars().filter(|c| !c.is_whitespace()).count();
+        if n >= 50 {
+            prose_after += n;
+        }
+    }
+    let mut k = keep.into_iter();
+    lines.retain(|_| k.next().unwrap_or(true));
 }
 
 #[cfg(test)]
