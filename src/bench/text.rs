@@ -213,8 +213,9 @@ pub fn extract_bench(data: &Path) -> anyhow::Result<()> {
             // Each candidate is scored once; a grid point only picks among them.
             let row = match extract::analyse(&page.html, url) {
                 Ok(a) => {
-                    let cand: Vec<PageScore> =
-                        (0..a.candidates.len()).map(|i| score_page(&page.truth, &a.text(i))).collect();
+                    let cand: Vec<PageScore> = (0..a.candidates.len())
+                        .map(|i| score_page(&page.truth, &a.text(i)))
+                        .collect();
                     if let Some(d) = dump.as_mut() {
                         let cands: Vec<Value> = a
                             .candidates

