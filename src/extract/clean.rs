@@ -485,7 +485,46 @@ const TAIL_MARKERS: &[&str] = &[
     "lo más leído",
     "mais lidas",
     "più letti",
+    // The same boxes in the other languages above.
+    "weitere artikel",
+    "ähnliche beiträge",
+    "ähnliche artikel",
+    "verwandte artikel",
+    "das könnte dich auch interessieren",
+    "articles similaires",
+    "sur le même sujet",
+    "artículos relacionados",
+    "notícias relacionadas",
+    "artigos relacionados",
+    "articoli correlati",
+    "gerelateerde artikelen",
+    // Comment sections: a heading ("12 Comments", "Kommentare") or the form.
+    "comments",
+    "leave a reply",
+    "leave a comment",
+    "post a comment",
+    "kommentare",
+    "kommentar schreiben",
+    "schreibe einen kommentar",
+    "commentaires",
+    "laisser un commentaire",
+    "comentarios",
+    "deja un comentario",
+    "commenti",
+    "lascia un commento",
+    "reacties",
+    "comentários",
 ];
+
+/// A tail marker line: the whole line is the marker, or it starts with one
+/// and is short; a count in front ("12 Comments") does not matter.
+fn is_tail_marker(n: &str, words: usize) -> bool {
+    let n = n.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    words <= 8
+        && TAIL_MARKERS
+            .iter()
+            .any(|m| n.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with(' ')))
+}
 
 fn norm_line(l: &str) -> String {
     l.to_lowercase()
@@ -638,7 +677,7 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
         seen_chars += l.len();
         let n = norm_line(l);
         let in_tail = seen_chars * 2 > total;
-        if in_tail && word_count(l) <= 8 && TAIL_MARKERS.iter().any(|m| n.starts_with(m)) {
+        if in_tail && is_tail_marker(&n, word_count(l)) {
             break;
         }
         // Section labels and kickers printed above the headline belong to
@@ -771,6 +810,12 @@ mod tests {
         let raw = format!("{body}\nYou may also like...\nSome other story\nAnother story");
         let out = clean_text(&raw, None);
         assert!(!out.contains("Some other story"));
+        // A comment section, its heading counted; a French "Comment ..." heading is not one.
+        let raw = format!(
+            "{body}\nComment le plan a été voté\n{body}\n12 Kommentare\nDanke für den Artikel!"
+        );
+        let out = clean_text(&raw, None);
+        assert!(out.contains("Comment le plan") && !out.contains("Danke für den Artikel"), "{out}");
     }
 
     #[test]
