@@ -421,6 +421,12 @@ const NOISE_PREFIXES: &[&str] = &[
     // Other languages, as above.
     "foto:",
     "fotos:",
+    "abbildung:",
+    "bildquelle:",
+    "crédits photo",
+    "imagen:",
+    "immagine:",
+    "afbeelding:",
     "bild:",
     "quelle:",
     "lesen sie auch",
@@ -598,6 +604,53 @@ fn is_credit(l: &str) -> bool {
     unterminated && word_count(l) <= 60 && AGENCY_TAILS.iter().any(|t| low.trim_end().ends_with(t))
 }
 
+/// "Follow us on Twitter ...", "Únete a nuestro canal de Telegram": a call to
+/// the reader (the line's first word) about a social network, app or newsletter.
+fn is_follow_prompt(n: &str) -> bool {
+    const CALLS: &[&str] = &[
+        "follow",
+        "join",
+        "subscribe",
+        "download",
+        "like",
+        "síguenos",
+        "siguenos",
+        "únete",
+        "unete",
+        "suscríbete",
+        "descarga",
+        "folgen",
+        "folge",
+        "abonnieren",
+        "abonniere",
+        "suivez",
+        "rejoignez",
+        "abonnez",
+        "segui",
+        "seguici",
+        "iscriviti",
+        "volg",
+        "siga",
+        "inscreva",
+    ];
+    const CHANNELS: &[&str] = &[
+        "twitter",
+        "facebook",
+        "instagram",
+        "telegram",
+        "whatsapp",
+        "youtube",
+        "tiktok",
+        "linkedin",
+        "newsletter",
+        "app",
+        "apps",
+    ];
+    let mut words = n.split(' ');
+    let Some(first) = words.next() else { return false };
+    CALLS.contains(&first) && n.split(' ').count() <= 40 && words.any(|w| CHANNELS.contains(&w))
+}
+
 /// Bylines and datelines standing alone: "By Jane Doe", "Nov. 20, 2019 5:27 am".
 fn is_byline_or_date(l: &str) -> bool {
     let wc = word_count(l);
@@ -637,6 +690,9 @@ pub fn is_noise_line(l: &str, title: Option<&str>) -> bool {
 fn is_furniture_line(l: &str, title: Option<&str>) -> bool {
     let n = norm_line(l);
     if n.is_empty() {
+        return true;
+    }
+    if is_follow_prompt(&n) {
         return true;
     }
     if UI_LINES.contains(&n.as_str()) {
@@ -756,6 +812,10 @@ mod tests {
             "Leia também",
             "Leggi anche: il governo cade",
             "Lees ook",
+            "Abbildung: Vergleich auf dem Gletscher",
+            "Crédits photos : Bestimage",
+            "Follow The Gleaner on Twitter and Instagram @JamaicaGleaner.",
+            "Únete a nuestro canal de Telegram",
         ] {
             assert!(is_noise_line(l, None), "{l:?} should go");
         }
@@ -763,6 +823,8 @@ mod tests {
             "Die Regierung will die Steuern senken, teilen die Minister mit.",
             "Les syndicats appellent à partager les efforts de manière équitable.",
             "El ministro dijo que hay que compartir la carga entre las regiones.",
+            "Users can download the app for iOS and Android from Monday, the company said.",
+            "Follow-up visits by the inspectors found the same faults at the plant.",
         ] {
             assert!(!is_noise_line(l, None), "{l:?} is body text");
         }
