@@ -504,6 +504,17 @@ const TAIL_MARKERS: &[&str] = &[
     "artigos relacionados",
     "articoli correlati",
     "gerelateerde artikelen",
+    // Reading lists, sources and contact boxes after the story.
+    "further reading",
+    "more on this topic",
+    "zum weiterlesen",
+    "mehr zum thema",
+    "quellen",
+    "quellenangaben",
+    "kontakt",
+    "pressekontakt",
+    "pour aller plus loin",
+    "para saber más",
     // Comment sections: a heading ("12 Comments", "Kommentare") or the form.
     "comments",
     "leave a reply",
@@ -878,6 +889,10 @@ mod tests {
         );
         let out = clean_text(&raw, None);
         assert!(out.contains("Comment le plan") && !out.contains("Danke für den Artikel"), "{out}");
+        let raw = format!(
+            "{body}\nQuellenangaben:\nMüller, A. (2020): Ein Buch über das Thema, Seite 12 bis 40."
+        );
+        assert!(!clean_text(&raw, None).contains("Müller"));
     }
 
     #[test]
