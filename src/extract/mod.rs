@@ -5,10 +5,12 @@
 //! ([`choose`]): dom_smoothie's Readability result, the page's structured data
 //! (JSON-LD `articleBody`, `itemprop=articleBody`), its semantic containers
 //! (`<article>`, `<main>`) and a text-density baseline over the whole body
-//! ([`candidates`], built on [`blocks`]). Around them: a guard so hostile input
-//! cannot panic or blow the stack ([`guard`]), pruning of page furniture and
-//! line-level removal of the noise that survives ([`clean`]), and metadata
-//! Readability does not look for ([`meta`]).
+//! ([`candidates`], built on [`blocks`]). The article's lead, which layouts
+//! often print outside the container all of these find, is added to the
+//! chosen text when the page prints its own description ([`lead`]). Around
+//! them: a guard so hostile input cannot panic or blow the stack ([`guard`]),
+//! pruning of page furniture and line-level removal of the noise that
+//! survives ([`clean`]), and metadata Readability does not look for ([`meta`]).
 
 mod blocks;
 mod candidates;
