@@ -213,8 +213,9 @@ pub fn extract_bench(data: &Path) -> anyhow::Result<()> {
             // Each candidate is scored once; a grid point only picks among them.
             let row = match extract::analyse(&page.html, url) {
                 Ok(a) => {
-                    let cand: Vec<PageScore> =
-                        a.candidates.iter().map(|c| score_page(&page.truth, &c.text)).collect();
+                    let cand: Vec<PageScore> = (0..a.candidates.len())
+                        .map(|i| score_page(&page.truth, &a.text(i)))
+                        .collect();
                     if let Some(d) = dump.as_mut() {
                         let cands: Vec<Value> = a
                             .candidates
@@ -231,7 +232,7 @@ pub fn extract_bench(data: &Path) -> anyhow::Result<()> {
                         let line = serde_json::json!({"set": name, "id": page.id, "truth_chars": page.truth.chars(),
                             "herald": ours.last().map(PageScore::f1), "smoothie": base.last().map(PageScore::f1),
                             "chosen": chosen, "candidates": cands,
-                            "texts": a.candidates.iter().map(|c| (format!("{:?}", c.kind), c.text.clone())).collect::<HashMap<_, _>>()});
+                            "texts": a.candidates.iter().enumerate().map(|(i, c)| (format!("{:?}", c.kind), a.text(i))).collect::<HashMap<_, _>>()});
                         writeln!(d, "{line}")?;
                     }
                     let empty = score_page(&page.truth, "");

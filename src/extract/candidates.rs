@@ -113,10 +113,9 @@ fn densest(blocks: &Blocks) -> Option<(usize, usize)> {
         .map(|(_, _, r)| r)
 }
 
-/// The density baseline over an unpruned page.
-pub fn density_text(body: &NodeRef) -> Option<String> {
-    let blocks = Blocks::collect(body);
-    densest(&blocks).map(|r| blocks.text(r))
+/// The density baseline over `blocks` (of the unpruned page).
+pub fn density_text(blocks: &Blocks) -> Option<String> {
+    densest(blocks).map(|r| blocks.text(r))
 }
 
 /// The DOM candidates of a (pruned) page, as raw text, one block a line.

@@ -144,10 +144,6 @@ fn text_len(node: &NodeRef) -> usize {
     node.text().chars().filter(|c| !c.is_whitespace()).count()
 }
 
-fn link_text_len(node: &NodeRef) -> usize {
-    node.find(&["a"]).iter().map(text_len).sum()
-}
-
 /// Why an element looks like furniture, strongest evidence first.
 enum Noise {
     None,
@@ -224,10 +220,42 @@ pub fn prune_dom(doc: &Document) {
         if total == 0 || total >= 300 || text.split_whitespace().count() < 4 {
             continue;
         }
-        if link_text_len(node) * 10 >= total * 9 {
+        let links = node.find(&["a"]);
+        let linked: usize = links.iter().map(text_len).sum();
+        let paragraph = node.node_name().is_some_and(|n| n.as_ref() == "p");
+        // In a paragraph, a label ("Read also:", "LE PUEDE INTERESAR:") or
+        // the separators between several links are all the text there is.
+        let teaser = linked * 10 >= total * 9
+            || (paragraph && links.len() >= 2 && linked * 4 >= total * 3)
+            || (paragraph && linked * 2 >= total && starts_with_label(&text));
+        if teaser {
             node.remove_from_parent();
         }
     }
+    // Hover cards: a person's or topic's box of headline links printed
+    // inside a sentence, hidden until the mouse is over the name.
+    // Innermost first, so the name the card hangs on stays in the sentence.
+    for inner in doc.select("p span, p div").nodes().iter().rev() {
+        let links = inner.find(&["a"]);
+        if links.len() < 3 {
+            continue;
+        }
+        let total = text_len(inner);
+        let linked: usize = links.iter().map(text_len).sum();
+        if total > 0 && linked * 10 >= total * 9 {
+            inner.remove_from_parent();
+        }
+    }
+}
+
+/// "Lea también: ...", "MORE: ...": a few words and a colon before the rest.
+fn starts_with_label(text: &str) -> bool {
+    let t = text.trim_start();
+    let Some(colon) = t.find(':') else { return false };
+    let label = &t[..colon];
+    let words = label.split_whitespace().count();
+    (1..=4).contains(&words)
+        && label.chars().all(|c| c.is_alphabetic() || c.is_whitespace() || c == '\'' || c == '’')
 }
 
 /// Exact lines (lowercased, trimmed of punctuation) that are UI, not prose.
@@ -244,6 +272,7 @@ const UI_LINES: &[&str] = &[
     "caption",
     "close",
     "advertisement",
+    "advert",
     "ad",
     "continue reading",
     "continue reading below",
@@ -288,6 +317,8 @@ const UI_LINES: &[&str] = &[
     "getty images",
     "ap",
     "reuters",
+    "the associated press",
+    "associated press",
     "afp",
     "dpa",
     "efe",
@@ -390,6 +421,12 @@ const NOISE_PREFIXES: &[&str] = &[
     // Other languages, as above.
     "foto:",
     "fotos:",
+    "abbildung:",
+    "bildquelle:",
+    "crédits photo",
+    "imagen:",
+    "immagine:",
+    "afbeelding:",
     "bild:",
     "quelle:",
     "lesen sie auch",
@@ -410,6 +447,25 @@ const NOISE_PREFIXES: &[&str] = &[
     "leia também",
     "leggi anche",
     "lees ook",
+    // "Read also" labels in front of a link to another story.
+    "lea también",
+    "vea también",
+    "ver también",
+    "mira también",
+    "le puede interesar",
+    "te puede interesar",
+    "también te puede interesar",
+    "lire également",
+    "voir aussi",
+    "à voir aussi",
+    "veja também",
+    "confira também",
+    "leia mais:",
+    "potrebbe interessarti",
+    "zie ook",
+    "mehr zum thema:",
+    "mehr dazu:",
+    "auch interessant:",
 ];
 
 /// Phrases that mark a closing block (related links, newsletter, author bio);
@@ -435,7 +491,57 @@ const TAIL_MARKERS: &[&str] = &[
     "lo más leído",
     "mais lidas",
     "più letti",
+    // The same boxes in the other languages above.
+    "weitere artikel",
+    "ähnliche beiträge",
+    "ähnliche artikel",
+    "verwandte artikel",
+    "das könnte dich auch interessieren",
+    "articles similaires",
+    "sur le même sujet",
+    "artículos relacionados",
+    "notícias relacionadas",
+    "artigos relacionados",
+    "articoli correlati",
+    "gerelateerde artikelen",
+    // Reading lists, sources and contact boxes after the story.
+    "further reading",
+    "more on this topic",
+    "zum weiterlesen",
+    "mehr zum thema",
+    "quellen",
+    "quellenangaben",
+    "kontakt",
+    "pressekontakt",
+    "pour aller plus loin",
+    "para saber más",
+    // Comment sections: a heading ("12 Comments", "Kommentare") or the form.
+    "comments",
+    "leave a reply",
+    "leave a comment",
+    "post a comment",
+    "kommentare",
+    "kommentar schreiben",
+    "schreibe einen kommentar",
+    "commentaires",
+    "laisser un commentaire",
+    "comentarios",
+    "deja un comentario",
+    "commenti",
+    "lascia un commento",
+    "reacties",
+    "comentários",
 ];
+
+/// A tail marker line: the whole line is the marker, or it starts with one
+/// and is short; a count in front ("12 Comments") does not matter.
+fn is_tail_marker(n: &str, words: usize) -> bool {
+    let n = n.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    words <= 8
+        && TAIL_MARKERS
+            .iter()
+            .any(|m| n.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with(' ')))
+}
 
 fn norm_line(l: &str) -> String {
     l.to_lowercase()
@@ -509,6 +615,53 @@ fn is_credit(l: &str) -> bool {
     unterminated && word_count(l) <= 60 && AGENCY_TAILS.iter().any(|t| low.trim_end().ends_with(t))
 }
 
+/// "Follow us on Twitter ...", "Únete a nuestro canal de Telegram": a call to
+/// the reader (the line's first word) about a social network, app or newsletter.
+fn is_follow_prompt(n: &str) -> bool {
+    const CALLS: &[&str] = &[
+        "follow",
+        "join",
+        "subscribe",
+        "download",
+        "like",
+        "síguenos",
+        "siguenos",
+        "únete",
+        "unete",
+        "suscríbete",
+        "descarga",
+        "folgen",
+        "folge",
+        "abonnieren",
+        "abonniere",
+        "suivez",
+        "rejoignez",
+        "abonnez",
+        "segui",
+        "seguici",
+        "iscriviti",
+        "volg",
+        "siga",
+        "inscreva",
+    ];
+    const CHANNELS: &[&str] = &[
+        "twitter",
+        "facebook",
+        "instagram",
+        "telegram",
+        "whatsapp",
+        "youtube",
+        "tiktok",
+        "linkedin",
+        "newsletter",
+        "app",
+        "apps",
+    ];
+    let mut words = n.split(' ');
+    let Some(first) = words.next() else { return false };
+    CALLS.contains(&first) && n.split(' ').count() <= 40 && words.any(|w| CHANNELS.contains(&w))
+}
+
 /// Bylines and datelines standing alone: "By Jane Doe", "Nov. 20, 2019 5:27 am".
 fn is_byline_or_date(l: &str) -> bool {
     let wc = word_count(l);
@@ -540,8 +693,17 @@ fn is_byline_or_date(l: &str) -> bool {
 /// True for lines a reader never wants in a body or a summary: UI labels,
 /// credits, captions, bylines, bare datelines, copyright, shouted teasers.
 pub fn is_noise_line(l: &str, title: Option<&str>) -> bool {
+    is_furniture_line(l, title) || is_shouting(l)
+}
+
+/// [`is_noise_line`] less the shouting test, which in a body depends on
+/// what follows the line (see [`clean_text`]).
+fn is_furniture_line(l: &str, title: Option<&str>) -> bool {
     let n = norm_line(l);
     if n.is_empty() {
+        return true;
+    }
+    if is_follow_prompt(&n) {
         return true;
     }
     if UI_LINES.contains(&n.as_str()) {
@@ -564,7 +726,7 @@ pub fn is_noise_line(l: &str, title: Option<&str>) -> bool {
     if wc <= 5 && (low.starts_with("image ") || low.starts_with("photo ")) && has_digit(l) {
         return true;
     }
-    is_shouting(l) || is_credit(l) || is_byline_or_date(l)
+    is_credit(l) || is_byline_or_date(l)
 }
 
 /// Normalises whitespace to one paragraph per line, `"\n\n"` between
@@ -582,7 +744,7 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
         seen_chars += l.len();
         let n = norm_line(l);
         let in_tail = seen_chars * 2 > total;
-        if in_tail && word_count(l) <= 8 && TAIL_MARKERS.iter().any(|m| n.starts_with(m)) {
+        if in_tail && is_tail_marker(&n, word_count(l)) {
             break;
         }
         // Section labels and kickers printed above the headline belong to
@@ -593,7 +755,7 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
             }
             continue;
         }
-        if is_noise_line(l, title) {
+        if is_furniture_line(l, title) {
             continue;
         }
         // A block repeated back to back (caption echoed for a lightbox) adds
@@ -603,7 +765,31 @@ pub fn clean_text(raw: &str, title: Option<&str>) -> String {
         }
         kept.push(l);
     }
+    drop_unheaded_shouting(&mut kept);
     kept.join("\n\n")
+}
+
+/// Prose after a line in capitals that makes it a subheading ("WHO IS THE
+/// FRONT-RUNNER?", "GIRLS SOCCER"); without it the line is a promo, a
+/// brand or the heading of a box that was removed. (Kickers above the
+/// headline go with the headline, in [`clean_text`].)
+const HEADED_PROSE_CHARS: usize = 100;
+
+fn drop_unheaded_shouting(lines: &mut Vec<&str>) {
+    let mut prose_after = 0usize;
+    let mut keep = vec![true; lines.len()];
+    for (i, l) in lines.iter().enumerate().rev() {
+        if is_shouting(l) {
+            keep[i] = prose_after >= HEADED_PROSE_CHARS;
+            continue;
+        }
+        let n = l.chars().filter(|c| !c.is_whitespace()).count();
+        if n >= 50 {
+            prose_after += n;
+        }
+    }
+    let mut k = keep.into_iter();
+    lines.retain(|_| k.next().unwrap_or(true));
 }
 
 #[cfg(test)]
@@ -637,6 +823,10 @@ mod tests {
             "Leia também",
             "Leggi anche: il governo cade",
             "Lees ook",
+            "Abbildung: Vergleich auf dem Gletscher",
+            "Crédits photos : Bestimage",
+            "Follow The Gleaner on Twitter and Instagram @JamaicaGleaner.",
+            "Únete a nuestro canal de Telegram",
         ] {
             assert!(is_noise_line(l, None), "{l:?} should go");
         }
@@ -644,6 +834,8 @@ mod tests {
             "Die Regierung will die Steuern senken, teilen die Minister mit.",
             "Les syndicats appellent à partager les efforts de manière équitable.",
             "El ministro dijo que hay que compartir la carga entre las regiones.",
+            "Users can download the app for iOS and Android from Monday, the company said.",
+            "Follow-up visits by the inspectors found the same faults at the plant.",
         ] {
             assert!(!is_noise_line(l, None), "{l:?} is body text");
         }
@@ -691,6 +883,16 @@ mod tests {
         let raw = format!("{body}\nYou may also like...\nSome other story\nAnother story");
         let out = clean_text(&raw, None);
         assert!(!out.contains("Some other story"));
+        // A comment section, its heading counted; a French "Comment ..." heading is not one.
+        let raw = format!(
+            "{body}\nComment le plan a été voté\n{body}\n12 Kommentare\nDanke für den Artikel!"
+        );
+        let out = clean_text(&raw, None);
+        assert!(out.contains("Comment le plan") && !out.contains("Danke für den Artikel"), "{out}");
+        let raw = format!(
+            "{body}\nQuellenangaben:\nMüller, A. (2020): Ein Buch über das Thema, Seite 12 bis 40."
+        );
+        assert!(!clean_text(&raw, None).contains("Müller"));
     }
 
     #[test]
@@ -711,5 +913,37 @@ mod tests {
         assert!(!t.contains("newsletter"));
         assert!(!t.contains("Other story headline you missed"));
         assert!(!t.contains("Share\n") && !t.contains(">Share<"));
+    }
+
+    #[test]
+    fn inline_teasers_and_hover_cards_go_and_the_sentence_stays() {
+        let html = r#"<html><body><article>
+            <p>The minister spoke to <span class="card"><a href="/p/jane">Jane Doe</a><span class="box"><a href="/1">First other headline about her</a> <a href="/2">Second other headline</a> <a href="/p/jane">MORE</a></span></span> on Monday about the plan.</p>
+            <p>LE PUEDE INTERESAR: <a href="/x">La ficha de un caso que no es este artículo</a></p>
+            <p><a href="/a">China furious at Macron for Hong Kong protest jibe</a> [INSIGHT]| <a href="/b">Lakers vs Nets: NBA make final decision on game</a> [VIDEO]</p>
+            <p>Officials said <a href="/report">the report</a> would be published next week.</p>
+            </article></body></html>"#;
+        let doc = Document::from(html);
+        prune_dom(&doc);
+        let t = doc.select("body").text().to_string();
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(t.contains("The minister spoke to Jane Doe on Monday about the plan."), "{t}");
+        assert!(t.contains("Officials said the report would be published next week."), "{t}");
+        for gone in ["First other headline", "LE PUEDE", "China furious", "NBA make"] {
+            assert!(!t.contains(gone), "{gone} in {t}");
+        }
+    }
+
+    #[test]
+    fn capitals_stay_as_subheadings_and_go_as_kickers() {
+        let para = "A paragraph of the story that runs on for long enough to be prose, and more.";
+        let raw = format!(
+            "{para}\nWHO IS THE FRONT-RUNNER?\n{para} One.\n{para} Two.\nSUBSCRIBE FOR EXCLUSIVE OFFERS"
+        );
+        let out = clean_text(&raw, None);
+        assert!(out.contains("WHO IS THE FRONT-RUNNER?"), "{out}");
+        assert!(!out.contains("SUBSCRIBE FOR EXCLUSIVE"), "{out}");
+        // Summaries never quote a line in capitals.
+        assert!(is_noise_line("WHO IS THE FRONT-RUNNER?", None));
     }
 }

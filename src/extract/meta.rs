@@ -13,6 +13,9 @@ pub struct PageInfo {
     pub published: Option<String>,
     pub image: Option<String>,
     pub lang: Option<String>,
+    /// The page's own summaries of its article (`description`,
+    /// `og:description`, ...), distinct, in priority order.
+    pub descriptions: Vec<String>,
 }
 
 impl PageInfo {
@@ -159,7 +162,15 @@ pub fn collect(doc: &Document, url: Option<&str>) -> PageInfo {
                 .get(&["content-language", "language", "og:locale"])
                 .and_then(|l| normalize_lang(&l))
         });
-    PageInfo { title, byline, published, image, lang }
+    let mut descriptions: Vec<String> = Vec::new();
+    for key in ["og:description", "description", "twitter:description", "dc.description"] {
+        if let Some(d) = metas.get(&[key])
+            && !descriptions.contains(&d)
+        {
+            descriptions.push(d);
+        }
+    }
+    PageInfo { title, byline, published, image, lang, descriptions }
 }
 
 /// "en-US", "en_GB", "EN" → "en"; junk → `None`.

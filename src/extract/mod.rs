@@ -5,15 +5,18 @@
 //! ([`choose`]): dom_smoothie's Readability result, the page's structured data
 //! (JSON-LD `articleBody`, `itemprop=articleBody`), its semantic containers
 //! (`<article>`, `<main>`) and a text-density baseline over the whole body
-//! ([`candidates`], built on [`blocks`]). Around them: a guard so hostile input
-//! cannot panic or blow the stack ([`guard`]), pruning of page furniture and
-//! line-level removal of the noise that survives ([`clean`]), and metadata
-//! Readability does not look for ([`meta`]).
+//! ([`candidates`], built on [`blocks`]). The article's lead, which layouts
+//! often print outside the container all of these find, is added to the
+//! chosen text when the page prints its own description ([`lead`]). Around
+//! them: a guard so hostile input cannot panic or blow the stack ([`guard`]),
+//! pruning of page furniture and line-level removal of the noise that
+//! survives ([`clean`]), and metadata Readability does not look for ([`meta`]).
 
 mod blocks;
 mod candidates;
 mod clean;
 mod guard;
+mod lead;
 mod meta;
 
 use std::fmt;
@@ -90,6 +93,19 @@ impl Candidate {
         (chars > 0).then_some(Self { kind, text, chars, prose, grams })
     }
 
+    /// Whether `passage` is already part of this text (most of it, so that
+    /// cleaning differences do not count).
+    fn holds(&self, passage: &str) -> bool {
+        let grams = fingerprint(passage);
+        if grams.len() < 4 {
+            let flat = |s: &str| s.split_whitespace().collect::<String>().to_lowercase();
+            return flat(&self.text).contains(&flat(passage));
+        }
+        let mine = self.grams.get_or_init(|| fingerprint(&self.text));
+        let common = grams.iter().filter(|g| mine.contains(g)).count();
+        common * 2 >= grams.len()
+    }
+
     /// Share of this candidate's fingerprint found in `other`'s: 1.0 when
     /// every passage of this text also appears there.
     fn contained_in(&self, other: &Candidate) -> f64 {
@@ -148,6 +164,9 @@ const PROSE_PARAGRAPH_CHARS: usize = 50;
 pub struct Analysis {
     info: meta::PageInfo,
     pub candidates: Vec<Candidate>,
+    /// The lead printed outside the article's container, when found
+    /// ([`lead`]); added to the chosen text unless that already holds it.
+    lead: Option<String>,
 }
 
 /// The choice's thresholds. Few on purpose: each one is a way to fit the dev
@@ -189,6 +208,16 @@ impl Analysis {
     /// Index of the chosen candidate.
     pub fn choose(&self, c: &Choice) -> Option<usize> {
         choose(&self.candidates, c)
+    }
+
+    /// Candidate `i`'s text as [`extract`] returns it: with the lead in
+    /// front when the candidate does not hold it already.
+    pub fn text(&self, i: usize) -> String {
+        let Some(c) = self.candidates.get(i) else { return String::new() };
+        match &self.lead {
+            Some(lead) if !c.holds(lead) => format!("{lead}\n\n{}", c.text),
+            _ => c.text.clone(),
+        }
     }
 }
 
@@ -245,8 +274,8 @@ fn choose(cands: &[Candidate], c: &Choice) -> Option<usize> {
 pub fn extract(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
     let a = analyse(html, url)?;
     let i = a.choose(&Choice::default()).ok_or(ExtractError::NoContent)?;
-    let Analysis { mut info, mut candidates } = a;
-    let text = candidates.swap_remove(i).text;
+    let text = a.text(i);
+    let Analysis { mut info, .. } = a;
     let lang = info.lang.take().or_else(|| meta::detect_lang(&text));
     Ok(Extracted {
         title: info.title,
@@ -275,7 +304,10 @@ fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError
     let doc = dom_query::Document::from(html);
     let mut info = meta::collect(&doc, url);
     let json_ld = candidates::json_ld_body(&doc);
-    let unpruned = doc.body().and_then(|b| candidates::density_text(&b));
+    let raw_blocks = doc.body().map(|b| blocks::Blocks::collect(&b));
+    let unpruned = raw_blocks.as_ref().and_then(candidates::density_text);
+    let lead = raw_blocks.as_ref().and_then(|b| lead::find(b, &info.descriptions));
+    drop(raw_blocks);
     clean::prune_dom(&doc);
     let title = info.title.clone();
     let title = title.as_deref();
@@ -304,7 +336,8 @@ fn analyse_inner(html: &str, url: Option<&str>) -> Result<Analysis, ExtractError
     if cands.is_empty() {
         return Err(ExtractError::NoContent);
     }
-    Ok(Analysis { info, candidates: cands })
+    let lead = lead.map(|l| clean_text(&l, info.title.as_deref())).filter(|l| !l.is_empty());
+    Ok(Analysis { info, candidates: cands, lead })
 }
 
 #[cfg(test)]
