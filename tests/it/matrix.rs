@@ -883,7 +883,7 @@ fn device_cross_signed(keys: &Value, user: &str, device: &str) -> Option<String>
 async fn herald_cross_signs_its_device_once_and_keeps_its_identity_across_restarts() {
     let Some(syn) = synapse::shared() else { return };
     let w = World::new(syn, "xsign", json!({}), &[]).await;
-    let client = w.running.matrix.as_ref().expect("bot").client().clone();
+    let client = w.running.adapter::<MatrixBot>().expect("bot").client().clone();
     let device = client.device_id().expect("logged in").to_string();
 
     // Anyone (here the room's owner) sees herald's device signed by its account.
@@ -910,7 +910,7 @@ async fn herald_cross_signs_its_device_once_and_keeps_its_identity_across_restar
     let World { dir, clock, site: _site, app: _app, running, bot, owner, room: _room } = w;
     running.stop().await;
     let (_app, running) = herald(dir.path(), &clock, syn, &bot, &[]).await;
-    let again = running.matrix.as_ref().expect("bot").client().clone();
+    let again = running.adapter::<MatrixBot>().expect("bot").client().clone();
     assert_eq!(again.device_id().map(|d| d.to_string()), Some(device.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let keys = owner.keys_query(&bot.id).await;
