@@ -173,7 +173,8 @@ impl World {
             url: Some(format!("https://news.example/{key}")),
             title: Some(title.into()),
             author: None,
-            published_at: Some(now - 60),
+            // Seconds that are not zero, so the embed shows whether they were kept.
+            published_at: Some(now - 53),
             fetched_at: now,
             text: "Body text.".into(),
             summary: "The **summary** of it, with [a link](https://evil.example) and @everyone."
@@ -608,6 +609,9 @@ async fn an_article_is_posted_as_an_embed_with_nonce_and_no_mentions() {
     assert_eq!(e["author"]["name"], "Asia Desk");
     assert_eq!(e["thumbnail"]["url"], "https://news.example/lead.jpg");
     assert!(e["timestamp"].as_str().is_some_and(|t| t.starts_with("2026-11-29T08:59")), "{e:#}");
+    let seconds_kept =
+        e["timestamp"].as_str().is_some_and(|t| t.starts_with("2026-11-29T08:59:07"));
+    assert!(seconds_kept, "the embed's timestamp keeps its seconds: {e:#}");
     assert!(e["color"].as_u64().is_some());
     let d = e["description"].as_str().expect("description");
     assert!(
