@@ -98,7 +98,7 @@ async fn retry_after_and_max_age_set_the_next_poll() {
     site.route("/limited", |_| Response::status(429).header("Retry-After", "3600"));
     let id = add(&app, &site.url("/limited")).await;
     match poll_one(&app, id).await {
-        FeedOutcome::Failed { kind, failures, disabled, error } => {
+        FeedOutcome::Failed { kind, failures, disabled, error, .. } => {
             assert_eq!(kind, "http-status");
             assert_eq!(failures, 1);
             assert!(!disabled);
