@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, StreamExt};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -112,6 +112,12 @@ pub struct Poller {
     clock: SharedClock,
     summarizer: Arc<dyn Summarizer>,
     metrics: Option<crate::service::metrics::Metrics>,
+    /// The whole-poll limit, when not the one derived from the other limits.
+    poll_limit: Option<Duration>,
+    /// Extractions and summaries running at once, across all polls: one per core. They
+    /// are CPU-bound, so more would not finish sooner; each holds a page's DOM or a
+    /// text's terms, and each blocking thread its own allocator arena.
+    cpu_work: Arc<Semaphore>,
 }
 
 /// Why a poll of a feed failed.
@@ -157,7 +163,24 @@ impl Poller {
         clock: SharedClock,
         summarizer: Arc<dyn Summarizer>,
     ) -> Poller {
-        Poller { store, fetcher, cfg, clock, summarizer, metrics: None }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Poller {
+            store,
+            fetcher,
+            cfg,
+            clock,
+            summarizer,
+            metrics: None,
+            poll_limit: None,
+            cpu_work: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Sets the whole-poll limit (by default the fetch's timeouts, the feed's time for
+    /// pages and 30 s for storing): tests cut polls short with it.
+    pub fn with_poll_limit(mut self, limit: Duration) -> Poller {
+        self.poll_limit = Some(limit);
+        self
     }
 
     /// Counts polls (outcome, error category, time) and loop turns in `metrics`.
@@ -348,6 +371,9 @@ impl Poller {
 
     /// The most one feed's poll may take: its fetch, its pages, and slack for storing.
     fn poll_budget(&self) -> Duration {
+        if let Some(limit) = self.poll_limit {
+            return limit;
+        }
         let fetch = self.fetcher.config().request_timeout + self.fetcher.config().connect_timeout;
         fetch + self.cfg.page_budget + Duration::from_secs(30)
     }
@@ -550,7 +576,10 @@ impl Poller {
         // of that thread.
         let (title, text, page_lang) =
             (article.title.clone(), article.text.clone(), article.lang.clone());
+        // The semaphore is never closed; without a permit the summary waits for none.
+        let permit = self.cpu_work.clone().acquire_owned().await.ok();
         let summary = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let known = page_lang.as_deref().filter(|l| crate::summarize::Lang::known(l));
             let lang = known.or_else(|| *lang.get_or_init(|| crate::summarize::detect_lang(&text)));
             // A panic in the summarizer costs the summary, not the article.
@@ -574,7 +603,10 @@ impl Poller {
     async fn page_text(&self, url: &Url) -> Result<extract::Extracted, String> {
         let page = self.fetch_page(url).await?;
         let final_url = page.url.to_string();
+        // Waiting for a turn counts against the feed's time for pages, like the fetch.
+        let permit = self.cpu_work.clone().acquire_owned().await.ok();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let html = super::charset::decode_html(&page.bytes, page.content_type.as_deref());
             extract::extract(&html, Some(&final_url)).map_err(|e| e.to_string())
         })
