@@ -174,6 +174,16 @@ enum BenchCmd {
         #[arg(long, default_value_t = 10_000)]
         feeds: usize,
     },
+    /// Serve N generated feeds (and their article pages) on loopback until stdin closes,
+    /// writing their OPML to a file: the feed origin of `bench/reader_compare/`.
+    ServeFeeds {
+        #[arg(long, default_value_t = 1_000)]
+        feeds: usize,
+        #[arg(long, default_value_t = 16)]
+        hosts: u8,
+        #[arg(long)]
+        opml: PathBuf,
+    },
     /// One article fanned out to N subscribed channels: time to enqueue.
     Fanout {
         #[arg(long, default_value_t = 10_000)]
@@ -341,6 +351,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()> {
     match bench_cmd {
         BenchCmd::Poll { feeds } => bench::poll::run(feeds, config).await?,
+        BenchCmd::ServeFeeds { feeds, hosts, opml } => {
+            bench::corpus::serve_feeds(feeds, hosts, &opml).await?
+        }
         BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
         BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
         BenchCmd::Hostile { lateness: Some(run_for), .. } => {

@@ -1,5 +1,6 @@
 //! `herald bench ...`: speed measured on this machine, reported in the README.
 
+pub mod corpus;
 pub mod deliver;
 pub mod feeds;
 pub mod feeds_expect;

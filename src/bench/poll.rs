@@ -1,21 +1,22 @@
 //! Polls N feeds served on loopback by herald's own small HTTP server, spread over
 //! several loopback addresses so per-host limits apply as they would across real hosts.
-//! First the 200 path (every feed new: fetch, parse, store its items), then the 304
-//! path (every feed answers Not Modified). The server runs in the same process, so the
-//! CPU figures include serving.
+//! The feeds are `corpus`'s generated news (10 items, ~9 KB each). First the 200 path
+//! (every feed new: fetch, parse, store its items), then the 304 path (every feed
+//! answers Not Modified), then one new item per feed without a page, then one with an
+//! article page (~20 KB) to fetch, extract and summarize. The server runs in the same
+//! process, so the CPU figures include serving; `bench/reader_compare/` measures the
+//! CLI alone, against `reader`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::corpus::{FeedSite, ITEMS_PER_FEED};
 use crate::app::App;
 use crate::clock;
 use crate::config::Config;
-use crate::localserver::{Handler, LocalServer, Response};
 use crate::store::Store;
 
 const HOSTS: u8 = 16;
-const ITEMS_PER_FEED: usize = 10;
 
 pub async fn run(feeds: usize, mut config: Config) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
@@ -26,45 +27,50 @@ pub async fn run(feeds: usize, mut config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database_url).await?;
     let app = App::with_store(config, store, clock::system())?;
 
-    let handler: Handler = Arc::new(|req| {
-        let etag = format!("\"{}\"", req.path().len());
-        if req.header("if-none-match") == Some(etag.as_str()) {
-            return Response::status(304).header("ETag", &etag);
-        }
-        Response::new(200, "application/rss+xml", sample_feed(req.path())).header("ETag", &etag)
-    });
-    let mut servers = Vec::new();
-    for h in 1..=HOSTS {
-        let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
-        servers.push(LocalServer::start(SocketAddr::new(ip, 0), handler.clone()).await?);
-    }
+    let site = Arc::new(FeedSite::start(HOSTS).await?);
     let now = app.clock.now();
     let console = app.store.console_community(now).await?;
     for i in 0..feeds {
-        let url = servers[i % servers.len()].url(&format!("/feed/{i}.xml"));
+        let url = site.feed_url(i);
         let (feed, _) = app.store.add_feed(&url, 900, now).await?;
         app.store.link_feed(console, feed.id, None, now).await?;
     }
     println!("bench poll: {feeds} feeds on {HOSTS} loopback hosts, {ITEMS_PER_FEED} items each");
 
-    for (label, expect_new) in [("200 (new content)", true), ("304 (not modified)", false)] {
+    let paths = [
+        ("first poll (history)", 0, false),
+        ("304 (not modified)", 0, true),
+        ("one new item, no page", 1, false),
+        ("one new item + page", 2, false),
+    ];
+    for (label, generation, unchanged) in paths {
+        site.set_generation(generation);
         app.store.reschedule_all(app.clock.now()).await?;
-        let cpu0 = super::cpu_time();
+        let (user0, sys0) = super::cpu_times();
         let t0 = Instant::now();
-        let report = app.poller.poll_due(1024).await?;
+        let report = app.poller.poll_due(256).await?;
         let wall = t0.elapsed();
-        let cpu = super::cpu_time().saturating_sub(cpu0);
+        let (user1, sys1) = super::cpu_times();
+        let per_poll =
+            |d: std::time::Duration| d.as_secs_f64() * 1000.0 / report.polled.max(1) as f64;
+        let (user, sys) =
+            (per_poll(user1.saturating_sub(user0)), per_poll(sys1.saturating_sub(sys0)));
         println!(
-            "  {label:<20} {:>6} polls in {:>6.2}s = {:>7.0} polls/s, CPU {:.3} ms/poll, \
-             {} not modified, {} failed",
+            "  {label:<22} {:>6} polls in {:>6.2}s = {:>6.0} polls/s, CPU {:.3} ms/poll \
+             (user {user:.3} + system {sys:.3}), {} new, {} not modified, {} failed",
             report.polled,
             wall.as_secs_f64(),
             report.polled as f64 / wall.as_secs_f64(),
-            cpu.as_secs_f64() * 1000.0 / report.polled.max(1) as f64,
+            user + sys,
+            report.new_articles.len(),
             report.not_modified,
             report.failed,
         );
-        if report.failed > 0 || report.polled != feeds || (expect_new == (report.not_modified > 0))
+        let expected_new = if generation == 0 || unchanged { 0 } else { feeds };
+        if report.failed > 0
+            || report.polled != feeds
+            || unchanged != (report.not_modified == feeds)
+            || report.new_articles.len() != expected_new
         {
             anyhow::bail!("bench run was not clean: {report:?}");
         }
@@ -73,7 +79,7 @@ pub async fn run(feeds: usize, mut config: Config) -> anyhow::Result<()> {
     println!("  stored articles: {}", app.store.count_articles().await?);
     println!("  peak RSS: {:.1} MB", super::peak_rss() as f64 / 1e6);
     app.store.close().await;
-    drop(servers);
+    drop(site);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -114,24 +120,6 @@ async fn metrics_overhead(app: &App) -> anyhow::Result<()> {
         (w / wo - 1.0) * 100.0
     );
     Ok(())
-}
-
-fn sample_feed(path: &str) -> String {
-    let mut items = String::new();
-    for i in 0..ITEMS_PER_FEED {
-        items.push_str(&format!(
-            "<item><guid>{path}#{i}</guid><title>Story {i} of {path}</title>\
-             <link>http://example.invalid{path}/{i}</link>\
-             <pubDate>Mon, 30 Nov 2026 0{}:00:00 GMT</pubDate>\
-             <description>&lt;p&gt;Paragraph one of story {i}. It says something.&lt;/p&gt;\
-             &lt;p&gt;Paragraph two adds detail.&lt;/p&gt;</description></item>",
-            i % 10
-        ));
-    }
-    format!(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Bench {path}</title>\
-         <link>http://example.invalid/</link>{items}</channel></rss>"
-    )
 }
 
 fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {

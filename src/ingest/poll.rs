@@ -6,12 +6,12 @@
 //! process) picks up exactly where the last one stopped.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, StreamExt};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -24,7 +24,9 @@ use crate::clock::{SharedClock, Timestamp};
 use crate::config::PollConfig;
 use crate::domain::filter::WordFilter;
 use crate::extract;
-use crate::store::{FeedRow, NewArticle, PollSuccess, Store, StoreError, SubscriptionRow};
+use crate::store::{
+    FeedRow, NewArticle, PollRecord, PollSuccess, Store, StoreError, SubscriptionRow,
+};
 use crate::summarize::Summarizer;
 
 /// How long a claimed feed stays claimed if its poller dies mid-poll.
@@ -32,7 +34,11 @@ const CLAIM_LEASE_S: i64 = 600;
 /// Below this many characters an extracted page is not trusted over the feed's text.
 const MIN_PAGE_TEXT: usize = 200;
 /// Sentences in a stored summary.
-pub const SUMMARY_SENTENCES: usize = 3;
+pub use crate::summarize::SUMMARY_SENTENCES;
+/// Feeds up to this size are parsed on the poll's own thread.
+const INLINE_PARSE_BYTES: usize = 256 * 1024;
+/// Articles written per transaction when a poll stores many (a long history).
+const WRITE_SLICE: usize = 500;
 /// Pages fetched at once for one feed's new items.
 const PAGES_PER_FEED: usize = 4;
 /// How often a running poll loop looks for feeds that fell due while others are polled.
@@ -46,9 +52,22 @@ const RETENTION_EVERY_S: i64 = 3600;
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedOutcome {
     NotModified,
-    Updated { new_articles: Vec<i64>, backfilled: usize },
-    Failed { error: String, kind: &'static str, failures: i64, disabled: bool },
+    Updated {
+        new_articles: Vec<i64>,
+        backfilled: usize,
+    },
+    /// `new_articles`: what the poll had finished and stored before it was cut short.
+    Failed {
+        error: String,
+        kind: &'static str,
+        failures: i64,
+        disabled: bool,
+        new_articles: Vec<i64>,
+    },
 }
+
+/// Articles a poll has built and not yet stored, each with the channels it goes to.
+type Finished = Vec<(NewArticle, Vec<i64>)>;
 
 /// What a round of polling did.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +88,10 @@ impl PollReport {
                 self.updated += 1;
                 self.new_articles.extend(new_articles);
             }
-            FeedOutcome::Failed { .. } => self.failed += 1,
+            FeedOutcome::Failed { new_articles, .. } => {
+                self.failed += 1;
+                self.new_articles.extend(new_articles);
+            }
         }
     }
 }
@@ -90,6 +112,12 @@ pub struct Poller {
     clock: SharedClock,
     summarizer: Arc<dyn Summarizer>,
     metrics: Option<crate::service::metrics::Metrics>,
+    /// The whole-poll limit, when not the one derived from the other limits.
+    poll_limit: Option<Duration>,
+    /// Extractions and summaries running at once, across all polls: one per core. They
+    /// are CPU-bound, so more would not finish sooner; each holds a page's DOM or a
+    /// text's terms, and each blocking thread its own allocator arena.
+    cpu_work: Arc<Semaphore>,
 }
 
 /// Why a poll of a feed failed.
@@ -135,7 +163,24 @@ impl Poller {
         clock: SharedClock,
         summarizer: Arc<dyn Summarizer>,
     ) -> Poller {
-        Poller { store, fetcher, cfg, clock, summarizer, metrics: None }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Poller {
+            store,
+            fetcher,
+            cfg,
+            clock,
+            summarizer,
+            metrics: None,
+            poll_limit: None,
+            cpu_work: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Sets the whole-poll limit (by default the fetch's timeouts, the feed's time for
+    /// pages and 30 s for storing): tests cut polls short with it.
+    pub fn with_poll_limit(mut self, limit: Duration) -> Poller {
+        self.poll_limit = Some(limit);
+        self
     }
 
     /// Counts polls (outcome, error category, time) and loop turns in `metrics`.
@@ -246,7 +291,8 @@ impl Poller {
                     Ok(Ok(o)) => {
                         let news = matches!(
                             &o,
-                            FeedOutcome::Updated { new_articles, .. } if !new_articles.is_empty()
+                            FeedOutcome::Updated { new_articles, .. }
+                            | FeedOutcome::Failed { new_articles, .. } if !new_articles.is_empty()
                         );
                         report.add(o);
                         if news {
@@ -279,10 +325,16 @@ impl Poller {
         outcome
     }
 
+    /// Polls one claimed feed within the whole-poll limit. A poll cut short (the limit,
+    /// or a panic) loses none of the articles it had finished: they are stored (with
+    /// their deliveries, in order) before the failure is recorded, and the next poll,
+    /// which gets the whole feed again, takes up the rest.
     async fn poll_bounded(&self, feed: FeedRow) -> Result<FeedOutcome, StoreError> {
         let budget = self.poll_budget();
-        let attempt = AssertUnwindSafe(self.fetch_and_store(&feed)).catch_unwind();
-        let error = match tokio::time::timeout(budget, attempt).await {
+        let mut finished = Finished::new();
+        let attempt = AssertUnwindSafe(self.fetch_and_store(&feed, &mut finished)).catch_unwind();
+        let result = tokio::time::timeout(budget, attempt).await;
+        let error = match result {
             Ok(Ok(Ok(Ok(outcome)))) => return Ok(outcome),
             Ok(Ok(Ok(Err(poll_error)))) => poll_error,
             Ok(Ok(Err(store_error))) => return Err(store_error),
@@ -292,11 +344,36 @@ impl Poller {
         if matches!(error, PollError::Crashed(_)) {
             tracing::error!(feed = feed.id, url = %feed.url, "{error}");
         }
-        self.record_failure(&feed, &error).await
+        let mut stored = Vec::new();
+        if !finished.is_empty() {
+            // Without the poll's record: the feed keeps its validators (and `primed`),
+            // so the next poll reads the whole feed and skips what is stored here.
+            let now = self.clock.now();
+            let history = finished.first().is_some_and(|(a, _)| a.backfill);
+            let enqueued = self.store.store_poll_articles(&finished, now, None).await?;
+            stored = enqueued.into_iter().flatten().map(|e| e.article_id).collect();
+            info!(
+                feed = feed.id,
+                url = %feed.url,
+                stored = stored.len(),
+                "the poll was cut short; the articles it had finished are stored"
+            );
+            if history {
+                stored.clear();
+            }
+        }
+        let mut outcome = self.record_failure(&feed, &error).await?;
+        if let FeedOutcome::Failed { new_articles, .. } = &mut outcome {
+            *new_articles = stored;
+        }
+        Ok(outcome)
     }
 
     /// The most one feed's poll may take: its fetch, its pages, and slack for storing.
     fn poll_budget(&self) -> Duration {
+        if let Some(limit) = self.poll_limit {
+            return limit;
+        }
         let fetch = self.fetcher.config().request_timeout + self.fetcher.config().connect_timeout;
         fetch + self.cfg.page_budget + Duration::from_secs(30)
     }
@@ -313,9 +390,12 @@ impl Poller {
         self.store.prune_articles(older_than, self.cfg.max_articles_per_feed).await
     }
 
+    /// Fetches, parses and builds the feed's new articles into `finished` (in the order
+    /// they are to be stored), then stores them with the poll's record.
     async fn fetch_and_store(
         &self,
         feed: &FeedRow,
+        finished: &mut Finished,
     ) -> Result<Result<FeedOutcome, PollError>, StoreError> {
         let url = match Url::parse(&feed.url) {
             Ok(u) => u,
@@ -342,11 +422,19 @@ impl Poller {
         let base = body.url.to_string();
         let bytes = body.bytes;
         let content_type = body.content_type.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
+        // A typical feed (tens of KB) parses in well under a millisecond: parsing it here
+        // costs less than handing it to a blocking thread and back. Larger ones (up to
+        // the feed cap) go to a blocking thread so they never stall other polls. A panic
+        // either way is this poll's error (`poll_bounded`).
+        let parsed = if bytes.len() <= INLINE_PARSE_BYTES {
             parse_feed_with(&bytes, Some(&base), content_type.as_deref())
-        })
-        .await
-        .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))));
+        } else {
+            tokio::task::spawn_blocking(move || {
+                parse_feed_with(&bytes, Some(&base), content_type.as_deref())
+            })
+            .await
+            .unwrap_or_else(|join| Err(FeedParseError::Invalid(format!("parser crashed: {join}"))))
+        };
         let parsed = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e.into())),
@@ -381,36 +469,33 @@ impl Poller {
             self.store.instant_subscriptions(feed.id).await?
         };
         let subscriptions = Arc::new(subscriptions);
-        let mut new_articles = Vec::new();
-        let width = if backfill { 1 } else { PAGES_PER_FEED };
-        let mut pending = fresh.into_iter();
-        let mut stored = FuturesOrdered::new();
-        let mut backfilled = 0;
-        loop {
-            while stored.len() < width {
-                let Some(entry) = pending.next() else { break };
-                stored.push_back(async move {
-                    self.build_article(feed.id, &entry, backfill, pages_until).await
-                });
-            }
-            // Pages are fetched side by side, but articles are stored in the order taken
-            // (publication order), so ids, and with them posts, keep that order.
-            let Some(article) = stored.next().await else { break };
-            let channels = fan_out(&subscriptions, &article);
-            let enqueued = self
-                .store
-                .insert_article_with_deliveries(&article, &channels, self.clock.now())
-                .await;
-            if let Some(e) = enqueued? {
-                if backfill {
-                    backfilled += 1;
-                } else {
-                    new_articles.push(e.article_id);
+        // Built in order (pages of news fetched a few at a time) into `finished`, written
+        // at the end; what is finished when the poll is cut short is written by
+        // `poll_bounded`.
+        finished.reserve(fresh.len());
+        if backfill {
+            finished.extend(
+                fresh.iter().map(|e| (history_article(feed.id, e, self.clock.now()), Vec::new())),
+            );
+        } else {
+            let lang = Arc::new(OnceLock::new());
+            let mut pending = fresh.into_iter();
+            let mut building = FuturesOrdered::new();
+            loop {
+                while building.len() < PAGES_PER_FEED {
+                    let Some(entry) = pending.next() else { break };
+                    building.push_back(self.build_article(
+                        feed.id,
+                        entry,
+                        pages_until,
+                        lang.clone(),
+                    ));
                 }
+                let Some(article) = building.next().await else { break };
+                let channels = fan_out(&subscriptions, &article);
+                finished.push((article, channels));
             }
         }
-        drop(stored);
-
         // Items left for the next poll must come back: without validators that poll
         // gets the whole feed again (not a 304), and it comes as soon as allowed.
         let (etag, last_modified) = if deferred > 0 {
@@ -430,76 +515,107 @@ impl Poller {
         } else {
             self.next_poll_after_success(feed, body.max_age, now)
         };
-        self.store.record_poll_success(feed.id, now, next, Some(&learned)).await?;
+        // One transaction per poll: the articles, their deliveries and the feed's record.
+        // A very long history is written in slices so the one writer is not held for
+        // long; the record (validators, `primed`) goes with the last slice, so a crash
+        // between slices leaves a feed whose next poll stores the rest. A slice leaves
+        // `finished` only once committed.
+        let (mut new_articles, mut backfilled) = (Vec::new(), 0);
+        loop {
+            let n = finished.len().min(WRITE_SLICE);
+            let last = n == finished.len();
+            let record = last.then_some(PollRecord {
+                feed_id: feed.id,
+                now,
+                next_poll_at: next,
+                learned: Some(&learned),
+            });
+            let stored = self.store.store_poll_articles(&finished[..n], now, record).await?;
+            finished.drain(..n);
+            for e in stored.into_iter().flatten() {
+                if backfill {
+                    backfilled += 1;
+                } else {
+                    new_articles.push(e.article_id);
+                }
+            }
+            if last {
+                break;
+            }
+        }
         if !new_articles.is_empty() {
             info!(feed = feed.id, url = %feed.url, new = new_articles.len(), "new articles");
         }
         Ok(Ok(FeedOutcome::Updated { new_articles, backfilled }))
     }
 
-    /// Builds the article for a new item. Items from a feed's first poll are stored from
-    /// the feed's own content (no page fetch: they are history, not news).
+    /// Builds the article for a new item: its page fetched and extracted within the
+    /// feed's time for pages (a page that is late keeps the feed's text), then
+    /// summarized on a blocking thread. `lang` is the language detected once for this
+    /// poll's items whose page gives none.
     async fn build_article(
         &self,
         feed_id: i64,
-        entry: &ParsedEntry,
-        backfill: bool,
+        entry: ParsedEntry,
         pages_until: Instant,
+        lang: Arc<OnceLock<Option<&'static str>>>,
     ) -> NewArticle {
-        let mut article = NewArticle {
-            feed_id,
-            item_key: entry.key.clone(),
-            url: entry.link.clone(),
-            title: entry.title.clone(),
-            author: entry.author.clone(),
-            published_at: entry.published.map(|t| t.timestamp()),
-            fetched_at: self.clock.now(),
-            text: entry.content_html.as_deref().map(html_to_text).unwrap_or_default(),
-            image_url: entry.image.clone(),
-            text_source: "feed",
-            backfill,
-            ..NewArticle::default()
-        };
-        if !backfill && let Some(link) = entry.link.as_deref().and_then(|l| Url::parse(l).ok()) {
-            let page = tokio::time::timeout_at(pages_until, self.fetch_page(&link))
+        let mut article = article_from_entry(feed_id, &entry, false, self.clock.now());
+        if let Some(link) = entry.link.as_deref().and_then(|l| Url::parse(l).ok()) {
+            let page = tokio::time::timeout_at(pages_until, self.page_text(&link))
                 .await
                 .unwrap_or_else(|_| Err("the feed's time for pages ran out".into()));
             match page {
-                Ok(page) => {
-                    if page.text.chars().count() >= MIN_PAGE_TEXT.min(article.text.len().max(1) * 2)
-                        && page.text.len() * 2 >= article.text.len()
-                    {
-                        article.text = page.text;
-                        article.text_source = "page";
-                    }
-                    if article.title.is_none() {
-                        article.title = page.title;
-                    }
-                    article.author = article.author.or(page.byline);
-                    article.image_url = article.image_url.or(page.image);
-                    article.lang = page.lang;
-                    if article.published_at.is_none() {
-                        article.published_at = page
-                            .published
-                            .and_then(|p| chrono::DateTime::parse_from_rfc3339(&p).ok())
-                            .map(|t| t.timestamp());
-                    }
-                }
+                Ok(page) => use_page(&mut article, page),
                 Err(e) => warn!(url = %link, "article page not used, keeping the feed's text: {e}"),
             }
         }
         cap_sizes(&mut article);
         let summarizer = self.summarizer.clone();
-        let (title, text) = (article.title.clone(), article.text.clone());
-        article.summary = tokio::task::spawn_blocking(move || {
-            summarizer.summarize(title.as_deref(), &text, SUMMARY_SENTENCES).join(" ")
+        // The blocking thread gets a copy: the article keeps its text whatever becomes
+        // of that thread.
+        let (title, text, page_lang) =
+            (article.title.clone(), article.text.clone(), article.lang.clone());
+        // The semaphore is never closed; without a permit the summary waits for none.
+        let permit = self.cpu_work.clone().acquire_owned().await.ok();
+        let summary = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let known = page_lang.as_deref().filter(|l| crate::summarize::Lang::known(l));
+            let lang = known.or_else(|| *lang.get_or_init(|| crate::summarize::detect_lang(&text)));
+            // A panic in the summarizer costs the summary, not the article.
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                summarizer.summarize_lang(title.as_deref(), &text, SUMMARY_SENTENCES, lang)
+            }))
+            .map(|s| s.join(" "))
+            .unwrap_or_default()
         })
         .await
-        .unwrap_or_default();
+        .unwrap_or_else(|join| {
+            warn!("the summarizer's thread failed: {join}");
+            String::new()
+        });
+        article.summary = summary;
         article
     }
 
-    async fn fetch_page(&self, url: &Url) -> Result<extract::Extracted, String> {
+    /// An article page fetched and extracted (on a blocking thread; a panic in the
+    /// extractor loses the page, not the article).
+    async fn page_text(&self, url: &Url) -> Result<extract::Extracted, String> {
+        let page = self.fetch_page(url).await?;
+        let final_url = page.url.to_string();
+        // Waiting for a turn counts against the feed's time for pages, like the fetch.
+        let permit = self.cpu_work.clone().acquire_owned().await.ok();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let html = super::charset::decode_html(&page.bytes, page.content_type.as_deref());
+            extract::extract(&html, Some(&final_url)).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|join| Err(format!("extractor crashed: {join}")))
+    }
+
+    /// An article page's body, if it is a web page.
+    async fn fetch_page(&self, url: &Url) -> Result<super::fetch::Body, String> {
         let body = match self.fetcher.fetch(url, FetchKind::Page, None).await {
             Ok(Fetched::Body(b)) => b,
             Ok(Fetched::NotModified { .. }) => return Err("unexpected 304".into()),
@@ -511,13 +627,7 @@ impl Poller {
                 return Err(format!("not a web page ({ct})"));
             }
         }
-        let final_url = body.url.to_string();
-        tokio::task::spawn_blocking(move || {
-            let html = super::charset::decode_html(&body.bytes, body.content_type.as_deref());
-            extract::extract(&html, Some(&final_url)).map_err(|e| e.to_string())
-        })
-        .await
-        .unwrap_or_else(|join| Err(format!("extractor crashed: {join}")))
+        Ok(body)
     }
 
     async fn record_failure(
@@ -550,7 +660,13 @@ impl Poller {
         } else {
             warn!(feed = feed.id, url = %feed.url, failures, "poll failed: {message}");
         }
-        Ok(FeedOutcome::Failed { error: message, kind: error.kind(), failures, disabled })
+        Ok(FeedOutcome::Failed {
+            error: message,
+            kind: error.kind(),
+            failures,
+            disabled,
+            new_articles: Vec::new(),
+        })
     }
 
     fn interval_s(&self, feed: &FeedRow) -> i64 {
@@ -598,6 +714,62 @@ pub fn fan_out(subscriptions: &[SubscriptionRow], article: &NewArticle) -> Vec<i
         })
         .map(|s| s.channel_id)
         .collect()
+}
+
+/// An article from the feed's own item: its text is the item's content.
+fn article_from_entry(
+    feed_id: i64,
+    entry: &ParsedEntry,
+    backfill: bool,
+    now: Timestamp,
+) -> NewArticle {
+    NewArticle {
+        feed_id,
+        item_key: entry.key.clone(),
+        url: entry.link.clone(),
+        title: entry.title.clone(),
+        author: entry.author.clone(),
+        published_at: entry.published.map(|t| t.timestamp()),
+        fetched_at: now,
+        text: entry.content_html.as_deref().map(html_to_text).unwrap_or_default(),
+        image_url: entry.image.clone(),
+        text_source: "feed",
+        backfill,
+        ..NewArticle::default()
+    }
+}
+
+/// A history item (a feed's first poll): stored from the feed's own content, no page
+/// fetch (history, not news), and no summary: nobody is sent it, and summarizing every
+/// history item was most of a first poll's CPU. `article` and `latest` make one when
+/// they show it ([`crate::summarize::on_demand`]).
+fn history_article(feed_id: i64, entry: &ParsedEntry, now: Timestamp) -> NewArticle {
+    let mut article = article_from_entry(feed_id, entry, true, now);
+    cap_sizes(&mut article);
+    article
+}
+
+/// What an extracted page adds to an article: its text when it is the better one,
+/// and what the feed did not say.
+fn use_page(article: &mut NewArticle, page: extract::Extracted) {
+    if page.text.chars().count() >= MIN_PAGE_TEXT.min(article.text.len().max(1) * 2)
+        && page.text.len() * 2 >= article.text.len()
+    {
+        article.text = page.text;
+        article.text_source = "page";
+    }
+    if article.title.is_none() {
+        article.title = page.title;
+    }
+    article.author = article.author.take().or(page.byline);
+    article.image_url = article.image_url.take().or(page.image);
+    article.lang = page.lang;
+    if article.published_at.is_none() {
+        article.published_at = page
+            .published
+            .and_then(|p| chrono::DateTime::parse_from_rfc3339(&p).ok())
+            .map(|t| t.timestamp());
+    }
 }
 
 /// Most bytes stored of an article's text (a long feature is ~100 KB); the rest of a

@@ -204,9 +204,12 @@ impl Store {
         Ok(id)
     }
 
+    /// One article to show: a history item stored without a summary gets one made now.
     pub async fn article(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?)
+        let row: Option<ArticleRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        Ok(summarized(row.into_iter().collect()).await.pop())
     }
 
     /// The feed's articles, newest first.
@@ -385,12 +388,51 @@ impl Store {
              WHERE feed_id IN (SELECT value FROM json_each(?))
              ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(json)
             .bind(limit)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(summarized(rows).await)
     }
+}
+
+/// `rows` with a summary made for each that was stored without one (a feed's history
+/// items), on a blocking thread. It is not written back: showing stays a read, and a
+/// history item is rarely shown twice.
+async fn summarized(mut rows: Vec<ArticleRow>) -> Vec<ArticleRow> {
+    let missing = |a: &ArticleRow| a.summary.is_empty() && !a.text.trim().is_empty();
+    if !rows.iter().any(missing) {
+        return rows;
+    }
+    let summaries = {
+        let todo: Vec<(Option<String>, String, Option<String>)> = rows
+            .iter()
+            .filter(|a| missing(a))
+            .map(|a| (a.title.clone(), a.text.clone(), a.lang.clone()))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            todo.iter()
+                .map(|(title, text, lang)| {
+                    // A summarizer bug leaves the summary empty; the article still shows.
+                    std::panic::catch_unwind(|| {
+                        crate::summarize::on_demand(title.as_deref(), text, lang.as_deref())
+                    })
+                    .unwrap_or_default()
+                })
+                .collect::<Vec<String>>()
+        })
+        .await
+        .unwrap_or_default()
+    };
+    let mut summaries = summaries.into_iter();
+    for a in rows.iter_mut().filter(|a| missing(a)) {
+        match summaries.next() {
+            Some(s) => a.summary = s,
+            None => break,
+        }
+    }
+    rows
 }
 
 /// Articles deleted per transaction by retention, so the single writer is never held

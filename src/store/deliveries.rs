@@ -154,40 +154,34 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<Enqueued>, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let id: Option<i64> =
-            super::articles::insert_article_query(a).fetch_optional(&mut *tx).await?;
-        let Some(article_id) = id else {
-            return Ok(None);
-        };
-        if channels.is_empty() {
-            tx.commit().await?;
-            return Ok(Some(Enqueued { article_id, deliveries: 0 }));
-        }
-        let installation: String =
-            sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
-                .fetch_one(&mut *tx)
-                .await?;
-        // A date in the future (a feed's clock, a typo) sorts as "just fetched".
-        let sort_at = a.published_at.map_or(a.fetched_at, |p| p.min(a.fetched_at));
-        // One statement for every channel: (channel, key) pairs travel as a JSON array.
-        let rows: Vec<(i64, String)> =
-            channels.iter().map(|&c| (c, delivery_key(&installation, article_id, c))).collect();
-        let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let deliveries = sqlx::query(
-            "INSERT INTO deliveries (channel_id, article_id, idem_key, next_attempt_at, created_at,
-                 sort_at)
-             SELECT value ->> 0, ?1, value ->> 1, ?2, ?2, ?4 FROM json_each(?3) WHERE true
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(article_id)
-        .bind(now)
-        .bind(json)
-        .bind(sort_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected() as usize;
+        let mut installation = None;
+        let enqueued = insert_with_deliveries(&mut tx, &mut installation, a, channels, now).await?;
         tx.commit().await?;
-        Ok(Some(Enqueued { article_id, deliveries }))
+        Ok(enqueued)
+    }
+
+    /// What one poll of a feed stores, in one transaction: its new articles, each with
+    /// its delivery rows (so an article and its deliveries still commit together), and
+    /// then, when `success` is given, the feed's poll record. One commit per poll instead
+    /// of one per article: each commit also flushes a full-text index segment.
+    /// Returns, per article in order, what [`Store::insert_article_with_deliveries`] would.
+    pub async fn store_poll_articles(
+        &self,
+        batch: &[(NewArticle, Vec<i64>)],
+        now: Timestamp,
+        success: Option<super::feeds::PollRecord<'_>>,
+    ) -> Result<Vec<Option<Enqueued>>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut installation = None;
+        let mut out = Vec::with_capacity(batch.len());
+        for (a, channels) in batch {
+            out.push(insert_with_deliveries(&mut tx, &mut installation, a, channels, now).await?);
+        }
+        if let Some(record) = success {
+            record.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Claims up to `limit` channels with something due (the first post in their order,
@@ -957,6 +951,52 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Inserts one article and its delivery rows inside `tx`; `installation` caches the
+/// installation id for the transaction's later articles.
+async fn insert_with_deliveries(
+    tx: &mut sqlx::SqliteConnection,
+    installation: &mut Option<String>,
+    a: &NewArticle,
+    channels: &[i64],
+    now: Timestamp,
+) -> Result<Option<Enqueued>, StoreError> {
+    let id: Option<i64> = super::articles::insert_article_query(a).fetch_optional(&mut *tx).await?;
+    let Some(article_id) = id else {
+        return Ok(None);
+    };
+    if channels.is_empty() {
+        return Ok(Some(Enqueued { article_id, deliveries: 0 }));
+    }
+    let installation = match installation {
+        Some(id) => id,
+        None => installation.insert(
+            sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
+                .fetch_one(&mut *tx)
+                .await?,
+        ),
+    };
+    // A date in the future (a feed's clock, a typo) sorts as "just fetched".
+    let sort_at = a.published_at.map_or(a.fetched_at, |p| p.min(a.fetched_at));
+    // One statement for every channel: (channel, key) pairs travel as a JSON array.
+    let rows: Vec<(i64, String)> =
+        channels.iter().map(|&c| (c, delivery_key(installation, article_id, c))).collect();
+    let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let deliveries = sqlx::query(
+        "INSERT INTO deliveries (channel_id, article_id, idem_key, next_attempt_at, created_at,
+             sort_at)
+         SELECT value ->> 0, ?1, value ->> 1, ?2, ?2, ?4 FROM json_each(?3) WHERE true
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(article_id)
+    .bind(now)
+    .bind(json)
+    .bind(sort_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected() as usize;
+    Ok(Some(Enqueued { article_id, deliveries }))
 }
 
 #[cfg(test)]

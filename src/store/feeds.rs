@@ -190,38 +190,10 @@ impl Store {
         next_poll_at: Timestamp,
         learned: Option<&PollSuccess>,
     ) -> Result<(), StoreError> {
-        match learned {
-            None => {
-                sqlx::query(
-                    "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
-                     failures = 0, last_error = NULL, last_error_kind = NULL WHERE id = ?",
-                )
-                .bind(now)
-                .bind(now)
-                .bind(next_poll_at)
-                .bind(id)
-                .execute(&self.writer)
-                .await?;
-            }
-            Some(s) => {
-                sqlx::query(
-                    "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
-                     failures = 0, last_error = NULL, last_error_kind = NULL, primed = 1,
-                     title = coalesce(?, title), site_url = coalesce(?, site_url),
-                     etag = ?, last_modified = ? WHERE id = ?",
-                )
-                .bind(now)
-                .bind(now)
-                .bind(next_poll_at)
-                .bind(&s.title)
-                .bind(&s.site_url)
-                .bind(&s.etag)
-                .bind(&s.last_modified)
-                .bind(id)
-                .execute(&self.writer)
-                .await?;
-            }
-        }
+        PollRecord { feed_id: id, now, next_poll_at, learned }
+            .query()
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -264,5 +236,47 @@ impl Store {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// A successful poll's record on its feed row (see [`Store::record_poll_success`]);
+/// also written by [`Store::store_poll_articles`] in the poll's one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct PollRecord<'a> {
+    pub feed_id: i64,
+    pub now: Timestamp,
+    pub next_poll_at: Timestamp,
+    /// What a 200 taught (a 304 teaches nothing and leaves `primed` alone).
+    pub learned: Option<&'a PollSuccess>,
+}
+
+impl<'a> PollRecord<'a> {
+    pub(super) fn query(
+        self,
+    ) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+        match self.learned {
+            None => sqlx::query(
+                "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
+                 failures = 0, last_error = NULL, last_error_kind = NULL WHERE id = ?",
+            )
+            .bind(self.now)
+            .bind(self.now)
+            .bind(self.next_poll_at)
+            .bind(self.feed_id),
+            Some(s) => sqlx::query(
+                "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
+                 failures = 0, last_error = NULL, last_error_kind = NULL, primed = 1,
+                 title = coalesce(?, title), site_url = coalesce(?, site_url),
+                 etag = ?, last_modified = ? WHERE id = ?",
+            )
+            .bind(self.now)
+            .bind(self.now)
+            .bind(self.next_poll_at)
+            .bind(&s.title)
+            .bind(&s.site_url)
+            .bind(&s.etag)
+            .bind(&s.last_modified)
+            .bind(self.feed_id),
+        }
     }
 }

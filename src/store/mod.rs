@@ -25,7 +25,7 @@ pub use deliveries::{
     Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,
 };
-pub use feeds::{FeedRow, FeedStatus, PollSuccess};
+pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess};
 pub use ops::OpsSnapshot;
 
 /// Handle to herald's database; cheap to clone.
@@ -91,6 +91,9 @@ fn embedded(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     )
 }
 
+/// The writer connection's page cache (`cache_size`, negative: KiB).
+const WRITER_CACHE: &str = "-4000";
+
 impl Store {
     /// Opens (creating if needed) the database at `url` and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
@@ -114,7 +117,9 @@ impl Store {
             .after_connect(|conn, _| Box::pin(rank::register(conn)))
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
+            // The writer appends (articles, index segments, merges): 4 MB of cache is
+            // enough for that, and 16 MB was most of a poll's peak memory.
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE))
             .await?;
         migrator().run(&writer).await?;
         let pool = SqlitePoolOptions::new()

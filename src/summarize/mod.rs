@@ -21,6 +21,20 @@ pub use stem::{Lang, detect as detect_lang};
 pub trait Summarizer: Send + Sync {
     /// At most `sentences` whole sentences, in document order.
     fn summarize(&self, title: Option<&str>, text: &str, sentences: usize) -> Vec<String>;
+
+    /// Like [`Summarizer::summarize`] when the text's language (ISO 639-1) is already
+    /// known, e.g. from the page's `lang` or detected once for a feed's items, so the
+    /// summarizer need not detect it again. `None` means unknown.
+    fn summarize_lang(
+        &self,
+        title: Option<&str>,
+        text: &str,
+        sentences: usize,
+        lang: Option<&str>,
+    ) -> Vec<String> {
+        let _ = lang;
+        self.summarize(title, text, sentences)
+    }
 }
 
 /// Position-aware, title-aware, redundancy-checked extractive summarizer.
@@ -216,8 +230,30 @@ impl Extractive {
 
 impl Summarizer for Extractive {
     fn summarize(&self, title: Option<&str>, text: &str, sentences: usize) -> Vec<String> {
-        self.summarize_lang(title, text, sentences, None)
+        Extractive::summarize_lang(self, title, text, sentences, None)
     }
+
+    fn summarize_lang(
+        &self,
+        title: Option<&str>,
+        text: &str,
+        sentences: usize,
+        lang: Option<&str>,
+    ) -> Vec<String> {
+        Extractive::summarize_lang(self, title, text, sentences, lang)
+    }
+}
+
+/// Sentences in a stored (or shown) summary.
+pub const SUMMARY_SENTENCES: usize = 3;
+
+/// The summary of a stored article that has none (a feed's history items are stored
+/// without one: nobody is sent them, and summarizing every one was most of a first
+/// poll's CPU), made when the article is shown. `lang` is the article's page
+/// language, if it had one.
+pub fn on_demand(title: Option<&str>, text: &str, lang: Option<&str>) -> String {
+    let lang = lang.filter(|l| Lang::known(l));
+    Extractive::default().summarize_lang(title, text, SUMMARY_SENTENCES, lang).join(" ")
 }
 
 /// The baseline every summarizer must beat: the first `n` sentences.

@@ -79,6 +79,30 @@ impl Lang {
         Self { stemmer: alg.map(Stemmer::create), stop }
     }
 
+    /// Whether `code` (ISO 639-1) is a language this module stems; a page's `lang`
+    /// outside these is no better than detecting.
+    pub fn known(code: &str) -> bool {
+        matches!(
+            code,
+            "en" | "de"
+                | "fr"
+                | "es"
+                | "it"
+                | "pt"
+                | "nl"
+                | "sv"
+                | "da"
+                | "no"
+                | "fi"
+                | "ru"
+                | "ro"
+                | "hu"
+                | "tr"
+                | "el"
+                | "ar"
+        )
+    }
+
     /// Content terms of a sentence: lowercased words minus stop words, stemmed.
     pub fn terms(&self, sentence: &str) -> Vec<String> {
         sentence

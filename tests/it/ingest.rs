@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::{Site, T0, add, app, poll_one, rss, seed_page};
 use herald::clock::{Clock, ManualClock};
 use herald::ingest::FeedOutcome;
-use herald::localserver::Response;
+use herald::localserver::{Body, Response};
 use herald::store::SearchScope;
 
 const MIN: i64 = 60;
@@ -96,7 +96,7 @@ async fn retry_after_and_max_age_set_the_next_poll() {
     site.route("/limited", |_| Response::status(429).header("Retry-After", "3600"));
     let id = add(&app, &site.url("/limited")).await;
     match poll_one(&app, id).await {
-        FeedOutcome::Failed { kind, failures, disabled, error } => {
+        FeedOutcome::Failed { kind, failures, disabled, error, .. } => {
             assert_eq!(kind, "http-status");
             assert_eq!(failures, 1);
             assert!(!disabled);
@@ -290,4 +290,189 @@ async fn pages_in_legacy_charsets_are_read_in_their_own_encoding() {
     assert!(a.text.contains("Stadtverwaltung von Zürich"), "{}", a.text);
     assert!(a.text.contains("\u{201c}Wir sind bereit\u{201d}"), "{}", a.text);
     assert!(!a.text.contains('\u{fffd}') && !a.summary.contains('\u{fffd}'), "{}", a.text);
+}
+
+/// A feed's history is stored searchable but without a summary (nobody is sent it);
+/// showing an item (`article`, `latest`) makes its summary then. News still gets its
+/// summary when it is stored.
+#[tokio::test]
+async fn history_is_stored_without_a_summary_and_summarized_when_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let story = "<p>The river council met on Tuesday to discuss the new bridge plans for the \
+                 city centre. Residents asked the council to publish the full cost before any \
+                 vote takes place. The mayor said the figures would be ready by March.</p>";
+    let old = [
+        ("a", "Bridge plans", "http://example.invalid/a", story),
+        ("b", "Council vote", "http://example.invalid/b", story),
+    ];
+    site.feed("/feed.xml", "application/rss+xml", &rss("City", &old));
+    let id = add(&app, &site.url("/feed.xml")).await;
+    assert!(matches!(poll_one(&app, id).await, FeedOutcome::Updated { backfilled: 2, .. }));
+
+    let raw = stored_summaries(&app, id).await;
+    assert_eq!(raw.len(), 2);
+    assert!(raw.iter().all(|(_, s)| s.is_empty()), "history is stored without a summary: {raw:?}");
+    let hits =
+        app.store.search_articles("bridge", SearchScope::All, None, 10, 0).await.expect("search");
+    assert_eq!(hits.len(), 2, "history is searchable");
+
+    let shown = app.store.article(raw[0].0).await.expect("read").expect("stored");
+    assert!(shown.summary.starts_with("The river council met on Tuesday"), "{}", shown.summary);
+    let latest = app.store.latest_articles(&[id], 10).await.expect("latest");
+    assert_eq!(latest.len(), 2);
+    assert!(latest.iter().all(|a| a.summary.contains("publish the full cost")), "{latest:?}");
+    assert!(
+        stored_summaries(&app, id).await.iter().all(|(_, s)| s.is_empty()),
+        "showing is a read"
+    );
+
+    let news = [("c", "Bridge vote delayed", "http://example.invalid/c", story), old[0], old[1]];
+    site.feed("/feed.xml", "application/rss+xml", &rss("City", &news));
+    clock.advance(20 * MIN);
+    let FeedOutcome::Updated { new_articles, .. } = poll_one(&app, id).await else {
+        panic!("the news poll failed")
+    };
+    let raw = stored_summaries(&app, id).await;
+    let (_, summary) = raw.iter().find(|(a, _)| *a == new_articles[0]).expect("news stored");
+    assert!(summary.starts_with("The river council met"), "news is summarized when stored");
+}
+
+/// One poll of a feed is one write transaction, however many items it stores: the
+/// articles, their index entries and the feed's record commit together. Counted in the
+/// database's write-ahead log, where each commit ends with a commit frame.
+#[tokio::test]
+async fn one_poll_is_one_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let items: Vec<(String, String)> =
+        (0..12).map(|i| (format!("g{i}"), format!("Story number {i}"))).collect();
+    let feed_of = |n: usize| {
+        let it: Vec<(&str, &str, &str, &str)> = items[..n]
+            .iter()
+            .map(|(g, t)| (g.as_str(), t.as_str(), "", "<p>Some text of the story.</p>"))
+            .collect();
+        rss("Many", &it)
+    };
+    site.feed("/feed.xml", "application/rss+xml", &feed_of(9));
+    let id = add(&app, &site.url("/feed.xml")).await;
+    let wal = format!("{}-wal", app.config.database_url.trim_start_matches("sqlite://"));
+
+    let before = wal_commits(&wal);
+    assert!(matches!(poll_one(&app, id).await, FeedOutcome::Updated { backfilled: 9, .. }));
+    assert_eq!(wal_commits(&wal) - before, 1, "a first poll of 9 items is one commit");
+
+    site.feed("/feed.xml", "application/rss+xml", &feed_of(12));
+    clock.advance(20 * MIN);
+    let before = wal_commits(&wal);
+    let FeedOutcome::Updated { new_articles, .. } = poll_one(&app, id).await else {
+        panic!("the news poll failed")
+    };
+    assert_eq!(new_articles.len(), 3);
+    assert_eq!(wal_commits(&wal) - before, 1, "a poll with 3 new items is one commit");
+}
+
+/// A poll cut short by the whole-poll limit keeps what it had finished: the items built
+/// before the one that held it up are stored, in order, and the next poll stores the
+/// rest after them.
+#[tokio::test]
+async fn a_poll_over_its_limit_keeps_the_articles_it_finished() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let poller = herald::ingest::Poller::new(
+        app.store.clone(),
+        app.fetcher.clone(),
+        app.config.poll.clone(),
+        app.clock.clone(),
+        std::sync::Arc::new(herald::summarize::Extractive::default()),
+    )
+    .with_poll_limit(Duration::from_secs(3));
+    let old = ("old", "Old", "http://example.invalid/old", "<p>Before.</p>");
+    site.feed("/feed.xml", "application/rss+xml", &rss("Slow", &[old]));
+    let id = add(&app, &site.url("/feed.xml")).await;
+    let feed = || async { app.store.feed_by_id(id).await.expect("read").expect("feed") };
+    assert!(matches!(poller.poll_feed(&feed().await).await, Ok(FeedOutcome::Updated { .. })));
+
+    site.page("/p1", &seed_page());
+    site.page("/p2", &seed_page());
+    site.page("/p4", &seed_page());
+    site.route("/p3", |_| Response {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: Body::Slow { chunk: b"<".to_vec(), every: Duration::from_secs(1), count: 600 },
+    });
+    let links: Vec<String> = (1..=4).map(|i| site.url(&format!("/p{i}"))).collect();
+    // Newest first, as feeds list them: taken p1, p2, p3, p4.
+    let items = [
+        ("n4", "Fourth", links[3].as_str(), "<p>Four.</p>"),
+        ("n3", "Third", links[2].as_str(), "<p>Three.</p>"),
+        ("n2", "Second", links[1].as_str(), "<p>Two.</p>"),
+        ("n1", "First", links[0].as_str(), "<p>One.</p>"),
+        old,
+    ];
+    site.feed("/feed.xml", "application/rss+xml", &rss("Slow", &items));
+    clock.advance(20 * MIN);
+    let started = std::time::Instant::now();
+    let outcome = poller.poll_feed(&feed().await).await.expect("store works");
+    assert!(started.elapsed() < Duration::from_secs(10), "the limit stopped the poll");
+    let FeedOutcome::Failed { kind, new_articles: first, .. } = outcome else {
+        panic!("the poll was not cut short: {outcome:?}")
+    };
+    assert_eq!(kind, "timeout");
+    assert_eq!(first.len(), 2, "the two items finished before the slow page are kept");
+    let titles = |ids: Vec<i64>| async {
+        let mut out = Vec::new();
+        for a in ids {
+            let a = app.store.article(a).await.expect("read").expect("stored");
+            out.push(a.title.unwrap_or_default());
+        }
+        out
+    };
+    assert_eq!(titles(first.clone()).await, ["First", "Second"]);
+    assert_eq!(feed().await.failures, 1, "the cut is recorded as the feed's failure");
+
+    site.page("/p3", &seed_page());
+    clock.advance(20 * MIN);
+    let FeedOutcome::Updated { new_articles: rest, .. } =
+        poller.poll_feed(&feed().await).await.expect("store works")
+    else {
+        panic!("the next poll failed")
+    };
+    assert_eq!(titles(rest.clone()).await, ["Third", "Fourth"], "the rest, nothing twice");
+    assert!(rest.iter().all(|r| first.iter().all(|f| r > f)), "posts keep their order");
+    assert_eq!(feed().await.failures, 0);
+}
+
+/// `(id, summary)` of a feed's articles as stored, oldest id first.
+async fn stored_summaries(app: &herald::app::App, feed: i64) -> Vec<(i64, String)> {
+    let pool = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("open");
+    let rows = sqlx::query_as("SELECT id, summary FROM articles WHERE feed_id = ? ORDER BY id")
+        .bind(feed)
+        .fetch_all(&pool)
+        .await
+        .expect("read");
+    pool.close().await;
+    rows
+}
+
+/// Commit frames in a SQLite write-ahead log (frames of its current generation only).
+fn wal_commits(path: &str) -> usize {
+    let Ok(wal) = std::fs::read(path) else { return 0 };
+    if wal.len() < 32 {
+        return 0;
+    }
+    let be = |at: usize| u32::from_be_bytes([wal[at], wal[at + 1], wal[at + 2], wal[at + 3]]);
+    let frame = 24 + be(8) as usize;
+    let salt = &wal[16..24];
+    wal[32..]
+        .chunks_exact(frame)
+        .filter(|f| &f[8..16] == salt)
+        .filter(|f| u32::from_be_bytes([f[4], f[5], f[6], f[7]]) != 0)
+        .count()
 }

@@ -24,6 +24,10 @@ const PLATFORM_WORDS: &[&str] = &[
 /// Paths (relative to the crate root, `/`-separated) allowed to know platforms.
 const ALLOWED: &[&str] = &["src/platform/", "src/config.rs"];
 
+/// A platform word in a file where it names something else: web-page furniture
+/// ("Follow us on Telegram") is recognised by the social networks it names.
+const ALLOWED_WORDS: &[(&str, &str)] = &[("src/extract/clean.rs", "telegram")];
+
 #[test]
 fn platform_names_stay_in_platform() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -39,7 +43,12 @@ fn platform_names_stay_in_platform() {
         }
         let text = std::fs::read_to_string(&file).expect("read source");
         found.extend(
-            platform_words(&text).into_iter().map(|(line, word)| format!("{rel}:{line}: {word}")),
+            platform_words(&text)
+                .into_iter()
+                .filter(|(_, word)| {
+                    !ALLOWED_WORDS.iter().any(|(f, w)| rel == *f && word.eq_ignore_ascii_case(w))
+                })
+                .map(|(line, word)| format!("{rel}:{line}: {word}")),
         );
     }
     assert!(
