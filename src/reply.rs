@@ -2,6 +2,78 @@
 //! Each adapter renders it (Discord embed, Matrix HTML + plain body, console text) and
 //! escapes the text for its own format; nothing here is trusted markup.
 
+/// A run of herald's own text: plain words, a code span (between backticks: usually a
+/// command to type), or a web link. Adapters render each their own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inline<'a> {
+    Text(&'a str),
+    Code(&'a str),
+    Link(&'a str),
+}
+
+/// `text` cut into [`Inline`] runs. A backtick without a partner on its line is text; a
+/// link is an `http(s)://` word, without trailing punctuation.
+pub fn inline_runs(text: &str) -> Vec<Inline<'_>> {
+    let mut runs = Vec::new();
+    let mut rest = text;
+    let mut plain_from = 0;
+    let mut at = 0;
+    while let Some(open) = rest[at..].find('`').map(|i| at + i) {
+        let after = &rest[open + 1..];
+        match after.find(['`', '\n']).filter(|&c| after[c..].starts_with('`')) {
+            Some(close) => {
+                links(&rest[plain_from..open], &mut runs);
+                if close > 0 {
+                    runs.push(Inline::Code(&after[..close]));
+                }
+                rest = &after[close + 1..];
+                plain_from = 0;
+                at = 0;
+            }
+            // No partner on this line: the backtick is text.
+            None => at = open + 1,
+        }
+    }
+    links(&rest[plain_from..], &mut runs);
+    runs
+}
+
+/// Pushes `text` as text and link runs.
+fn links<'a>(text: &'a str, runs: &mut Vec<Inline<'a>>) {
+    let mut rest = text;
+    let mut from = 0;
+    loop {
+        let start = ["https://", "http://"]
+            .iter()
+            .filter_map(|scheme| {
+                rest[from..].match_indices(scheme).map(|(i, _)| from + i).find(|&i| {
+                    rest[..i].chars().next_back().is_none_or(|c| c.is_whitespace() || c == '(')
+                })
+            })
+            .min();
+        let Some(start) = start else { break };
+        let tail = &rest[start..];
+        let end =
+            tail.find(|c: char| c.is_whitespace() || "<>\"'`".contains(c)).unwrap_or(tail.len());
+        let url = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']']);
+        if url.len() <= "https://".len() {
+            from = start + end;
+            continue;
+        }
+        push_text(&rest[..start], runs);
+        runs.push(Inline::Link(url));
+        rest = &rest[start + url.len()..];
+        from = 0;
+    }
+    push_text(rest, runs);
+}
+
+fn push_text<'a>(text: &'a str, runs: &mut Vec<Inline<'a>>) {
+    if !text.is_empty() {
+        runs.push(Inline::Text(text));
+    }
+}
+
 /// Who should see a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
@@ -123,6 +195,13 @@ impl Reply {
         }
     }
 
+    /// Whether `text` is herald's own words (confirmations, help, refusals), whose code
+    /// spans and links adapters render as such. Article and digest text comes from feeds
+    /// and is shown exactly as typed.
+    pub fn text_is_own(&self) -> bool {
+        matches!(self.tone, Tone::Info | Tone::Success | Tone::Error)
+    }
+
     /// A short private answer (settings changed, confirmations).
     pub fn info(text: impl Into<String>) -> Reply {
         Reply::new(Visibility::Private, Tone::Info, text)
@@ -179,7 +258,31 @@ impl Reply {
 
 #[cfg(test)]
 mod tests {
-    use super::Item;
+    use super::{Inline, Item, inline_runs};
+
+    #[test]
+    fn own_text_splits_into_code_spans_and_links() {
+        use Inline::{Code, Link, Text};
+        assert_eq!(
+            inline_runs("Add one with `feeds add URL`. See https://x.org/a_b."),
+            vec![
+                Text("Add one with "),
+                Code("feeds add URL"),
+                Text(". See "),
+                Link("https://x.org/a_b"),
+                Text(".")
+            ]
+        );
+        assert_eq!(inline_runs("a ` b"), vec![Text("a ` b")]);
+        assert_eq!(inline_runs("x `a\nb` y"), vec![Text("x `a\nb` y")]);
+        assert_eq!(inline_runs("``"), Vec::<Inline<'_>>::new());
+        assert_eq!(
+            inline_runs("(https://a.example/x)"),
+            vec![Text("("), Link("https://a.example/x"), Text(")")]
+        );
+        assert_eq!(inline_runs("nohttps://a.b https://"), vec![Text("nohttps://a.b https://")]);
+        assert_eq!(inline_runs("`a` and `b`"), vec![Code("a"), Text(" and "), Code("b")]);
+    }
 
     #[test]
     fn runs_follow_marks_and_skip_bad_ones() {

@@ -77,6 +77,13 @@ fn unknown(word: &str, sub: Option<&str>) -> String {
     )
 }
 
+/// Whether `code`, a code span in herald's own text, is a command to type, so each
+/// adapter can write it in its own syntax (`/feeds add URL`, `!herald feeds add URL`).
+pub fn is_command_reference(code: &str) -> bool {
+    let first = code.split_whitespace().next().unwrap_or("");
+    FAMILIES.iter().any(|f| f.word.eq_ignore_ascii_case(first))
+}
+
 /// Suggests a command for a mistyped first word. Subcommand words typed on their own
 /// ("remove") suggest the full form ("feeds remove").
 pub(crate) fn suggest_command(word: &str) -> Option<&'static str> {
@@ -94,6 +101,14 @@ pub(crate) fn suggest_command(word: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_references_start_with_a_command_word() {
+        assert!(is_command_reference("feeds add URL"));
+        assert!(is_command_reference("subscribe 1"));
+        assert!(!is_command_reference("source"));
+        assert!(!is_command_reference(""));
+    }
 
     #[test]
     fn families_are_consistent() {

@@ -8,7 +8,8 @@
 use serenity::builder::{CreateEmbed, CreateEmbedAuthor, CreateEmbedFooter};
 use serenity::model::Timestamp;
 
-use crate::reply::{Item, Reply, Tone};
+use crate::commands::cmd::is_command_reference;
+use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
 /// Discord's limits (characters; Discord counts code points).
 pub const TITLE_MAX: usize = 256;
@@ -78,6 +79,24 @@ impl Embed {
 
 fn chars(s: &str) -> usize {
     s.chars().count()
+}
+
+/// A reply's text. herald's own words keep their markup: code spans stay code (a
+/// command as its slash command), links stay clickable (in `<>`, so no preview card).
+/// Anything else is escaped.
+fn text(reply: &Reply) -> String {
+    if !reply.text_is_own() {
+        return escape(&reply.text);
+    }
+    inline_runs(&reply.text)
+        .into_iter()
+        .map(|run| match run {
+            Inline::Text(t) => escape(t),
+            Inline::Code(c) if is_command_reference(c) => format!("`/{c}`"),
+            Inline::Code(c) => format!("`{c}`"),
+            Inline::Link(url) => format!("<{url}>"),
+        })
+        .collect()
 }
 
 /// Escapes Discord markdown so the text shows as typed: no bold, links, spoilers, code,
@@ -202,7 +221,7 @@ fn general(reply: &Reply) -> Vec<Embed> {
     let mut first = Embed {
         title: reply.title.as_deref().map(|t| truncate(&escape(t), TITLE_MAX)),
         url: safe_url(reply.url.as_deref()),
-        description: truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        description: truncate(&text(reply), DESCRIPTION_MAX),
         fields: reply
             .fields
             .iter()
@@ -326,6 +345,21 @@ pub fn fit(mut embeds: Vec<Embed>) -> Vec<Embed> {
 mod tests {
     use super::*;
     use crate::reply::Reply;
+
+    #[test]
+    fn herald_s_own_commands_and_links_render_and_feed_text_stays_escaped() {
+        let own =
+            Reply::info("Add one with `feeds add URL` or `x`; see https://x.org/a_b. *not bold*");
+        let e = embeds(&own);
+        let d = e[0].description.as_str();
+        assert!(d.contains("`/feeds add URL`") && d.contains("`x`"), "{d}");
+        assert!(d.contains("<https://x.org/a_b>."), "a clickable link, not http\\:…: {d}");
+        assert!(d.contains("\\*not bold\\*"), "{d}");
+        let mut post = Reply::info("`subscribe 1` https://evil.example/x");
+        post.tone = Tone::Article;
+        let d = embeds(&post)[0].description.clone();
+        assert!(d.contains("\\`subscribe 1\\`") && d.contains("https\\:"), "{d}");
+    }
 
     #[test]
     fn escapes_markdown_and_mentions() {

@@ -154,13 +154,14 @@ impl MatrixBot {
             }
         });
         // Cross-signing needs the device's keys on the server: after the first sync.
-        let (c, cfg, mut first) = (client.clone(), cfg.clone(), synced.clone());
+        let (c, id_cfg, mut first) = (client.clone(), cfg.clone(), synced.clone());
         let identity_task = tokio::spawn(async move {
             if first.wait_for(|s| *s).await.is_ok() {
-                identity::ensure_and_report(&c, &cfg).await;
+                identity::ensure_and_report(&c, &id_cfg).await;
             }
         });
-        let platform = Arc::new(MatrixPlatform { client: client.clone() });
+        let platform =
+            Arc::new(MatrixPlatform { client: client.clone(), prefix: cfg.prefix.clone() });
         Ok(MatrixBot { client, platform, synced, last_sync, sync_task, identity_task })
     }
 
@@ -621,7 +622,7 @@ async fn answer(shared: &Shared, room: &Room, to: &AnswerTo, role: Role, command
         }
     };
 
-    let mut content = render::content(&reply);
+    let mut content = render::content(&reply, &shared.cfg.prefix);
     content["m.relates_to"] = match &to.thread_root {
         Some(root) => json!({
             "rel_type": "m.thread",
@@ -677,6 +678,8 @@ async fn refuse_unpostable(
 /// The outbox's view of Matrix: a room id and a reply in, a message out.
 pub struct MatrixPlatform {
     client: Client,
+    /// What starts a command in a room, for the commands herald's text mentions.
+    prefix: String,
 }
 
 impl MatrixPlatform {
@@ -696,7 +699,7 @@ impl MatrixPlatform {
                 "herald is not in this room any more (invite it again)".into(),
             ));
         }
-        let content = render::content(reply);
+        let content = render::content(reply, &self.prefix);
         let txn: OwnedTransactionId = key.into();
         let send = room
             .send_raw("m.room.message", content)

@@ -9,12 +9,14 @@
 
 use serde_json::{Value, json};
 
+use crate::commands::cmd::is_command_reference;
 use crate::platform::console::{self, clean, clean_line};
-use crate::reply::{Item, Reply, Tone};
+use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
-/// The event content for `reply` (without relation or transaction id).
-pub fn content(reply: &Reply) -> Value {
-    let (body, html) = render(reply);
+/// The event content for `reply` (without relation or transaction id); `prefix` is what
+/// starts a command in a room (`!herald`), for the commands herald's own text mentions.
+pub fn content(reply: &Reply, prefix: &str) -> Value {
+    let (body, html) = render(reply, prefix);
     json!({
         "msgtype": "m.notice",
         "body": body,
@@ -25,8 +27,42 @@ pub fn content(reply: &Reply) -> Value {
 }
 
 /// The plain and HTML bodies of `reply`.
-pub fn render(reply: &Reply) -> (String, String) {
-    (defang(&console::render(reply)), html(reply))
+pub fn render(reply: &Reply, prefix: &str) -> (String, String) {
+    let plain = if reply.text_is_own() {
+        let mut own = reply.clone();
+        own.text = inline_runs(&reply.text)
+            .into_iter()
+            .map(|run| match run {
+                Inline::Code(c) if is_command_reference(c) => format!("`{prefix} {c}`"),
+                Inline::Code(c) => format!("`{c}`"),
+                Inline::Text(t) | Inline::Link(t) => t.to_string(),
+            })
+            .collect();
+        console::render(&own)
+    } else {
+        console::render(reply)
+    };
+    (defang(&plain), html(reply, prefix))
+}
+
+/// herald's own text as HTML: code spans as `<code>` (a command with the room's prefix,
+/// as it must be typed), links as links; feed text goes through [`paragraph`].
+fn own_paragraph(text: &str, prefix: &str) -> String {
+    let html: String = inline_runs(text.trim())
+        .into_iter()
+        .map(|run| match run {
+            Inline::Text(t) => esc(t),
+            Inline::Code(c) if is_command_reference(c) => {
+                format!("<code>{}</code>", esc_line(&format!("{prefix} {c}")))
+            }
+            Inline::Code(c) => format!("<code>{}</code>", esc_line(c)),
+            Inline::Link(url) => match href(Some(url)) {
+                Some(h) => format!("<a href=\"{h}\">{}</a>", esc_line(url)),
+                None => esc(url),
+            },
+        })
+        .collect();
+    html.lines().map(str::trim_end).collect::<Vec<_>>().join("<br>")
 }
 
 /// `@room` would notify everyone in clients that still match the body; a word joiner
@@ -88,7 +124,7 @@ fn link(text: &str, url: Option<&str>) -> String {
     }
 }
 
-fn html(reply: &Reply) -> String {
+fn html(reply: &Reply, prefix: &str) -> String {
     let mut out = String::new();
     let mark = match reply.tone {
         Tone::Error => "✗ ",
@@ -96,7 +132,11 @@ fn html(reply: &Reply) -> String {
         _ => "",
     };
     let title = reply.title.as_deref().map(esc_line).filter(|t| !t.is_empty());
-    let text = paragraph(&reply.text);
+    let text = if reply.text_is_own() {
+        own_paragraph(&reply.text, prefix)
+    } else {
+        paragraph(&reply.text)
+    };
     match title {
         Some(t) => {
             out.push_str(&format!(
@@ -216,7 +256,7 @@ mod tests {
 
     #[test]
     fn feed_text_cannot_inject_markup_or_mentions() {
-        let (body, html) = render(&hostile());
+        let (body, html) = render(&hostile(), "!herald");
         for bad in
             ["<script", "<img", "<h1>", "<i>x", "<b>bold", "href=\"javascript", "\x1b", "\x07"]
         {
@@ -230,10 +270,33 @@ mod tests {
         assert!(html.contains("<a href=\"https://example.org/a?b=1&amp;c=%222%22\">"), "{html}");
         assert!(html.contains("<a href=\"https://img.example.org/p.jpg\">"), "{html}");
         assert!(html.contains("line1<br>line2"), "{html}");
-        let c = content(&hostile());
+        let c = content(&hostile(), "!herald");
         assert_eq!(c["msgtype"], "m.notice");
         assert_eq!(c["format"], "org.matrix.custom.html");
         assert_eq!(c["m.mentions"], json!({}));
+    }
+
+    #[test]
+    fn herald_s_own_commands_and_links_render_and_feed_text_stays_escaped() {
+        let own = Reply::info(
+            "Subscribe with `subscribe 1`; a <b> in `code`. Docs: https://x.org/a?b=1&c=2.",
+        );
+        let (body, html) = render(&own, "!herald");
+        assert!(html.contains("<code>!herald subscribe 1</code>"), "{html}");
+        assert!(html.contains("<code>code</code>"), "{html}");
+        assert!(html.contains("a &lt;b&gt; in"), "{html}");
+        assert!(
+            html.contains(
+                "<a href=\"https://x.org/a?b=1&amp;c=2\">https://x.org/a?b=1&amp;c=2</a>."
+            ),
+            "{html}"
+        );
+        assert!(body.contains("`!herald subscribe 1`"), "{body}");
+        // An article's text is the feed's: its backticks and URLs stay as typed.
+        let mut post = Reply::info("`subscribe 1` https://evil.example/x");
+        post.tone = Tone::Article;
+        let (_, html) = render(&post, "!herald");
+        assert!(!html.contains("<code>") && !html.contains("evil.example/x\">"), "{html}");
     }
 
     #[test]
