@@ -8,15 +8,19 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use herald::app::App;
 use herald::clock;
+use herald::commands::parse::{Command as CoreCommand, FeedRef};
+use herald::commands::{Core, CoreLimits, Scope};
 use herald::config::Config;
-use herald::domain::FeedUrl;
 use herald::domain::units::{format_duration, parse_duration};
 use herald::ingest::add::{AddRequest, IntervalLimits, add_feed};
-use herald::ingest::opml::{OpmlFeed, parse_opml, write_opml};
+use herald::ingest::opml::parse_opml;
 use herald::ingest::parse_feed;
-use herald::store::{FeedRow, FeedStatus, SearchScope};
+use herald::reply::Tone;
+use herald::store::SearchScope;
 use herald::summarize::{Extractive, Summarizer};
-use herald::{bench, extract, textcli};
+use herald::{bench, extract, run, textcli};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Prints a line for a person. Feed text reaches the terminal here, so the line is
 /// cleaned of everything a terminal acts on (escape sequences, controls, bidi
@@ -480,48 +484,51 @@ async fn article_cmd(app: &App, id: i64) -> anyhow::Result<ExitCode> {
 }
 
 async fn feeds_cmd(app: &App, cmd: FeedsCmd) -> anyhow::Result<ExitCode> {
-    let now = app.clock.now();
-    match cmd {
+    let command = match cmd {
         FeedsCmd::Add(args) => return feeds_add_cmd(app, args).await,
-        FeedsCmd::List => {
-            let feeds = app.store.list_feeds().await?;
-            if feeds.is_empty() {
-                say!("no feeds yet: add one with `herald feeds add URL`");
-            }
-            for f in feeds {
-                print_feed(&f, now);
-            }
-            let (articles, bytes) = app.store.archive_size().await?;
-            say!("archive: {articles} article(s), {:.1} MB", bytes as f64 / 1e6);
+        FeedsCmd::Import { file } => {
+            feeds_import_cmd(app, &file).await?;
+            return Ok(ExitCode::SUCCESS);
         }
-        FeedsCmd::Remove { feed } => {
-            let f = find_feed(app, &feed).await?;
-            app.store.remove_feed(f.id).await?;
-            say!("removed feed #{} {}", f.id, f.url);
-        }
-        FeedsCmd::Pause { feed } => {
-            let f = find_feed(app, &feed).await?;
-            app.store.pause_feed(f.id).await?;
-            say!("paused feed #{} {}", f.id, f.url);
-        }
-        FeedsCmd::Resume { feed } => {
-            let f = find_feed(app, &feed).await?;
-            app.store.resume_feed(f.id, now).await?;
-            say!("resumed feed #{} {}: it will be polled now", f.id, f.url);
-        }
-        FeedsCmd::Import { file } => feeds_import_cmd(app, &file).await?,
-        FeedsCmd::Export => {
-            let feeds: Vec<OpmlFeed> = app
-                .store
-                .list_feeds()
-                .await?
-                .into_iter()
-                .map(|f| OpmlFeed { url: f.url, title: f.title })
-                .collect();
-            say_raw!("{}", write_opml("herald feeds", &feeds).trim_end());
-        }
+        FeedsCmd::List => CoreCommand::FeedsList,
+        FeedsCmd::Remove { feed } => CoreCommand::FeedsRemove { feed: feed_ref(&feed)? },
+        FeedsCmd::Pause { feed } => CoreCommand::FeedsPause { feed: feed_ref(&feed)? },
+        FeedsCmd::Resume { feed } => CoreCommand::FeedsResume { feed: feed_ref(&feed)? },
+        FeedsCmd::Export => CoreCommand::FeedsExport,
+    };
+    operator_command(app, command).await
+}
+
+/// Runs `command` through the command core as the operator, over the whole installation
+/// (`Scope::Installation`), and prints its answer: text on stdout, a refusal as an error.
+async fn operator_command(app: &App, command: CoreCommand) -> anyhow::Result<ExitCode> {
+    let export = matches!(command, CoreCommand::FeedsExport);
+    let ctx = run::console_ctx(app, Scope::Installation).await?;
+    let core = Core::new(
+        app.store.clone(),
+        app.fetcher.clone(),
+        app.clock.clone(),
+        CoreLimits::from_config(&app.config),
+        Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
+    );
+    let reply = core.execute(&ctx, command).await;
+    if reply.tone == Tone::Error {
+        anyhow::bail!("{}", reply.text);
+    }
+    if export {
+        // OPML must reach a file untouched.
+        say_raw!("{}", reply.text);
+    } else {
+        say!("{}", reply.text);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn feed_ref(reference: &str) -> anyhow::Result<FeedRef> {
+    FeedRef::parse(reference).ok_or_else(|| {
+        anyhow::anyhow!("no feed \"{reference}\": give its id or URL (see `herald feeds list`)")
+    })
 }
 
 async fn feeds_add_cmd(app: &App, args: AddArgs) -> anyhow::Result<ExitCode> {
@@ -593,47 +600,6 @@ async fn feeds_import_cmd(app: &App, file: &std::path::Path) -> anyhow::Result<(
 
 fn limits(app: &App) -> IntervalLimits {
     IntervalLimits { default: app.config.poll.default_interval, min: app.config.poll.min_interval }
-}
-
-async fn find_feed(app: &App, reference: &str) -> anyhow::Result<FeedRow> {
-    let found = match reference.trim().trim_start_matches('#').parse::<i64>() {
-        Ok(id) => app.store.feed_by_id(id).await?,
-        Err(_) => match FeedUrl::parse(reference) {
-            Ok(url) => app.store.feed_by_url(url.as_str()).await?,
-            Err(_) => None,
-        },
-    };
-    found.ok_or_else(|| {
-        anyhow::anyhow!("no feed \"{reference}\": give its id or URL (see `herald feeds list`)")
-    })
-}
-
-fn print_feed(f: &FeedRow, now: i64) {
-    let status = match f.status() {
-        FeedStatus::Ok => "ok".to_string(),
-        FeedStatus::Failing { failures } => format!("failing ({failures})"),
-        FeedStatus::Paused => "paused".to_string(),
-        FeedStatus::Disabled { .. } => "disabled".to_string(),
-    };
-    say!("#{:<5} {:<12} {}", f.id, status, f.name());
-    say!("       {}", f.url);
-    let every = format_duration(Duration::from_secs(f.poll_interval_s as u64));
-    let last = f.last_polled_at.map(when).unwrap_or_else(|| "never".into());
-    let next = if f.disabled_reason.is_some() {
-        "-".to_string()
-    } else if f.next_poll_at <= now {
-        "due now".to_string()
-    } else {
-        format!("in {}", format_duration(Duration::from_secs((f.next_poll_at - now) as u64)))
-    };
-    say!("       every {every}, last poll {last}, next {next}");
-    if let Some(reason) = &f.disabled_reason
-        && reason != "paused"
-    {
-        say!("       disabled: {reason} (resume with `herald feeds resume {}`)", f.id);
-    } else if let (Some(err), Some(kind)) = (&f.last_error, &f.last_error_kind) {
-        say!("       last error [{kind}]: {err}");
-    }
 }
 
 fn when(ts: i64) -> String {

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, watch};
 use crate::app::App;
 use crate::clock::Timestamp;
 use crate::commands::parse::Role;
-use crate::commands::{Core, CoreLimits, Ctx};
+use crate::commands::{Core, CoreLimits, Ctx, Scope};
 use crate::deliver::outbox::Dispatcher;
 use crate::platform::terminal::{self, ConsolePlatform, Output};
 use crate::platform::{Adapter, Platforms};
@@ -38,23 +38,30 @@ pub struct Running {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Builds the core, the dispatcher (with the console platform writing to `out`) and the
-/// console channel's context.
-pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<Running> {
+/// The console channel's context: the operator, with every role, in the console's
+/// community; `Scope::Installation` for the operator's command line (`herald feeds …`).
+pub async fn console_ctx(app: &App, scope: Scope) -> anyhow::Result<Ctx> {
     let now: Timestamp = app.clock.now();
     let community = app.store.console_community(now).await?;
     let channel = app
         .store
         .ensure_channel(community, "console", terminal::CHANNEL, Some("console"), now)
         .await?;
-    let console = Ctx {
+    Ok(Ctx {
         community_id: community,
         channel,
         user: "operator".into(),
         role: Role::Admin,
         operator: true,
         local_files: true,
-    };
+        scope,
+    })
+}
+
+/// Builds the core, the dispatcher (with the console platform writing to `out`) and the
+/// console channel's context.
+pub async fn start(app: &App, out: Output, background: bool) -> anyhow::Result<Running> {
+    let console = console_ctx(app, Scope::Community).await?;
     let dispatch_wake = Arc::new(Notify::new());
     let poll_wake = Arc::new(Notify::new());
     let limits = CoreLimits::from_config(&app.config);

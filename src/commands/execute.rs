@@ -33,6 +33,20 @@ pub struct Ctx {
     pub operator: bool,
     /// Whether `feeds import` may read a file on this machine (the console only).
     pub local_files: bool,
+    /// Where the command acts: the community, or (the operator's command line only) the
+    /// whole installation.
+    pub scope: Scope,
+}
+
+/// Where a command acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Inside the context's community: every platform, and the console.
+    #[default]
+    Community,
+    /// Over the whole installation: the operator's command line (`herald feeds …`), where
+    /// `feeds list|remove|pause|resume|export` act on every feed, whoever follows it.
+    Installation,
 }
 
 /// Limits an operator sets.

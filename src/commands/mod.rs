@@ -14,4 +14,4 @@ pub mod lex;
 pub mod parse;
 pub mod spec;
 
-pub use execute::{Core, CoreLimits, Ctx};
+pub use execute::{Core, CoreLimits, Ctx, Scope};

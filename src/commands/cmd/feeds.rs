@@ -272,7 +272,7 @@ fn import_source(o: &Invocation<'_>) -> Result<String, String> {
 // ---------------------------------------------------------------- apply
 
 use super::super::parse::{self, FeedRef};
-use crate::commands::execute::{Core, Ctx};
+use crate::commands::execute::{Core, Ctx, Scope};
 use crate::domain::FeedUrl;
 use crate::domain::units::format_duration;
 use crate::ingest::add::{AddFeedError, AddRequest, IntervalLimits, add_feed};
@@ -287,6 +287,9 @@ impl Core {
         ctx: &Ctx,
         feed: &FeedRef,
     ) -> Result<Reply, StoreError> {
+        if ctx.scope == Scope::Installation && ctx.operator {
+            return self.installation_feed(feed, FeedAction::Remove).await;
+        }
         Ok(match self.resolve(ctx, feed).await? {
             Err(reply) => reply,
             Ok(f) => {
@@ -306,6 +309,9 @@ impl Core {
     }
 
     pub(crate) async fn feeds_export(&self, ctx: &Ctx) -> Result<Reply, StoreError> {
+        if ctx.scope == Scope::Installation && ctx.operator {
+            return self.installation_export().await;
+        }
         let feeds: Vec<OpmlFeed> = self
             .store
             .community_feeds(ctx.community_id)
@@ -378,6 +384,9 @@ impl Core {
     }
 
     pub(crate) async fn feeds_list(&self, ctx: &Ctx, now: i64) -> Result<Reply, StoreError> {
+        if ctx.scope == Scope::Installation && ctx.operator {
+            return self.installation_list(now).await;
+        }
         let feeds = self.store.community_feeds(ctx.community_id).await?;
         if feeds.is_empty() {
             return Ok(Reply::info("No feeds yet. An admin adds one with `feeds add URL`."));
@@ -409,6 +418,9 @@ impl Core {
     }
 
     pub(crate) async fn feed_pause(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        if ctx.scope == Scope::Installation && ctx.operator {
+            return self.installation_feed(feed, FeedAction::Pause).await;
+        }
         let f = match self.resolve(ctx, feed).await? {
             Ok(f) => f,
             Err(reply) => return Ok(reply),
@@ -422,6 +434,9 @@ impl Core {
     }
 
     pub(crate) async fn feed_resume(&self, ctx: &Ctx, feed: &FeedRef) -> Result<Reply, StoreError> {
+        if ctx.scope == Scope::Installation && ctx.operator {
+            return self.installation_feed(feed, FeedAction::Resume).await;
+        }
         let f = match self.resolve(ctx, feed).await? {
             Ok(f) => f,
             Err(reply) => return Ok(reply),
@@ -533,4 +548,117 @@ fn status_line(f: &FeedRow, now: i64) -> String {
         FeedStatus::Paused => "paused by the operator".into(),
         FeedStatus::Disabled { reason } => format!("disabled: {reason}"),
     }
+}
+
+// ------------------------------------------------- the operator's command line
+
+/// What `herald feeds remove|pause|resume FEED` does to a feed of the installation.
+#[derive(Debug, Clone, Copy)]
+enum FeedAction {
+    Remove,
+    Pause,
+    Resume,
+}
+
+/// The installation scope (`Scope::Installation`): the operator's command line acts on
+/// every feed, whoever follows it, and answers in its own terse lines.
+impl Core {
+    async fn installation_list(&self, now: i64) -> Result<Reply, StoreError> {
+        let feeds = self.store.list_feeds().await?;
+        let mut lines = Vec::new();
+        if feeds.is_empty() {
+            lines.push("no feeds yet: add one with `herald feeds add URL`".to_string());
+        }
+        for f in &feeds {
+            installation_feed_lines(f, now, &mut lines);
+        }
+        let (articles, bytes) = self.store.archive_size().await?;
+        lines.push(format!("archive: {articles} article(s), {:.1} MB", bytes as f64 / 1e6));
+        Ok(Reply::info(lines.join("\n")))
+    }
+
+    async fn installation_feed(
+        &self,
+        feed: &FeedRef,
+        action: FeedAction,
+    ) -> Result<Reply, StoreError> {
+        let found = match feed {
+            FeedRef::Id(id) => self.store.feed_by_id(*id).await?,
+            FeedRef::Url(url) => match FeedUrl::parse(url) {
+                Ok(url) => self.store.feed_by_url(url.as_str()).await?,
+                Err(_) => None,
+            },
+            FeedRef::Name(_) => None,
+        };
+        let Some(f) = found else {
+            return Ok(Reply::error(format!(
+                "no feed \"{feed}\": give its id or URL (see `herald feeds list`)"
+            )));
+        };
+        let text = match action {
+            FeedAction::Remove => {
+                self.store.remove_feed(f.id).await?;
+                format!("removed feed #{} {}", f.id, f.url)
+            }
+            FeedAction::Pause => {
+                self.store.pause_feed(f.id).await?;
+                format!("paused feed #{} {}", f.id, f.url)
+            }
+            FeedAction::Resume => {
+                self.store.resume_feed(f.id, self.clock.now()).await?;
+                self.poll.notify_one();
+                format!("resumed feed #{} {}: it will be polled now", f.id, f.url)
+            }
+        };
+        Ok(Reply::success(text))
+    }
+
+    async fn installation_export(&self) -> Result<Reply, StoreError> {
+        let feeds: Vec<OpmlFeed> = self
+            .store
+            .list_feeds()
+            .await?
+            .into_iter()
+            .map(|f| OpmlFeed { url: f.url, title: f.title })
+            .collect();
+        Ok(Reply::info(write_opml("herald feeds", &feeds).trim_end().to_string()))
+    }
+}
+
+/// One feed of `herald feeds list`: id, status and name; URL; schedule; trouble.
+fn installation_feed_lines(f: &FeedRow, now: i64, lines: &mut Vec<String>) {
+    let status = match f.status() {
+        FeedStatus::Ok => "ok".to_string(),
+        FeedStatus::Failing { failures } => format!("failing ({failures})"),
+        FeedStatus::Paused => "paused".to_string(),
+        FeedStatus::Disabled { .. } => "disabled".to_string(),
+    };
+    lines.push(format!("#{:<5} {:<12} {}", f.id, status, f.name()));
+    lines.push(format!("       {}", f.url));
+    let every = format_duration(Duration::from_secs(f.poll_interval_s as u64));
+    let last = f.last_polled_at.map(utc_minute).unwrap_or_else(|| "never".into());
+    let next = if f.disabled_reason.is_some() {
+        "-".to_string()
+    } else if f.next_poll_at <= now {
+        "due now".to_string()
+    } else {
+        format!("in {}", format_duration(Duration::from_secs((f.next_poll_at - now) as u64)))
+    };
+    lines.push(format!("       every {every}, last poll {last}, next {next}"));
+    if let Some(reason) = &f.disabled_reason
+        && reason != "paused"
+    {
+        lines.push(format!(
+            "       disabled: {reason} (resume with `herald feeds resume {}`)",
+            f.id
+        ));
+    } else if let (Some(err), Some(kind)) = (&f.last_error, &f.last_error_kind) {
+        lines.push(format!("       last error [{kind}]: {err}"));
+    }
+}
+
+fn utc_minute(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| ts.to_string())
 }

@@ -84,6 +84,7 @@ impl Handler {
             user,
             role: role_for(perms),
             local_files: false,
+            scope: crate::commands::Scope::Community,
         }))
     }
 

@@ -611,6 +611,7 @@ async fn answer(shared: &Shared, room: &Room, to: &AnswerTo, role: Role, command
                 role,
                 operator: shared.community.is_operator(PLATFORM, to.sender.as_str()),
                 local_files: false,
+                scope: crate::commands::Scope::Community,
             };
             match parse::parse(command) {
                 Ok(cmd) => match refuse_unpostable(room, &cmd, &ctx).await {

@@ -237,6 +237,7 @@ impl World {
             role,
             operator: false,
             local_files: false,
+            scope: herald::commands::Scope::Community,
         }
     }
 
