@@ -425,7 +425,10 @@ async fn a_poll_over_its_limit_keeps_the_articles_it_finished() {
         panic!("the poll was not cut short: {outcome:?}")
     };
     assert_eq!(kind, "timeout");
-    assert_eq!(first.len(), 2, "the two items finished before the slow page are kept");
+    // At least the two items before the slow page are kept. How far the slow page got
+    // before the limit depends on the machine's load (it may be cut and keep the feed's
+    // text first), so the kept part is checked as a prefix, in order.
+    assert!(first.len() >= 2, "the items finished before the slow page are kept: {first:?}");
     let titles = |ids: Vec<i64>| async {
         let mut out = Vec::new();
         for a in ids {
@@ -434,17 +437,19 @@ async fn a_poll_over_its_limit_keeps_the_articles_it_finished() {
         }
         out
     };
-    assert_eq!(titles(first.clone()).await, ["First", "Second"]);
+    let all = ["First", "Second", "Third", "Fourth"];
+    assert_eq!(titles(first.clone()).await, all[..first.len()], "kept in order");
     assert_eq!(feed().await.failures, 1, "the cut is recorded as the feed's failure");
 
     site.page("/p3", &seed_page());
     clock.advance(20 * MIN);
-    let FeedOutcome::Updated { new_articles: rest, .. } =
-        poller.poll_feed(&feed().await).await.expect("store works")
-    else {
-        panic!("the next poll failed")
+    let next = poller.poll_feed(&feed().await).await.expect("store works");
+    let rest = match next {
+        FeedOutcome::Updated { new_articles, .. } => new_articles,
+        FeedOutcome::Failed { .. } => panic!("the next poll failed: {next:?}"),
+        _ => Vec::new(),
     };
-    assert_eq!(titles(rest.clone()).await, ["Third", "Fourth"], "the rest, nothing twice");
+    assert_eq!(titles(rest.clone()).await, all[first.len()..], "the rest, nothing twice");
     assert!(rest.iter().all(|r| first.iter().all(|f| r > f)), "posts keep their order");
     assert_eq!(feed().await.failures, 0);
 }
