@@ -16,25 +16,23 @@ pub enum Inline<'a> {
 pub fn inline_runs(text: &str) -> Vec<Inline<'_>> {
     let mut runs = Vec::new();
     let mut rest = text;
-    let mut plain_from = 0;
     let mut at = 0;
     while let Some(open) = rest[at..].find('`').map(|i| at + i) {
         let after = &rest[open + 1..];
         match after.find(['`', '\n']).filter(|&c| after[c..].starts_with('`')) {
             Some(close) => {
-                links(&rest[plain_from..open], &mut runs);
+                links(&rest[..open], &mut runs);
                 if close > 0 {
                     runs.push(Inline::Code(&after[..close]));
                 }
                 rest = &after[close + 1..];
-                plain_from = 0;
                 at = 0;
             }
             // No partner on this line: the backtick is text.
             None => at = open + 1,
         }
     }
-    links(&rest[plain_from..], &mut runs);
+    links(rest, &mut runs);
     runs
 }
 

@@ -636,7 +636,8 @@ fn installation_feed_lines(f: &FeedRow, now: i64, lines: &mut Vec<String>) {
     lines.push(format!("#{:<5} {:<12} {}", f.id, status, f.name()));
     lines.push(format!("       {}", f.url));
     let every = format_duration(Duration::from_secs(f.poll_interval_s as u64));
-    let last = f.last_polled_at.map(utc_minute).unwrap_or_else(|| "never".into());
+    let last =
+        f.last_polled_at.map(crate::commands::execute::date).unwrap_or_else(|| "never".into());
     let next = if f.disabled_reason.is_some() {
         "-".to_string()
     } else if f.next_poll_at <= now {
@@ -655,10 +656,4 @@ fn installation_feed_lines(f: &FeedRow, now: i64, lines: &mut Vec<String>) {
     } else if let (Some(err), Some(kind)) = (&f.last_error, &f.last_error_kind) {
         lines.push(format!("       last error [{kind}]: {err}"));
     }
-}
-
-fn utc_minute(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| ts.to_string())
 }
