@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::clock::{Clock, SystemClock};
-use crate::ingest::poll::fan_out;
+use crate::ingest::poll::{fan_out, subscribers};
 use crate::store::{NewArticle, SearchScope, Store};
 
 fn temp_db(name: &str) -> std::io::Result<(std::path::PathBuf, String)> {
@@ -52,7 +52,7 @@ pub async fn fanout(channels: usize) -> anyhow::Result<()> {
         };
         let t = Instant::now();
         let subs = store.instant_subscriptions(feed.id).await?;
-        let targets = fan_out(&subs, &article);
+        let targets = fan_out(&subscribers(&subs), &article);
         let done =
             store.insert_article_with_deliveries(&article, &targets, article.fetched_at).await?;
         times.push(t.elapsed().as_secs_f64() * 1e3);

@@ -90,6 +90,11 @@ fn entry(e: &Entry, base: Option<&url::Url>) -> ParsedEntry {
             .filter(|a| !a.is_empty()),
         content_html,
         image,
+        categories: e
+            .categories
+            .iter()
+            .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+            .collect(),
     }
 }
 

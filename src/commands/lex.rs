@@ -131,15 +131,15 @@ pub(crate) fn words(
     for (_, values) in options.0.iter().filter(|(n, _)| *n == name) {
         let mut found = false;
         for token in values {
-            let pieces: Vec<&str> = if token.quoted {
-                vec![token.text.trim()]
+            let pieces: Vec<String> = if token.quoted {
+                vec![token.text.trim().to_string()]
             } else {
-                token.text.split(',').map(str::trim).collect()
+                crate::domain::filter::split_terms(&token.text)
             };
             for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
                 found = true;
                 if !out.iter().any(|w| w.to_lowercase() == piece.to_lowercase()) {
-                    out.push(piece.to_string());
+                    out.push(piece);
                 }
             }
         }

@@ -6,12 +6,15 @@
 //! - `spec.rs`: how a family declares itself, platform-neutral;
 //! - `lex.rs`: the lexer and option splitter the text grammars share;
 //! - `parse.rs`: the typed [`parse::Command`], [`parse::Role`], and the text entry point;
+//! - `reference.rs`: a command named in herald's own text, as a command's words and
+//!   options, for platforms that show commands their own way;
 //! - `execute.rs`: [`Core`], which runs commands.
 
 pub mod cmd;
 pub mod execute;
 pub mod lex;
 pub mod parse;
+pub mod reference;
 pub mod spec;
 
 pub use execute::{Core, CoreLimits, Ctx, Scope};

@@ -139,24 +139,24 @@ pub enum ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::Empty => write!(f, "empty command — try help"),
+            ParseError::Empty => write!(f, "empty command — try `help`"),
             ParseError::UnterminatedQuote => {
                 write!(f, "unterminated quote — close it with \"")
             }
             ParseError::UnknownCommand { word, suggestion } => {
                 write!(f, "unknown command \"{word}\"")?;
                 if let Some(s) = suggestion {
-                    write!(f, ": did you mean {s}?")?;
+                    write!(f, ": did you mean `{s}`?")?;
                 }
-                write!(f, " — try help")
+                write!(f, " — try `help`")
             }
             ParseError::UnknownSubcommand { command, word, suggestion } => {
                 write!(f, "unknown {command} subcommand \"{word}\"")?;
                 match suggestion {
-                    Some(s) => write!(f, ": did you mean {command} {s}?")?,
+                    Some(s) => write!(f, ": did you mean `{command} {s}`?")?,
                     None => write!(f, ";")?,
                 }
-                write!(f, " usage: {}", usage(command))
+                write!(f, " usage: `{}`", usage(command))
             }
             ParseError::UnknownOption { option, suggestion, usage } => {
                 write!(f, "unknown option \"{option}\"")?;
@@ -164,13 +164,13 @@ impl fmt::Display for ParseError {
                     Some(s) => write!(f, ": did you mean --{s}?")?,
                     None => write!(f, ";")?,
                 }
-                write!(f, " usage: {usage}")
+                write!(f, " usage: `{usage}`")
             }
-            ParseError::Missing { what, usage } => write!(f, "missing {what}; usage: {usage}"),
+            ParseError::Missing { what, usage } => write!(f, "missing {what}; usage: `{usage}`"),
             ParseError::Unexpected { token, usage } => {
-                write!(f, "unexpected \"{token}\" (quote values with spaces); usage: {usage}")
+                write!(f, "unexpected \"{token}\" (quote values with spaces); usage: `{usage}`")
             }
-            ParseError::Invalid { problem, usage } => write!(f, "{problem}; usage: {usage}"),
+            ParseError::Invalid { problem, usage } => write!(f, "{problem}; usage: `{usage}`"),
             ParseError::Schedule(e) => write!(f, "{e}"),
         }
     }
@@ -220,6 +220,90 @@ impl Command {
             Command::Article { .. } => "article",
             Command::Latest { .. } => "latest",
             Command::Help { .. } => "help",
+        }
+    }
+}
+
+impl Command {
+    /// The options a platform with structured commands would be given for this command
+    /// (the option names its family declares in `cmd/`), defaults left out:
+    /// `subscribe 1 digest` → feed "1", mode "digest". The inverse of the families'
+    /// `from_options` (checked by the tests), so a hint in herald's text can be shown as
+    /// that platform's command.
+    pub fn options(&self) -> Vec<(&'static str, String)> {
+        let feed = |f: &FeedRef| match f {
+            FeedRef::Id(id) => id.to_string(),
+            other => other.to_string(),
+        };
+        let mut out = Vec::new();
+        match self {
+            Command::FeedsAdd { url, interval } => {
+                out.push(("url", url.clone()));
+                if let Some(d) = interval {
+                    out.push(("interval", crate::domain::units::format_duration(*d)));
+                }
+            }
+            Command::FeedsRemove { feed: f }
+            | Command::FeedsPause { feed: f }
+            | Command::FeedsResume { feed: f }
+            | Command::Unsubscribe { feed: f } => out.push(("feed", feed(f))),
+            Command::FeedsImport { source } => out.push(("source", source.clone())),
+            Command::Subscribe { feed: f, mode, include, exclude, .. } => {
+                out.push(("feed", feed(f)));
+                if *mode != DeliveryMode::default() {
+                    out.push(("mode", mode.to_string()));
+                }
+                if !include.is_empty() {
+                    out.push(("include", include.join(", ")));
+                }
+                if !exclude.is_empty() {
+                    out.push(("exclude", exclude.join(", ")));
+                }
+            }
+            Command::DigestSchedule { schedule } => {
+                out.push(("when", schedule.spec()));
+                if schedule.tz_name() != "UTC" {
+                    out.push(("timezone", schedule.tz_name().to_string()));
+                }
+            }
+            Command::Search { query, feed: f, since, page } => {
+                out.push(("query", query.clone()));
+                if let Some(f) = f {
+                    out.push(("feed", feed(f)));
+                }
+                if let Some(since) = since {
+                    out.push(("since", since.to_string()));
+                }
+                if *page != 1 {
+                    out.push(("page", page.to_string()));
+                }
+            }
+            Command::Article { id } => out.push(("id", id.to_string())),
+            Command::Latest { feed: f, count } => {
+                if let Some(f) = f {
+                    out.push(("feed", feed(f)));
+                }
+                if *count != DEFAULT_LATEST {
+                    out.push(("count", count.to_string()));
+                }
+            }
+            Command::Help { topic: Some(topic) } => out.push(("command", topic.clone())),
+            Command::FeedsList
+            | Command::FeedsExport
+            | Command::Subscriptions
+            | Command::DigestNow
+            | Command::DigestPreview
+            | Command::Help { topic: None } => {}
+        }
+        out
+    }
+}
+
+impl fmt::Display for Since {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Since::Ago(d) => f.write_str(&crate::domain::units::format_duration(*d)),
+            Since::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
         }
     }
 }
@@ -325,9 +409,9 @@ pub fn help_text() -> String {
         out.push_str(title);
         out.push('\n');
         for e in forms.iter().filter(|e| e.role == role) {
-            out.push_str("  ");
+            out.push_str("  `");
             out.push_str(e.usage);
-            out.push_str(" — ");
+            out.push_str("` — ");
             out.push_str(e.summary);
             out.push('\n');
         }
@@ -343,7 +427,7 @@ pub fn help_topic(topic: &str) -> Option<String> {
     let lines: Vec<String> = cmd::forms_in_help_order()
         .into_iter()
         .filter(|e| e.name == name || e.name.starts_with(&group))
-        .map(|e| format!("{} — {}", e.usage, e.summary))
+        .map(|e| format!("`{}` — {}", e.usage, e.summary))
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
@@ -417,7 +501,7 @@ mod tests {
 
     #[test]
     fn feeds_add_errors() {
-        let usage = "usage: feeds add URL [INTERVAL]";
+        let usage = "usage: `feeds add URL [INTERVAL]`";
         assert_eq!(err("feeds add"), format!("missing URL; {usage}"));
         assert_eq!(
             err("feeds add example.com/rss"),
@@ -488,10 +572,10 @@ mod tests {
         assert_eq!(ok("feeds pause yonhap"), Command::FeedsPause { feed: name("yonhap") });
         assert_eq!(
             err("feeds remove Korea Herald"),
-            "unexpected \"Herald\" (quote values with spaces); usage: feeds remove FEED"
+            "unexpected \"Herald\" (quote values with spaces); usage: `feeds remove FEED`"
         );
-        assert_eq!(err("feeds pause"), "missing FEED; usage: feeds pause FEED");
-        assert_eq!(err("feeds resume \"\""), "missing FEED; usage: feeds resume FEED");
+        assert_eq!(err("feeds pause"), "missing FEED; usage: `feeds pause FEED`");
+        assert_eq!(err("feeds resume \"\""), "missing FEED; usage: `feeds resume FEED`");
     }
 
     #[test]
@@ -522,7 +606,7 @@ mod tests {
         assert_eq!(ok("feeds export"), Command::FeedsExport);
         assert_eq!(
             err("feeds list all"),
-            "unexpected \"all\" (quote values with spaces); usage: feeds list"
+            "unexpected \"all\" (quote values with spaces); usage: `feeds list`"
         );
         assert_eq!(
             ok("feeds import /srv/feeds.opml"),
@@ -547,10 +631,10 @@ mod tests {
             ok(&format!("feeds import ```xml\n{odd}\n```")),
             Command::FeedsImport { source: odd.to_string() }
         );
-        assert_eq!(err("feeds import"), "missing SOURCE; usage: feeds import SOURCE");
+        assert_eq!(err("feeds import"), "missing SOURCE; usage: `feeds import SOURCE`");
         assert_eq!(
             err("feeds import a.opml b.opml"),
-            "unexpected \"b.opml\" (quote values with spaces); usage: feeds import SOURCE"
+            "unexpected \"b.opml\" (quote values with spaces); usage: `feeds import SOURCE`"
         );
     }
 
@@ -558,15 +642,15 @@ mod tests {
     fn feeds_subcommand_errors() {
         assert_eq!(
             err("feeds"),
-            "missing subcommand; usage: feeds add|remove|pause|resume|list|import|export"
+            "missing subcommand; usage: `feeds add|remove|pause|resume|list|import|export`"
         );
         assert_eq!(
             err("feeds ad https://x.org"),
-            "unknown feeds subcommand \"ad\": did you mean feeds add? usage: feeds add|remove|pause|resume|list|import|export"
+            "unknown feeds subcommand \"ad\": did you mean `feeds add`? usage: `feeds add|remove|pause|resume|list|import|export`"
         );
         assert_eq!(
             err("feeds delete 3"),
-            "unknown feeds subcommand \"delete\"; usage: feeds add|remove|pause|resume|list|import|export"
+            "unknown feeds subcommand \"delete\"; usage: `feeds add|remove|pause|resume|list|import|export`"
         );
     }
 
@@ -632,7 +716,7 @@ mod tests {
     #[test]
     fn subscribe_errors() {
         let usage =
-            "usage: subscribe FEED [instant|digest] [--include WORD,WORD] [--exclude WORD,WORD]";
+            "usage: `subscribe FEED [instant|digest] [--include WORD,WORD] [--exclude WORD,WORD]`";
         assert_eq!(err("subscribe"), format!("missing FEED; {usage}"));
         assert_eq!(
             err("subscribe 3 weekly"),
@@ -664,11 +748,11 @@ mod tests {
     #[test]
     fn unsubscribe_and_subscriptions() {
         assert_eq!(ok("unsubscribe #7"), Command::Unsubscribe { feed: FeedRef::Id(7) });
-        assert_eq!(err("unsubscribe"), "missing FEED; usage: unsubscribe FEED");
+        assert_eq!(err("unsubscribe"), "missing FEED; usage: `unsubscribe FEED`");
         assert_eq!(ok("subscriptions"), Command::Subscriptions);
         assert_eq!(
             err("subscriptions all"),
-            "unexpected \"all\" (quote values with spaces); usage: subscriptions"
+            "unexpected \"all\" (quote values with spaces); usage: `subscriptions`"
         );
     }
 
@@ -708,19 +792,19 @@ mod tests {
         ));
         assert_eq!(
             err("digest schedule"),
-            "missing schedule; usage: digest schedule hourly|daily HH:MM|weekdays HH:MM|weekly DAY HH:MM|every Nh|every Nm [TZ]"
+            "missing schedule; usage: `digest schedule hourly|daily HH:MM|weekdays HH:MM|weekly DAY HH:MM|every Nh|every Nm [TZ]`"
         );
         assert_eq!(
             err("digest"),
-            "missing subcommand; usage: digest schedule SPEC [TZ] | digest now | digest preview"
+            "missing subcommand; usage: `digest schedule SPEC [TZ] | digest now | digest preview`"
         );
         assert_eq!(
             err("digest prevew"),
-            "unknown digest subcommand \"prevew\": did you mean digest preview? usage: digest schedule SPEC [TZ] | digest now | digest preview"
+            "unknown digest subcommand \"prevew\": did you mean `digest preview`? usage: `digest schedule SPEC [TZ] | digest now | digest preview`"
         );
         assert_eq!(
             err("digest now please"),
-            "unexpected \"please\" (quote values with spaces); usage: digest now"
+            "unexpected \"please\" (quote values with spaces); usage: `digest now`"
         );
         assert_eq!(ok("digest now"), Command::DigestNow);
         assert_eq!(ok("DIGEST PREVIEW"), Command::DigestPreview);
@@ -767,7 +851,7 @@ mod tests {
 
     #[test]
     fn search_errors() {
-        let usage = "usage: search QUERY [--feed FEED] [--since 7d|YYYY-MM-DD] [--page N]";
+        let usage = "usage: `search QUERY [--feed FEED] [--since 7d|YYYY-MM-DD] [--page N]`";
         assert_eq!(err("search"), format!("missing QUERY; {usage}"));
         assert_eq!(err("search --since 7d"), format!("missing QUERY; {usage}"));
         assert_eq!(err("search \"\""), format!("missing QUERY; {usage}"));
@@ -828,19 +912,19 @@ mod tests {
     fn article() {
         assert_eq!(ok("article 42"), Command::Article { id: 42 });
         assert_eq!(ok("ARTICLE #42"), Command::Article { id: 42 });
-        assert_eq!(err("article"), "missing ID; usage: article ID");
+        assert_eq!(err("article"), "missing ID; usage: `article ID`");
         assert_eq!(
             err("article abc"),
-            "article ID must be a number, got \"abc\"; usage: article ID"
+            "article ID must be a number, got \"abc\"; usage: `article ID`"
         );
-        assert_eq!(err("article 0"), "article ID must be a number, got \"0\"; usage: article ID");
+        assert_eq!(err("article 0"), "article ID must be a number, got \"0\"; usage: `article ID`");
         assert_eq!(
             err("article 99999999999999999999"),
-            "article ID must be a number, got \"99999999999999999999\"; usage: article ID"
+            "article ID must be a number, got \"99999999999999999999\"; usage: `article ID`"
         );
         assert_eq!(
             err("article 1 2"),
-            "unexpected \"2\" (quote values with spaces); usage: article ID"
+            "unexpected \"2\" (quote values with spaces); usage: `article ID`"
         );
     }
 
@@ -852,15 +936,15 @@ mod tests {
         assert_eq!(ok("latest yonhap"), Command::Latest { feed: Some(name("yonhap")), count: 5 });
         assert_eq!(ok("latest 4 3"), Command::Latest { feed: Some(FeedRef::Id(4)), count: 3 });
         assert_eq!(ok("latest \"12\""), Command::Latest { feed: Some(FeedRef::Id(12)), count: 5 });
-        assert_eq!(err("latest 0"), "N must be 1-20, got \"0\"; usage: latest [FEED] [N]");
-        assert_eq!(err("latest 21"), "N must be 1-20, got \"21\"; usage: latest [FEED] [N]");
+        assert_eq!(err("latest 0"), "N must be 1-20, got \"0\"; usage: `latest [FEED] [N]`");
+        assert_eq!(err("latest 21"), "N must be 1-20, got \"21\"; usage: `latest [FEED] [N]`");
         assert_eq!(
             err("latest yonhap many"),
-            "N must be 1-20, got \"many\"; usage: latest [FEED] [N]"
+            "N must be 1-20, got \"many\"; usage: `latest [FEED] [N]`"
         );
         assert_eq!(
             err("latest a 1 b"),
-            "unexpected \"b\" (quote values with spaces); usage: latest [FEED] [N]"
+            "unexpected \"b\" (quote values with spaces); usage: `latest [FEED] [N]`"
         );
     }
 
@@ -873,19 +957,19 @@ mod tests {
         assert_eq!(ok("help digest"), Command::Help { topic: Some("digest".to_string()) });
         assert_eq!(
             err("help serach"),
-            "unknown command \"serach\": did you mean search? — try help"
+            "unknown command \"serach\": did you mean `search`? — try `help`"
         );
         assert_eq!(
             err("help feeds ad"),
-            "unknown feeds subcommand \"ad\": did you mean feeds add? usage: feeds add|remove|pause|resume|list|import|export"
+            "unknown feeds subcommand \"ad\": did you mean `feeds add`? usage: `feeds add|remove|pause|resume|list|import|export`"
         );
         assert_eq!(
             err("help search now"),
-            "unexpected \"now\" (quote values with spaces); usage: help [COMMAND]"
+            "unexpected \"now\" (quote values with spaces); usage: `help [COMMAND]`"
         );
         assert_eq!(
             err("help feeds add now"),
-            "unexpected \"now\" (quote values with spaces); usage: help [COMMAND]"
+            "unexpected \"now\" (quote values with spaces); usage: `help [COMMAND]`"
         );
     }
 
@@ -893,25 +977,28 @@ mod tests {
     fn unknown_commands_suggest() {
         assert_eq!(
             err("serach korea"),
-            "unknown command \"serach\": did you mean search? — try help"
+            "unknown command \"serach\": did you mean `search`? — try `help`"
         );
         assert_eq!(
             err("/Subscibe 3"),
-            "unknown command \"Subscibe\": did you mean subscribe? — try help"
+            "unknown command \"Subscibe\": did you mean `subscribe`? — try `help`"
         );
-        assert_eq!(err("feed list"), "unknown command \"feed\": did you mean feeds? — try help");
-        assert_eq!(err("lat"), "unknown command \"lat\": did you mean latest? — try help");
+        assert_eq!(
+            err("feed list"),
+            "unknown command \"feed\": did you mean `feeds`? — try `help`"
+        );
+        assert_eq!(err("lat"), "unknown command \"lat\": did you mean `latest`? — try `help`");
         assert_eq!(
             err("remove 3"),
-            "unknown command \"remove\": did you mean feeds remove? — try help"
+            "unknown command \"remove\": did you mean `feeds remove`? — try `help`"
         );
         assert_eq!(
             err("preview"),
-            "unknown command \"preview\": did you mean digest preview? — try help"
+            "unknown command \"preview\": did you mean `digest preview`? — try `help`"
         );
-        assert_eq!(err("xyzzy"), "unknown command \"xyzzy\" — try help");
-        assert_eq!(err(""), "empty command — try help");
-        assert_eq!(err("   /  "), "empty command — try help");
+        assert_eq!(err("xyzzy"), "unknown command \"xyzzy\" — try `help`");
+        assert_eq!(err(""), "empty command — try `help`");
+        assert_eq!(err("   /  "), "empty command — try `help`");
         assert_eq!(err("search \"north korea"), "unterminated quote — close it with \"");
     }
 

@@ -35,7 +35,7 @@ use super::port::DEFAULT_REGAIN_ACCESS;
 use super::port::{Platform, SendError, Sent};
 use super::post::article_post;
 use crate::clock::{SharedClock, Timestamp};
-use crate::domain::filter::WordFilter;
+use crate::domain::filter::{Fields, Filter, Haystack};
 use crate::domain::schedule::Schedule;
 use crate::domain::units::format_duration;
 use crate::reply::Reply;
@@ -707,14 +707,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Applies each subscription's filters and shapes the rows for the composer.
 pub fn digest_articles(sources: Vec<crate::store::DigestSource>) -> Vec<DigestArticle> {
+    let words = |json: &str| serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+    // One row per article and subscription: each subscription's filter is parsed once.
+    let mut filters: std::collections::HashMap<(String, String), Filter> = Default::default();
     sources
         .into_iter()
         .filter(|s| {
-            let filter = WordFilter::new(
-                &serde_json::from_str::<Vec<String>>(&s.include_words).unwrap_or_default(),
-                &serde_json::from_str::<Vec<String>>(&s.exclude_words).unwrap_or_default(),
-            );
-            filter.matches(&[s.title.as_deref().unwrap_or_default(), &s.summary, &s.text])
+            let filter =
+                filters.entry((s.include_words.clone(), s.exclude_words.clone())).or_insert_with(
+                    || Filter::from_stored(&words(&s.include_words), &words(&s.exclude_words)),
+                );
+            filter.is_empty()
+                || filter.matches(&Haystack::new(Fields {
+                    title: s.title.as_deref().unwrap_or_default(),
+                    author: s.author.as_deref().unwrap_or_default(),
+                    categories: &words(&s.categories),
+                    summary: &s.summary,
+                    text: &s.text,
+                }))
         })
         .map(|s| DigestArticle {
             id: s.article_id,

@@ -32,6 +32,8 @@ pub struct ParsedEntry {
     /// The item's content (or its summary when there is no content), as HTML.
     pub content_html: Option<String>,
     pub image: Option<String>,
+    /// The item's categories (tags), for subscription filters.
+    pub categories: Vec<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -130,6 +132,7 @@ fn entry(e: RawEntry) -> ParsedEntry {
         author: e.author.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
         content_html,
         image: e.image.filter(|i| !i.trim().is_empty()),
+        categories: e.categories,
     }
 }
 
@@ -198,6 +201,33 @@ mod tests {
         assert!(keys[2].starts_with("sha256:"));
         let again = parse_feed(xml, Some("http://x/feed")).expect("valid feed");
         assert_eq!(again.entries[2].key, f.entries[2].key, "hash keys are stable");
+    }
+
+    #[test]
+    fn categories_are_read_from_rss_atom_and_json_feed() {
+        let rss = br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+            <title>T</title><category>Feed-level, not an item's</category>
+            <item><guid>a</guid><category>World</category><category domain="x"> Sport
+              news </category><category>world</category><dc:subject>Trade</dc:subject>
+              <category></category></item></channel></rss>"#;
+        let f = parse_feed(rss, None).expect("valid feed");
+        assert_eq!(f.entries[0].categories, vec!["World", "Sport news", "Trade"]);
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+            <entry><id>e</id><category term="tech" label="Technology"/><category term="ai"/>
+            </entry></feed>"#;
+        let f = parse_feed(atom, None).expect("valid feed");
+        assert_eq!(f.entries[0].categories, vec!["Technology", "ai"]);
+        let json = br#"{"version": "https://jsonfeed.org/version/1.1", "title": "J",
+            "items": [{"id": "1", "tags": ["Rust", 7, null, "rust", "  Web  dev ", {"a": 1}]},
+                      {"id": "2", "tags": "not a list"}]}"#;
+        let f = parse_feed(json, None).expect("valid feed");
+        assert_eq!(f.entries[0].categories, vec!["Rust", "7", "Web dev"]);
+        assert!(f.entries[1].categories.is_empty());
+        let many: String =
+            (0..100).map(|i| format!("<category>c{i}</category>")).collect::<Vec<_>>().concat();
+        let xml = format!("<rss><channel><item><guid>x</guid>{many}</item></channel></rss>");
+        let f = parse_feed(xml.as_bytes(), None).expect("valid feed");
+        assert_eq!(f.entries[0].categories.len(), crate::ingest::feed::MAX_CATEGORIES);
     }
 
     #[test]

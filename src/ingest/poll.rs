@@ -22,7 +22,7 @@ use super::parse::{FeedParseError, ParsedEntry, parse_feed_with};
 use super::text::html_to_text;
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::PollConfig;
-use crate::domain::filter::WordFilter;
+use crate::domain::filter::{Fields, Filter, Haystack};
 use crate::extract;
 use crate::store::{
     FeedRow, NewArticle, PollRecord, PollSuccess, Store, StoreError, SubscriptionRow,
@@ -468,7 +468,8 @@ impl Poller {
         } else {
             self.store.instant_subscriptions(feed.id).await?
         };
-        let subscriptions = Arc::new(subscriptions);
+        // Filters are parsed once per poll, not once per article.
+        let subscriptions = subscribers(&subscriptions);
         // Built in order (pages of news fetched a few at a time) into `finished`, written
         // at the end; what is finished when the poll is cut short is written by
         // `poll_bounded`.
@@ -697,21 +698,41 @@ impl Poller {
     }
 }
 
+/// An instant subscription ready to be matched: its filter parsed once.
+pub struct Subscriber {
+    channel_id: i64,
+    created_at: Timestamp,
+    /// `None` when it has no filter (most subscriptions: nothing to read per article).
+    filter: Option<Filter>,
+}
+
+/// The subscriptions of a feed, each with its filter parsed.
+pub fn subscribers(rows: &[SubscriptionRow]) -> Vec<Subscriber> {
+    rows.iter()
+        .map(|s| Subscriber {
+            channel_id: s.channel_id,
+            created_at: s.created_at,
+            filter: (s.include_words != "[]" || s.exclude_words != "[]")
+                .then(|| Filter::from_stored(&s.include(), &s.exclude()))
+                .filter(|f| !f.is_empty()),
+        })
+        .collect()
+}
+
 /// The channels whose instant subscriptions take this article: made before it was
-/// seen, and passing their word filters.
-pub fn fan_out(subscriptions: &[SubscriptionRow], article: &NewArticle) -> Vec<i64> {
-    let parts = [
-        article.title.as_deref().unwrap_or_default(),
-        article.summary.as_str(),
-        article.text.as_str(),
-    ];
-    subscriptions
+/// seen, and passing their filters.
+pub fn fan_out(subscribers: &[Subscriber], article: &NewArticle) -> Vec<i64> {
+    let haystack = Haystack::new(Fields {
+        title: article.title.as_deref().unwrap_or_default(),
+        author: article.author.as_deref().unwrap_or_default(),
+        categories: &article.categories,
+        summary: &article.summary,
+        text: &article.text,
+    });
+    subscribers
         .iter()
         .filter(|s| s.created_at <= article.fetched_at)
-        .filter(|s| {
-            s.include_words == "[]" && s.exclude_words == "[]"
-                || WordFilter::new(&s.include(), &s.exclude()).matches(&parts)
-        })
+        .filter(|s| s.filter.as_ref().is_none_or(|f| f.matches(&haystack)))
         .map(|s| s.channel_id)
         .collect()
 }
@@ -735,6 +756,7 @@ fn article_from_entry(
         image_url: entry.image.clone(),
         text_source: "feed",
         backfill,
+        categories: entry.categories.clone(),
         ..NewArticle::default()
     }
 }

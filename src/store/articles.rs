@@ -22,6 +22,8 @@ pub struct NewArticle {
     /// `"page"` or `"feed"`: where `text` came from.
     pub text_source: &'static str,
     pub backfill: bool,
+    /// The item's categories, for subscription filters (stored as a JSON list).
+    pub categories: Vec<String>,
 }
 
 /// An article as stored.
@@ -140,8 +142,9 @@ pub(super) fn insert_article_query(
 ) -> sqlx::query::QueryScalar<'_, sqlx::Sqlite, i64, sqlx::sqlite::SqliteArguments> {
     sqlx::query_scalar(
         "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
-             fetched_at, text, summary, lang, image_url, text_source, backfill, community_tags)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+             fetched_at, text, summary, lang, image_url, text_source, backfill, categories,
+             community_tags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
              coalesce((SELECT group_concat('c' || community_id, ' ') FROM community_feeds
                        WHERE feed_id = ?1), ''))
          ON CONFLICT(feed_id, item_key) DO NOTHING
@@ -160,6 +163,7 @@ pub(super) fn insert_article_query(
     .bind(&a.image_url)
     .bind(a.text_source)
     .bind(a.backfill)
+    .bind(serde_json::to_string(&a.categories).unwrap_or_else(|_| "[]".into()))
 }
 
 /// How many of the newest matches a search ranks.

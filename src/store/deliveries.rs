@@ -74,6 +74,7 @@ pub struct DigestJob {
 pub struct DigestSource {
     pub article_id: i64,
     pub title: Option<String>,
+    pub author: Option<String>,
     pub url: Option<String>,
     pub summary: String,
     pub text: String,
@@ -83,6 +84,8 @@ pub struct DigestSource {
     pub feed_url: String,
     pub include_words: String,
     pub exclude_words: String,
+    /// The article's categories (a JSON list).
+    pub categories: String,
 }
 
 /// Whether a retried send counts against the row: a failure does; waiting out a rate
@@ -485,8 +488,8 @@ impl Store {
         end: Timestamp,
     ) -> Result<Vec<DigestSource>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT a.id AS article_id, a.title, a.url, a.summary, a.text, a.published_at,
-                    a.fetched_at, f.title AS feed_title, f.url AS feed_url,
+            "SELECT a.id AS article_id, a.title, a.author, a.categories, a.url, a.summary,
+                    a.text, a.published_at, a.fetched_at, f.title AS feed_title, f.url AS feed_url,
                     s.include_words, s.exclude_words
              FROM subscriptions s JOIN channels c ON c.id = s.channel_id
              JOIN community_feeds cf ON cf.feed_id = s.feed_id AND cf.community_id = c.community_id

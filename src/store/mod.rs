@@ -64,6 +64,7 @@ fn migrator() -> Migrator {
             "delivery_order_notices",
             include_str!("../../migrations/0006_delivery_order_notices.sql"),
         ),
+        (8, "article_categories", include_str!("../../migrations/0008_article_categories.sql")),
     ])
 }
 
@@ -71,7 +72,14 @@ fn migrator() -> Migrator {
 /// its migrations, with tsvector search. The PostgreSQL store (issue #17) is being built
 /// on it; today the tests check it against SQLite's schema on a real cluster.
 pub fn postgres_migrator() -> Migrator {
-    embedded(&[(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))])
+    embedded(&[
+        (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
+        (
+            3,
+            "article_categories",
+            include_str!("../../migrations/postgres/0003_article_categories.sql"),
+        ),
+    ])
 }
 
 fn embedded(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -754,6 +754,68 @@ fn include_filter_keeps_other_articles_out() {
     assert_eq!(lines_starting(&out, "Budget passes <"), 0, "{out}");
 }
 
+/// A title: filter and a regular expression pick their articles; a word only in a body
+/// does not pass a title: filter; bad and hostile expressions are refused with the
+/// reason, and nothing is subscribed.
+#[test]
+fn title_and_regex_filters_pick_their_articles() {
+    let w = World::new();
+    let mut c = w.console_with_feed(1);
+    let bad = c.cmd("subscribe 1 --include \"/(korea/\"");
+    assert!(
+        bad.starts_with("✗ bad regular expression \"/(korea/\": unclosed group; usage:"),
+        "{bad}"
+    );
+    let huge = c.cmd("subscribe 1 --include \"re:(a{1000}){1000}\"");
+    assert!(huge.contains("too large once compiled"), "{huge}");
+    let nested =
+        c.cmd("subscribe 1 --exclude \"/((((((((((((((((((((((((((x))))))))))))))))))))))))))/\"");
+    assert!(nested.starts_with("✗ bad regular expression"), "{nested}");
+    assert!(c.cmd("subscriptions").contains("None yet"), "nothing subscribed by refused commands");
+
+    let sub = c.cmd("subscribe 1 --include title:budget \"/harbou?r (re)?opens/\"");
+    assert!(
+        sub.contains("Only articles mentioning: title:budget, /harbou?r (re)?opens/."),
+        "{sub}"
+    );
+    let mut entries = w.history(1);
+    for (key, title, body) in [
+        ("budget", "Budget passes", "The council passed its budget after a long debate."),
+        (
+            "harbour",
+            "Harbor reopens",
+            "The harbor opens again after the storm, ahead of the budget.",
+        ),
+        (
+            "ferry",
+            "Ferry strike ends",
+            "Crews accepted the budget offer and the ferries sail again.",
+        ),
+    ] {
+        let path = format!("/articles/{key}");
+        w.site.page(
+            &path,
+            &format!(
+                "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>\
+                 <p>{body} Officials said more details would follow later this week.</p>\
+                 <p>Residents welcomed the news at a meeting on Tuesday evening.</p>\
+                 </article></body></html>"
+            ),
+        );
+        entries.push((key.into(), title.into(), w.url(&path), body.into()));
+    }
+    w.serve(&entries);
+    poll_now(w.dir(), 1);
+
+    c.wait_count(&post_head("Budget passes", &w.url("/articles/budget")), 1);
+    c.wait_count(&post_head("Harbor reopens", &w.url("/articles/harbour")), 1);
+    let latest = c.cmd("latest 4");
+    assert!(latest.contains("• Ferry strike ends"), "stored all the same: {latest}");
+    c.idle(Duration::from_secs(3));
+    let out = c.quit();
+    assert_eq!(lines_starting(&out, "Ferry strike ends <"), 0, "budget only in its body: {out}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Digests.
 
@@ -905,7 +967,7 @@ fn search_paging_article_latest_and_help() {
     let search_help = c.cmd("/help search");
     assert_eq!(
         search_help,
-        "herald commands\nsearch QUERY [--feed FEED] [--since 7d|YYYY-MM-DD] [--page N] — search articles"
+        "herald commands\n`search QUERY [--feed FEED] [--since 7d|YYYY-MM-DD] [--page N]` — search articles"
     );
     let feeds_help = c.cmd("help feeds");
     assert_eq!(feeds_help.lines().count(), 8, "{feeds_help}");
@@ -975,9 +1037,12 @@ fn roles_are_enforced_in_the_console() {
 fn typos_get_suggestions() {
     let w = World::new();
     let mut c = w.console_with_feed(1);
-    assert_eq!(c.cmd("serach x"), "✗ unknown command \"serach\": did you mean search? — try help");
+    assert_eq!(
+        c.cmd("serach x"),
+        "✗ unknown command \"serach\": did you mean `search`? — try `help`"
+    );
     let feeds = c.cmd("feeds ad x");
-    assert!(feeds.starts_with("✗ unknown feeds subcommand \"ad\": did you mean feeds add?"));
+    assert!(feeds.starts_with("✗ unknown feeds subcommand \"ad\": did you mean `feeds add`?"));
     let sub = c.cmd("subscribe 1");
     assert!(sub.contains("Subscribed"), "{sub}");
     let near = c.cmd("unsubscribe Eurasa");
@@ -986,7 +1051,7 @@ fn typos_get_suggestions() {
     let option = c.cmd("subscribe 1 --inclde korea");
     assert!(option.contains("did you mean --include?"), "{option}");
     let digest = c.cmd("digest prevew");
-    assert!(digest.contains("did you mean digest preview?"), "{digest}");
+    assert!(digest.contains("did you mean `digest preview`?"), "{digest}");
     // The name itself works.
     let by_name = c.cmd("unsubscribe eurasia");
     assert_eq!(by_name, format!("✓ This channel no longer receives {FEED_TITLE}."));

@@ -177,7 +177,10 @@ async fn new_items_fan_out_to_matching_instant_subscriptions_only() {
         text_source: "feed",
         ..NewArticle::default()
     };
-    let chosen: HashSet<i64> = herald::ingest::poll::fan_out(&subs, &as_seen).into_iter().collect();
+    let chosen: HashSet<i64> =
+        herald::ingest::poll::fan_out(&herald::ingest::poll::subscribers(&subs), &as_seen)
+            .into_iter()
+            .collect();
     assert_eq!(chosen, HashSet::from([c_all, c_korea]));
 }
 
@@ -859,7 +862,7 @@ async fn roles_are_enforced_and_typos_get_suggestions() {
 
     let reply = w.cmd(&mut member, "serach x").await;
     assert_eq!(reply.tone, Tone::Error);
-    assert!(reply.text.contains("did you mean search"), "{}", reply.text);
+    assert!(reply.text.contains("did you mean `search`"), "{}", reply.text);
     let reply = w.cmd(&mut manager, "unsubscribe Eurasa").await;
     assert_eq!(reply.tone, Tone::Error);
     assert!(reply.text.contains(&format!("Did you mean #{feed} Eurasia")), "{}", reply.text);

@@ -183,6 +183,7 @@ impl World {
             image_url: Some("https://news.example/lead.jpg".into()),
             text_source: "page",
             backfill: false,
+            categories: Vec::new(),
         };
         self.app
             .store
@@ -1129,5 +1130,30 @@ async fn subscribe_where_herald_cannot_post_is_refused_naming_the_permission() {
     w.fake.set_app_permissions(Some(role));
     let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
     assert!(a.text().contains("Subscribed"), "{}", a.text());
+    w.stop().await;
+}
+
+/// Help, usage lines and hints read as slash commands with named options, never the
+/// terminal's `--options`.
+#[tokio::test]
+async fn help_and_hints_are_slash_commands() {
+    let mut w = world().await;
+    let help = w.cmd(MEMBER, "help", json!([])).await.text();
+    assert!(
+        help.contains("`/search query:<query> [feed:<feed>] [since:<since>] [page:<page>]`"),
+        "{help}"
+    );
+    assert!(help.contains("`/subscribe feed:<feed> [mode:instant|digest]"), "{help}");
+    assert!(help.contains("`/feeds add url:<url> [interval:<interval>]`"), "{help}");
+    assert!(!help.contains("--"), "no terminal options on Discord: {help}");
+    let topic = w.cmd(MEMBER, "help", opts(&[("command", json!("digest"))])).await.text();
+    assert!(topic.contains("`/digest now`"), "{topic}");
+    assert!(!topic.contains("--"), "{topic}");
+    // A hint in a reply: the command to type, with its option named.
+    let empty = w.cmd(ADMIN, "feeds", sub("list", &[])).await.text();
+    assert!(empty.contains("`/feeds add url:<url>`"), "{empty}");
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 2).await;
+    let paused = w.cmd(ADMIN, "feeds", sub("pause", &[("feed", json!(format!("#{feed}")))])).await;
+    assert!(paused.text().contains(&format!("`/feeds resume feed:{feed}`")), "{}", paused.text());
     w.stop().await;
 }

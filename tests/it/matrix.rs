@@ -685,6 +685,7 @@ async fn bench_matrix_memory_and_latency() {
             image_url: None,
             text_source: "feed",
             backfill: false,
+            categories: Vec::new(),
         };
         let t = Instant::now();
         w.app
@@ -986,4 +987,30 @@ async fn capitalised_prefixes_mentions_and_edits_are_commands_answered_once() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(answers_to(&w, &plain).await.len(), 1, "the edited message: one answer");
     assert_eq!(answers_to(&w, &cmd).await.len(), 1, "the edited command: one answer");
+}
+
+/// Help, usage lines and hints name commands as they are typed in a room: behind the
+/// prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_and_hints_are_written_with_the_prefix() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "hints", json!({}), &[]).await;
+    let html = |e: &Value| e["content"]["formatted_body"].as_str().unwrap_or_default().to_string();
+
+    let id = w.owner.say(&w.room, "!herald help").await;
+    let help = w.owner.reply_to(&w.room, &id).await;
+    assert!(
+        body(&help)
+            .contains("`!herald search QUERY [--feed FEED] [--since 7d|YYYY-MM-DD] [--page N]`"),
+        "{help:#}"
+    );
+    assert!(html(&help).contains("<code>!herald feeds add URL [INTERVAL]</code>"), "{help:#}");
+    // A hint in a reply, and the usage line of a parse error.
+    let id = w.owner.say(&w.room, "!herald feeds list").await;
+    let empty = w.owner.reply_to(&w.room, &id).await;
+    assert!(html(&empty).contains("<code>!herald feeds add URL</code>"), "{empty:#}");
+    let id = w.owner.say(&w.room, "!herald search").await;
+    let usage = w.owner.reply_to(&w.room, &id).await;
+    assert!(body(&usage).contains("usage: `!herald search QUERY"), "{usage:#}");
+    assert!(html(&usage).contains("<code>!herald search QUERY"), "{usage:#}");
 }

@@ -72,7 +72,7 @@ pub fn from_options(word: &str, invocation: &Invocation<'_>) -> Result<Command, 
 
 fn unknown(word: &str, sub: Option<&str>) -> String {
     format!(
-        "herald does not know /{word}{}; its commands may have been updated — try /help",
+        "herald does not know `{word}{}`; its commands may have been updated — try `help`",
         sub.map(|s| format!(" {s}")).unwrap_or_default()
     )
 }

@@ -4,6 +4,7 @@
 use super::super::lex::{Arity, Lexer, echo, feed_ref, split_args, unexpected, words};
 use super::super::parse::{Command, DeliveryMode, ParseError, Role};
 use super::super::spec::{Choices, FEED, Family, Form, Invocation, OptSpec};
+use crate::domain::filter::{Filter, split_terms};
 
 const USAGE: &str = "subscribe FEED [instant|digest] [--include WORD,WORD] [--exclude WORD,WORD]";
 
@@ -20,10 +21,16 @@ pub const FAMILY: Family = Family {
             FEED.required(),
             OptSpec::text("mode", "Post each article, or collect for the digest")
                 .choices(Choices::Fixed(&["instant", "digest"])),
-            OptSpec::text("include", "Only articles mentioning these words (comma-separated)")
-                .max_len(500),
-            OptSpec::text("exclude", "Never articles mentioning these words (comma-separated)")
-                .max_len(500),
+            OptSpec::text(
+                "include",
+                "Only articles matching: words, title:/author:/category:word, /regex/ (commas)",
+            )
+            .max_len(500),
+            OptSpec::text(
+                "exclude",
+                "Never articles matching: words, title:/author:/category:word, /regex/ (commas)",
+            )
+            .max_len(500),
         ],
     }],
     parse,
@@ -68,25 +75,28 @@ fn parse(lexer: &mut Lexer<'_>) -> Result<Command, ParseError> {
             usage,
         });
     }
+    Filter::parse(&include, &exclude)
+        .map_err(|e| ParseError::Invalid { problem: e.to_string(), usage })?;
     Ok(Command::Subscribe { feed, mode, include, exclude })
 }
 
 fn from_options(o: &Invocation<'_>) -> Result<Command, String> {
+    let (include, exclude) = (comma_words(o.str("include")), comma_words(o.str("exclude")));
+    Filter::parse(&include, &exclude).map_err(|e| e.to_string())?;
     Ok(Command::Subscribe {
         feed: o.feed()?,
         mode: match o.str("mode") {
             Some("digest") => DeliveryMode::Digest,
             _ => DeliveryMode::Instant,
         },
-        include: comma_words(o.str("include")),
-        exclude: comma_words(o.str("exclude")),
+        include,
+        exclude,
     })
 }
 
-/// Comma-separated words, trimmed, blanks dropped.
+/// Comma-separated terms (a regular expression keeps its commas).
 fn comma_words(v: Option<&str>) -> Vec<String> {
-    v.map(|v| v.split(',').map(str::trim).filter(|w| !w.is_empty()).map(String::from).collect())
-        .unwrap_or_default()
+    v.map(split_terms).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- apply

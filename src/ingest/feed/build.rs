@@ -84,6 +84,7 @@ enum Field {
     Updated,
     AuthorName,
     AuthorText,
+    Category,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,6 +120,7 @@ struct Fields {
     thumbnail: Option<String>,
     media_image: Option<String>,
     enclosure_image: Option<String>,
+    categories: Vec<String>,
 }
 
 struct AuthorState {
@@ -405,6 +407,18 @@ impl<'a> Builder<'a, '_, '_> {
                 Field::AuthorText
             }
             "name" if self.author.is_some() => Field::AuthorName,
+            "category" | "dc:subject" if in_entry => {
+                // Atom names it in attributes; RSS and Dublin Core in the text.
+                let term = attributes(attrs)
+                    .find(|(k, _)| k.eq_ignore_ascii_case("label"))
+                    .or_else(|| attributes(attrs).find(|(k, _)| k.eq_ignore_ascii_case("term")))
+                    .map(|(_, v)| decode_attr(v));
+                if let Some(term) = term.filter(|t| !t.trim().is_empty()) {
+                    super::add_category(&mut self.entry.categories, &term);
+                    return Role::Other;
+                }
+                Field::Category
+            }
             "media:thumbnail" | "media:content" | "enclosure" | "itunes:image" if in_entry => {
                 self.media(name, attrs);
                 return Role::Other;
@@ -693,6 +707,7 @@ impl<'a> Builder<'a, '_, '_> {
                 let f = self.fields();
                 f.author = f.author.take().or(name);
             }
+            Field::Category => super::add_category(&mut self.entry.categories, &cap.text),
         }
     }
 
@@ -817,6 +832,7 @@ fn finish_entry(f: Fields) -> RawEntry {
         content: f.content,
         summary: f.summary,
         image: f.thumbnail.or(f.media_image).or(f.enclosure_image),
+        categories: f.categories,
     }
 }
 

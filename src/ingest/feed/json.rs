@@ -127,6 +127,55 @@ struct Item {
     date_modified: Lenient,
     author: MaybeAuthor,
     authors: MaybeAuthor,
+    tags: Tags,
+}
+
+/// `tags`: its strings (see [`super::add_category`]); anything else is ignored.
+#[derive(Default)]
+struct Tags(Vec<String>);
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Tags;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of tags")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Tags, A::Error> {
+                let mut tags = Vec::new();
+                while let Some(Lenient(tag)) = a.next_element::<Lenient>()? {
+                    if let Some(tag) = tag {
+                        super::add_category(&mut tags, &tag);
+                    }
+                }
+                Ok(Tags(tags))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Tags, A::Error> {
+                while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(Tags::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Tags, E> {
+                Ok(Tags::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Tags, E> {
+                Ok(Tags::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Tags, E> {
+                Ok(Tags::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Tags, E> {
+                Ok(Tags::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Tags, E> {
+                Ok(Tags::default())
+            }
+            fn visit_unit<E>(self) -> Result<Tags, E> {
+                Ok(Tags::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Feeds each item to the sink as it is read; items after the sink is full are skipped.
@@ -300,6 +349,7 @@ fn entry_of(item: Item, base: Option<&url::Url>) -> RawEntry {
             .or_else(|| text(item.content_text.0, Kind::Plain)),
         summary: text(item.summary.0, Kind::Plain),
         image: item.image.0.or(item.banner_image.0).map(|u| resolve(base, &u)),
+        categories: item.tags.0,
     }
 }
 

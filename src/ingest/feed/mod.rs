@@ -38,6 +38,27 @@ pub struct RawEntry {
     pub content: Option<Text>,
     pub summary: Option<Text>,
     pub image: Option<String>,
+    /// RSS `<category>`, Atom `<category term>`, `dc:subject`, JSON Feed `tags`.
+    pub categories: Vec<String>,
+}
+
+/// Most categories kept per entry, and their longest length (characters): enough for
+/// any real feed, and a hostile one cannot grow an article without bound.
+pub const MAX_CATEGORIES: usize = 32;
+const MAX_CATEGORY_CHARS: usize = 200;
+
+/// Adds one category as read: whitespace collapsed, cut to a sane length; blanks,
+/// repeats (ignoring case) and any beyond [`MAX_CATEGORIES`] are dropped.
+pub fn add_category(list: &mut Vec<String>, raw: &str) {
+    let c: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let c: String = c.chars().take(MAX_CATEGORY_CHARS).collect();
+    if c.is_empty()
+        || list.len() >= MAX_CATEGORIES
+        || list.iter().any(|x| x.to_lowercase() == c.to_lowercase())
+    {
+        return;
+    }
+    list.push(c);
 }
 
 /// The feed-level fields as read.

@@ -9,6 +9,7 @@ use serenity::builder::{CreateEmbed, CreateEmbedAuthor, CreateEmbedFooter};
 use serenity::model::Timestamp;
 
 use crate::commands::cmd::is_command_reference;
+use crate::commands::reference::{alternatives, reference};
 use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
 /// Discord's limits (characters; Discord counts code points).
@@ -92,11 +93,32 @@ fn text(reply: &Reply) -> String {
         .into_iter()
         .map(|run| match run {
             Inline::Text(t) => escape(t),
-            Inline::Code(c) if is_command_reference(c) => format!("`/{c}`"),
+            Inline::Code(c) if is_command_reference(c) => slash(c),
             Inline::Code(c) => format!("`{c}`"),
             Inline::Link(url) => format!("<{url}>"),
         })
         .collect()
+}
+
+/// A command named in herald's text as the slash command a person types, its options
+/// by name: `/subscribe feed:1`; a usage line as `/search query:<query> [feed:<feed>]`.
+fn slash(code: &str) -> String {
+    let one = |part: &str| {
+        let Some(r) = reference(part) else { return format!("`{part}`") };
+        let mut out = format!("/{}", r.words);
+        for a in &r.args {
+            let value = match &a.value {
+                Some(v) => v.clone(),
+                None if !a.choices.is_empty() => a.choices.join("|"),
+                None => format!("<{}>", a.name),
+            };
+            let option = format!("{}:{value}", a.name);
+            out.push(' ');
+            out.push_str(&if a.required { option } else { format!("[{option}]") });
+        }
+        format!("`{out}`")
+    };
+    alternatives(code).into_iter().map(one).collect::<Vec<_>>().join(" | ")
 }
 
 /// Escapes Discord markdown so the text shows as typed: no bold, links, spoilers, code,
@@ -352,13 +374,37 @@ mod tests {
             Reply::info("Add one with `feeds add URL` or `x`; see https://x.org/a_b. *not bold*");
         let e = embeds(&own);
         let d = e[0].description.as_str();
-        assert!(d.contains("`/feeds add URL`") && d.contains("`x`"), "{d}");
+        assert!(d.contains("`/feeds add url:<url>`") && d.contains("`x`"), "{d}");
         assert!(d.contains("<https://x.org/a_b>."), "a clickable link, not http\\:…: {d}");
         assert!(d.contains("\\*not bold\\*"), "{d}");
         let mut post = Reply::info("`subscribe 1` https://evil.example/x");
         post.tone = Tone::Article;
         let d = embeds(&post)[0].description.clone();
         assert!(d.contains("\\`subscribe 1\\`") && d.contains("https\\:"), "{d}");
+    }
+
+    #[test]
+    fn commands_show_as_slash_commands_with_named_options() {
+        let hint = Reply::info(
+            "Subscribe with `subscribe 1`, then `digest schedule daily 08:00 Europe/Paris`.",
+        );
+        let d = embeds(&hint)[0].description.clone();
+        assert!(d.contains("`/subscribe feed:1`"), "{d}");
+        assert!(d.contains("`/digest schedule when:daily 08:00 timezone:Europe/Paris`"), "{d}");
+        let help = crate::commands::cmd::help::help(None);
+        let d = embeds(&help)[0].description.clone();
+        assert!(
+            d.contains("`/search query:<query> [feed:<feed>] [since:<since>] [page:<page>]`"),
+            "{d}"
+        );
+        assert!(d.contains("[mode:instant|digest]"), "{d}");
+        assert!(!d.contains("--"), "no terminal options on Discord: {d}");
+        let usage = Reply::error(crate::commands::parse::parse("digest").unwrap_err().to_string());
+        let d = embeds(&usage)[0].description.clone();
+        assert!(
+            d.contains("`/digest schedule when:<when> [timezone:<timezone>]` | `/digest now` | `/digest preview`"),
+            "{d}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::commands::cmd::is_command_reference;
+use crate::commands::reference::alternatives;
 use crate::platform::console::{self, clean, clean_line};
 use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
@@ -28,21 +29,27 @@ pub fn content(reply: &Reply, prefix: &str) -> Value {
 
 /// The plain and HTML bodies of `reply`.
 pub fn render(reply: &Reply, prefix: &str) -> (String, String) {
-    let plain = if reply.text_is_own() {
-        let mut own = reply.clone();
-        own.text = inline_runs(&reply.text)
+    let mut plain = reply.clone();
+    if reply.text_is_own() {
+        plain.text = inline_runs(&reply.text)
             .into_iter()
             .map(|run| match run {
-                Inline::Code(c) if is_command_reference(c) => format!("`{prefix} {c}`"),
+                Inline::Code(c) if is_command_reference(c) => format!("`{}`", typed(prefix, c)),
                 Inline::Code(c) => format!("`{c}`"),
                 Inline::Text(t) | Inline::Link(t) => t.to_string(),
             })
             .collect();
-        console::render(&own)
-    } else {
-        console::render(reply)
-    };
-    (defang(&plain), html(reply, prefix))
+    }
+    if let Some(next) = plain.page.as_mut().and_then(|p| p.next_command.as_mut()) {
+        *next = typed(prefix, next);
+    }
+    (defang(&console::render(&plain)), html(reply, prefix))
+}
+
+/// A command as it is typed in a room: each alternative of a group's usage behind the
+/// prefix (`!herald digest now | !herald digest preview`).
+fn typed(prefix: &str, code: &str) -> String {
+    alternatives(code).into_iter().map(|c| format!("{prefix} {c}")).collect::<Vec<_>>().join(" | ")
 }
 
 /// herald's own text as HTML: code spans as `<code>` (a command with the room's prefix,
@@ -53,7 +60,7 @@ fn own_paragraph(text: &str, prefix: &str) -> String {
         .map(|run| match run {
             Inline::Text(t) => esc(t),
             Inline::Code(c) if is_command_reference(c) => {
-                format!("<code>{}</code>", esc_line(&format!("{prefix} {c}")))
+                format!("<code>{}</code>", esc_line(&typed(prefix, c)))
             }
             Inline::Code(c) => format!("<code>{}</code>", esc_line(c)),
             Inline::Link(url) => match href(Some(url)) {
@@ -183,7 +190,11 @@ fn html(reply: &Reply, prefix: &str) -> String {
         out.push_str(&format!("<p><em>{f}</em></p>"));
     }
     if let Some(page) = &reply.page {
-        let next = page.next_command.as_deref().map(esc_line).filter(|c| !c.is_empty());
+        let next = page
+            .next_command
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| esc_line(&typed(prefix, c)));
         let hint = match (page.has_next, next) {
             (true, Some(cmd)) => format!("page {} — more: <code>{cmd}</code>", page.number),
             (true, None) => format!("page {} — more available", page.number),
@@ -292,6 +303,27 @@ mod tests {
             "{html}"
         );
         assert!(body.contains("`!herald subscribe 1`"), "{body}");
+        let help = crate::commands::cmd::help::help(Some("digest"));
+        let (body, html) = render(&help, "!rss");
+        assert!(body.contains("`!rss digest now`"), "{body}");
+        assert!(html.contains("<code>!rss digest now</code>"), "{html}");
+        let usage = Reply::error(crate::commands::parse::parse("digest").unwrap_err().to_string());
+        let (body, _) = render(&usage, "!herald");
+        assert!(
+            body.contains(
+                "`!herald digest schedule SPEC [TZ] | !herald digest now | !herald digest preview`"
+            ),
+            "{body}"
+        );
+        let mut page = Reply::info("results");
+        page.page = Some(crate::reply::Page {
+            number: 1,
+            has_next: true,
+            next_command: Some("search korea --page 2".into()),
+        });
+        let (body, html) = render(&page, "!herald");
+        assert!(body.contains("more: !herald search korea --page 2"), "{body}");
+        assert!(html.contains("<code>!herald search korea --page 2</code>"), "{html}");
         // An article's text is the feed's: its backticks and URLs stay as typed.
         let mut post = Reply::info("`subscribe 1` https://evil.example/x");
         post.tone = Tone::Article;
