@@ -1065,7 +1065,7 @@ async fn a_paused_channel_and_a_disabled_feed_are_announced_once() {
     assert!(notices[0].contains(&format!("<#{CHAN}>")), "names the channel: {}", notices[0]);
     assert!(
         // The hint is the slash command, as code (herald's own markup is not escaped).
-        notices[0].contains("Send Messages") && notices[0].contains("`/subscribe FEED`"),
+        notices[0].contains("Send Messages") && notices[0].contains("`/subscribe feed:<feed>`"),
         "{}",
         notices[0]
     );
@@ -1096,7 +1096,7 @@ async fn a_paused_channel_and_a_disabled_feed_are_announced_once() {
     let about_feed: Vec<String> =
         w.notices(CHAN2).into_iter().filter(|n| n.contains(&format!("#{feed}"))).collect();
     assert_eq!(about_feed.len(), 1, "{about_feed:#?}");
-    assert!(about_feed[0].contains(&format!("feeds resume {feed}")), "{}", about_feed[0]);
+    assert!(about_feed[0].contains(&format!("`/feeds resume feed:{feed}`")), "{}", about_feed[0]);
     w.stop().await;
 }
 
@@ -1144,7 +1144,7 @@ async fn help_and_hints_are_slash_commands() {
         "{help}"
     );
     assert!(help.contains("`/subscribe feed:<feed> [mode:instant|digest]"), "{help}");
-    assert!(help.contains("`/feeds add url:<url> [interval:<interval>]`"), "{help}");
+    assert!(help.contains("`/feeds add url:<url> [interval:5m|15m|"), "{help}");
     assert!(!help.contains("--"), "no terminal options on Discord: {help}");
     let topic = w.cmd(MEMBER, "help", opts(&[("command", json!("digest"))])).await.text();
     assert!(topic.contains("`/digest now`"), "{topic}");
