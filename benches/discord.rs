@@ -113,6 +113,7 @@ async fn run() {
             image_url: Some("https://news.example/i.jpg".into()),
             text_source: "page",
             backfill: false,
+            categories: Vec::new(),
         };
         let t0 = Instant::now();
         app.store.insert_article_with_deliveries(&a, &[channel], now).await.expect("insert");

@@ -1155,5 +1155,25 @@ async fn help_and_hints_are_slash_commands() {
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 2).await;
     let paused = w.cmd(ADMIN, "feeds", sub("pause", &[("feed", json!(format!("#{feed}")))])).await;
     assert!(paused.text().contains(&format!("`/feeds resume feed:{feed}`")), "{}", paused.text());
+    // A filter's regular expression is checked before anything is saved.
+    let bad = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[
+                ("feed", json!(format!("#{feed}"))),
+                ("include", json!("title:korea, /(a{1,3}/")),
+            ]),
+        )
+        .await;
+    assert!(bad.ephemeral(), "refusals are private");
+    assert!(
+        bad.text().contains("bad regular expression") && bad.text().contains("unclosed group"),
+        "{}",
+        bad.text()
+    );
+    let channel = w.channel_row(CHAN).await;
+    let subs = w.app.store.channel_subscriptions(channel.id).await.expect("subscriptions");
+    assert!(subs.is_empty(), "nothing saved: {subs:?}");
     w.stop().await;
 }
