@@ -754,7 +754,8 @@ fn include_filter_keeps_other_articles_out() {
     assert_eq!(lines_starting(&out, "Budget passes <"), 0, "{out}");
 }
 
-/// A title: filter and a regular expression pick their articles; a word only in a body
+/// A title: filter, a regular expression and a category: filter pick their articles (the
+/// category read from the feed item and stored); a word only in a body
 /// does not pass a title: filter; bad and hostile expressions are refused with the
 /// reason, and nothing is subscribed.
 #[test]
@@ -773,9 +774,12 @@ fn title_and_regex_filters_pick_their_articles() {
     assert!(nested.starts_with("✗ bad regular expression"), "{nested}");
     assert!(c.cmd("subscriptions").contains("None yet"), "nothing subscribed by refused commands");
 
-    let sub = c.cmd("subscribe 1 --include title:budget \"/harbou?r (re)?opens/\"");
+    let sub =
+        c.cmd("subscribe 1 --include title:budget \"/harbou?r (re)?opens/\" category:politics");
     assert!(
-        sub.contains("Only articles mentioning: title:budget, /harbou?r (re)?opens/."),
+        sub.contains(
+            "Only articles mentioning: title:budget, /harbou?r (re)?opens/, category:politics."
+        ),
         "{sub}"
     );
     let mut entries = w.history(1);
@@ -791,6 +795,7 @@ fn title_and_regex_filters_pick_their_articles() {
             "Ferry strike ends",
             "Crews accepted the budget offer and the ferries sail again.",
         ),
+        ("vote", "Council elects a mayor", "The vote was close, and the count took all night."),
     ] {
         let path = format!("/articles/{key}");
         w.site.page(
@@ -804,12 +809,20 @@ fn title_and_regex_filters_pick_their_articles() {
         );
         entries.push((key.into(), title.into(), w.url(&path), body.into()));
     }
-    w.serve(&entries);
+    // The election item carries a category, as RSS writes it.
+    let items: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|(g, t, l, d)| (g.as_str(), t.as_str(), l.as_str(), d.as_str()))
+        .collect();
+    let xml = rss(FEED_TITLE, &items)
+        .replace("<guid>vote</guid>", "<guid>vote</guid><category>Politics</category>");
+    w.site.feed("/feed.xml", "application/rss+xml", &xml);
     poll_now(w.dir(), 1);
 
     c.wait_count(&post_head("Budget passes", &w.url("/articles/budget")), 1);
+    c.wait_count(&post_head("Council elects a mayor", &w.url("/articles/vote")), 1);
     c.wait_count(&post_head("Harbor reopens", &w.url("/articles/harbour")), 1);
-    let latest = c.cmd("latest 4");
+    let latest = c.cmd("latest 5");
     assert!(latest.contains("• Ferry strike ends"), "stored all the same: {latest}");
     c.idle(Duration::from_secs(3));
     let out = c.quit();
