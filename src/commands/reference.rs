@@ -103,6 +103,7 @@ pub fn reference(code: &str) -> Option<Reference> {
     }
     // A hint with placeholders (`feeds add URL`): words in the order the form declares
     // its options, `--name value` by name.
+    let mut words = form.name.to_string();
     let mut args: Vec<Arg> = Vec::new();
     let positional: Vec<&OptSpec> =
         form.options.iter().filter(|o| o.kind != OptKind::File).collect();
@@ -122,15 +123,21 @@ pub fn reference(code: &str) -> Option<Reference> {
         let free = next.by_ref().find(|s| !args.iter().any(|a| a.name == s.name));
         match (free, args.last_mut()) {
             (Some(s), _) => args.push(Arg::written(s, &token.text)),
-            (None, Some(last)) => {
-                let value = last.value.get_or_insert_default();
-                value.push(' ');
-                value.push_str(&token.text);
+            (None, Some(last)) => match &mut last.value {
+                Some(value) => {
+                    value.push(' ');
+                    value.push_str(&token.text);
+                }
+                None => last.value = Some(token.text),
+            },
+            // A form without options: the words stay words.
+            (None, None) => {
+                words.push(' ');
+                words.push_str(&token.text);
             }
-            (None, None) => {}
         }
     }
-    Some(Reference { words: form.name.to_string(), args })
+    Some(Reference { words, args })
 }
 
 /// A usage's word for a value to fill in: capitals, digits and dashes (`URL`, `NEW-URL`).
@@ -199,6 +206,8 @@ mod tests {
             "subscribe feed:<feed> [mode:instant|digest]"
         );
         assert_eq!(r("feeds frobnicate 2"), "feeds frobnicate 2");
+        assert_eq!(r("feeds list all"), "feeds list all", "nothing written is lost");
+        assert_eq!(r("article 4 5"), "article id:4 5");
         assert_eq!(reference("source"), None);
         assert_eq!(reference("herald feeds list"), None);
         assert_eq!(reference(""), None);

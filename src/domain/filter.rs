@@ -17,8 +17,9 @@
 //! bounded time however hostile the pattern or the article.
 //!
 //! Stored filters are the terms as typed (JSON lists of strings): rows written before
-//! terms existed hold plain words and mean what they meant. A stored term that no
-//! longer parses (a limit tightened since) is matched as plain words, never dropped.
+//! terms existed hold plain words and mean what they meant (unless a word was written
+//! like a term, `title:x` or `/x/`, which now is one). A stored term that no longer
+//! parses (a limit tightened since) is matched as plain words, never dropped.
 
 use std::cell::OnceCell;
 use std::fmt;
@@ -27,7 +28,8 @@ use regex::{Regex, RegexBuilder};
 
 /// The longest regular expression accepted, in characters.
 pub const MAX_PATTERN: usize = 200;
-/// The compiled program's bound (bytes): refuses `(a{100}){100}` and the like.
+/// The compiled program's bound (bytes): refuses `(a{1000}){1000}`, or a Unicode class
+/// such as `\w` repeated a hundred times, and the like.
 const REGEX_SIZE_LIMIT: usize = 2 * 1024 * 1024;
 /// The lazy DFA's cache (bytes); beyond it the regex crate falls back to its NFA
 /// simulation, still linear in the text.
