@@ -1013,4 +1013,8 @@ async fn help_and_hints_are_written_with_the_prefix() {
     let usage = w.owner.reply_to(&w.room, &id).await;
     assert!(body(&usage).contains("usage: `!herald search QUERY"), "{usage:#}");
     assert!(html(&usage).contains("<code>!herald search QUERY"), "{usage:#}");
+    // The hint after adding a feed: the subscribe command as typed here.
+    w.publish("/feed.xml", &[("old", "An old story", "http://example.invalid/old")]);
+    let added = w.ok(&w.owner, &format!("feeds add {}", w.site.url("/feed.xml"))).await;
+    assert!(added.contains("`!herald subscribe 1`"), "{added}");
 }
