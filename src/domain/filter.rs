@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn bad_terms_are_named_with_what_is_wrong() {
-        let err = |t: &str| Term::parse(t).map(|_| ()).unwrap_err().to_string();
+        let err = |t: &str| Term::parse(t).map(|_| ()).expect_err("a bad term").to_string();
         assert_eq!(err("/(korea/"), "bad regular expression \"/(korea/\": unclosed group");
         assert_eq!(
             err("title:re:a{2,1}"),

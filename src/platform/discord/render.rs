@@ -399,7 +399,9 @@ mod tests {
         );
         assert!(d.contains("[mode:instant|digest]"), "{d}");
         assert!(!d.contains("--"), "no terminal options on Discord: {d}");
-        let usage = Reply::error(crate::commands::parse::parse("digest").unwrap_err().to_string());
+        let usage = Reply::error(
+            crate::commands::parse::parse("digest").expect_err("no subcommand").to_string(),
+        );
         let d = embeds(&usage)[0].description.clone();
         assert!(
             d.contains("`/digest schedule when:<when> [timezone:<timezone>]` | `/digest now` | `/digest preview`"),

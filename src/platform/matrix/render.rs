@@ -307,7 +307,9 @@ mod tests {
         let (body, html) = render(&help, "!rss");
         assert!(body.contains("`!rss digest now`"), "{body}");
         assert!(html.contains("<code>!rss digest now</code>"), "{html}");
-        let usage = Reply::error(crate::commands::parse::parse("digest").unwrap_err().to_string());
+        let usage = Reply::error(
+            crate::commands::parse::parse("digest").expect_err("no subcommand").to_string(),
+        );
         let (body, _) = render(&usage, "!herald");
         assert!(
             body.contains(
