@@ -876,6 +876,11 @@ mod tests {
         assert_eq!(err("search x --page 0"), format!("bad --page \"0\": use 1-1000; {usage}"));
         assert_eq!(err("search x --page -1"), format!("bad --page \"-1\": use 1-1000; {usage}"));
         assert_eq!(err("search x --page two"), format!("bad --page \"two\": use 1-1000; {usage}"));
+        assert_eq!(
+            err("search x --page `"),
+            format!("bad --page \"'\": use 1-1000; {usage}"),
+            "a typed backtick cannot open a code span"
+        );
         assert_eq!(err("search x --page 1 --page 2"), format!("--page given twice; {usage}"));
         assert_eq!(err("search x --feed"), format!("--feed needs a value; {usage}"));
         assert_eq!(

@@ -98,7 +98,13 @@ fn normalize(text: &str) -> String {
 /// A term for an error message: whole when short, else its start.
 fn shown(term: &str) -> String {
     const MAX: usize = 60;
-    let mut out: String = term.chars().filter(|c| !c.is_control()).take(MAX).collect();
+    // Backticks would pair with the code span of the usage line after the error.
+    let mut out: String = term
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '`' { '\'' } else { c })
+        .take(MAX)
+        .collect();
     if term.chars().count() > MAX {
         out.push('…');
     }
@@ -459,6 +465,7 @@ mod tests {
             "the regular expression \"/(a{1000}){1000}/\" is too large once compiled (nested or counted repetition); simplify it"
         );
         assert!(err(&format!("/{}a{}/", "(".repeat(30), ")".repeat(30))).contains("nest"));
+        assert_eq!(err("/a`(/"), "bad regular expression \"/a'(/\": unclosed group");
         let many: Vec<String> = (0..=MAX_REGEXES).map(|i| format!("/x{i}/")).collect();
         assert_eq!(Filter::parse(&many, &[]), Err(FilterError::TooManyRegexes));
     }

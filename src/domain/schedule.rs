@@ -529,15 +529,16 @@ fn max_distance(word: &str) -> usize {
     }
 }
 
-/// User text quoted back in an error, cut short so errors stay one line.
+/// User text quoted back in an error, cut short so errors stay one line. Its backticks
+/// become apostrophes: an error's usage line is a code span, and a stray backtick typed
+/// by someone must not pair with it.
 pub(crate) fn echo(s: &str) -> String {
-    if s.chars().count() <= MAX_ECHO_CHARS {
-        s.to_string()
-    } else {
-        let mut short: String = s.chars().take(MAX_ECHO_CHARS).collect();
+    let mut short: String =
+        s.chars().take(MAX_ECHO_CHARS).map(|c| if c == '`' { '\'' } else { c }).collect();
+    if s.chars().count() > MAX_ECHO_CHARS {
         short.push('…');
-        short
     }
+    short
 }
 
 #[cfg(test)]
