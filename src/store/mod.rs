@@ -25,7 +25,7 @@ pub use deliveries::{
     Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,
 };
-pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess};
+pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess, UnchangedPoll};
 pub use ops::OpsSnapshot;
 
 /// Handle to herald's database; cheap to clone.
