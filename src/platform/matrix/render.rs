@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::commands::cmd::is_command_reference;
 use crate::platform::console::{self, clean, clean_line};
+use crate::domain::template::{Piece, PostStyle, plain as plain_pieces};
 use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
 /// The event content for `reply` (without relation or transaction id); `prefix` is what
@@ -24,6 +25,105 @@ pub fn content(reply: &Reply, prefix: &str) -> Value {
         "formatted_body": html,
         "m.mentions": {},
     })
+}
+
+/// An article post's event content: `m.text` when the subscription notifies (clients
+/// notify for it), else `m.notice`; shaped by its style and template.
+pub fn post_content(reply: &Reply, prefix: &str, notify: bool) -> Value {
+    let shaped = match (&reply.templated, reply.style) {
+        (Some(t), _) => Some(template_bodies(&t.template.render(&t.fields, POST_MAX, &|p: &Piece| {
+            p.as_str().chars().count()
+        }))),
+        (None, PostStyle::Embed) => None,
+        (None, PostStyle::Compact) => {
+            let title = clean_line(reply.title.as_deref().unwrap_or("(untitled)"));
+            let html = format!("<b>{}</b>", link(&esc_line(&title), reply.url.as_deref()));
+            let url = reply.url.as_deref().filter(|_| href(reply.url.as_deref()).is_some());
+            let plain = match url {
+                Some(u) => format!("{title} {}", clean_line(u)),
+                None => title,
+            };
+            Some((defang(&plain), html))
+        }
+        (None, PostStyle::Link) => href(reply.url.as_deref()).map(|h| {
+            let url = clean_line(reply.url.as_deref().unwrap_or_default());
+            (url, format!("<a href=\"{h}\">{h}</a>"))
+        }),
+    };
+    let mut content = match shaped {
+        Some((body, html)) => json!({
+            "msgtype": "m.notice",
+            "body": body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": html,
+            "m.mentions": {},
+        }),
+        None => content(reply, prefix),
+    };
+    if notify {
+        content["msgtype"] = json!("m.text");
+    }
+    content
+}
+
+/// A rendered template's longest text in a post (Matrix events hold 64 KiB).
+const POST_MAX: usize = 16_000;
+
+/// A rendered template's plain and HTML bodies. The template's own `**bold**`, `*italic*`
+/// and line breaks render; feed text is escaped, its `*` and `_` as entities so that no
+/// emphasis can open or close inside it.
+fn template_bodies(pieces: &[Piece]) -> (String, String) {
+    let plain = defang(&clean(&plain_pieces(pieces)));
+    let mut html = String::new();
+    for p in pieces {
+        match p {
+            Piece::Markup(m) => html.push_str(&escape(&clean(m))),
+            Piece::Text(t) => html.push_str(&inert(&esc(t))),
+            Piece::Url(u) => match href(Some(u.as_str())) {
+                Some(h) => html.push_str(&format!("<a href=\"{}\">{}</a>", inert(&h), inert(&h))),
+                None => html.push_str(&inert(&esc(u))),
+            },
+        }
+    }
+    (plain, emphasis(&html).replace('\n', "<br>"))
+}
+
+fn inert(s: &str) -> String {
+    s.replace('*', "&#42;").replace('_', "&#95;")
+}
+
+/// `**x**` as bold and `*x*` as italic, on one line each.
+fn emphasis(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    for (i, line) in html.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let bold = pairs(line, "**", "b");
+        out.push_str(&pairs(&bold, "*", "i"));
+    }
+    out
+}
+
+fn pairs(line: &str, mark: &str, tag: &str) -> String {
+    let parts: Vec<&str> = line.split(mark).collect();
+    if parts.len() < 3 {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let closed = (parts.len() - 1) / 2 * 2;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            if i <= closed {
+                let slash = if i % 2 == 1 { "" } else { "/" };
+                out.push_str(&format!("<{slash}{tag}>"));
+            } else {
+                out.push_str(mark);
+            }
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// The plain and HTML bodies of `reply`.
