@@ -243,7 +243,7 @@ impl FakeDiscord {
             .iter()
             .map(|(id, name, chans)| (*id, name.to_string(), chans.to_vec()))
             .collect();
-        let ids = Arc::new(AtomicU64::new(1_000_000_000_000_000_000));
+        let ids = Arc::new(AtomicU64::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
         let gateway_addr = listener.local_addr().expect("gateway addr");
         let gateway_url = format!("ws://{gateway_addr}");
@@ -273,7 +273,7 @@ impl FakeDiscord {
     }
 
     fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::SeqCst)
+        snowflake(&self.ids)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -289,6 +289,11 @@ impl FakeDiscord {
     /// tags, or gives a text channel (0) its herald permissions.
     pub fn set_channel(&self, channel: u64, spec: ChannelSpec) {
         lock(&self.state).channels.insert(channel, spec);
+    }
+
+    /// Discord keeps a nonce for a few minutes: after them a resend is a new message.
+    pub fn forget_nonces(&self) {
+        lock(&self.state).nonces.clear();
     }
 
     pub fn threads(&self) -> Vec<Thread> {
@@ -584,6 +589,19 @@ impl FakeDiscord {
     pub fn channel_delete(&self, guild: u64, channel: u64) {
         self.dispatch("CHANNEL_DELETE", channel_payload(guild, channel));
     }
+}
+
+/// A new id as Discord makes them: milliseconds since 2015 in the high bits, so ids
+/// grow with time and tell when something was made; strictly increasing.
+fn snowflake(ids: &AtomicU64) -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let now = ms.saturating_sub(1_420_070_400_000) << 22;
+    let prev = ids
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(now.max(p + 1)))
+        .unwrap_or_else(|p| p);
+    now.max(prev + 1)
 }
 
 /// A deterministic token suffix (tests need no randomness, only uniqueness).
@@ -999,7 +1017,7 @@ fn route(
     if !token_route && req.header("authorization") != Some(&format!("Bot {TOKEN}")) {
         return error(401, 0, "401: Unauthorized");
     }
-    let next_id = || ids.fetch_add(1, Ordering::SeqCst);
+    let next_id = || snowflake(ids);
     let app = APP_ID.to_string();
     match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["gateway"]) => json_response(200, &json!({"url": gateway_url})),
@@ -1550,7 +1568,7 @@ async fn gateway_conn(
                             break;
                         }
                         let mut st = lock(&state);
-                        let session = format!("session-{}", ids.fetch_add(1, Ordering::SeqCst));
+                        let session = format!("session-{}", snowflake(&ids));
                         let guilds = st.guilds.clone();
                         let gw = &mut st.gateway;
                         gw.identifies += 1;
