@@ -1378,6 +1378,16 @@ async fn a_webhook_posts_as_the_feed_and_without_manage_webhooks_herald_posts_it
     }
     assert_eq!(p[0].body["embeds"][0]["title"], "First");
 
+    // A webhook call has no nonce: when its answer is lost, the retry finds the post.
+    w.article(feed, "n4", "Fourth", &[CHAN]).await;
+    w.fake.fail_next(CHAN, [Fail::SlowAnswer(Duration::from_secs(3))]);
+    assert_eq!(w.dispatch().await.retried, 1);
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await.sent, 1);
+    let titles: Vec<Value> =
+        posts(&w, CHAN).iter().map(|m| m.body["embeds"][0]["title"].clone()).collect();
+    assert_eq!(titles, [json!("First"), json!("Second"), json!("Fourth")], "posted once");
+
     // Without Manage Webhooks: the subscribe says so, and herald posts as itself.
     w.fake.set_channel(
         CHAN2,
