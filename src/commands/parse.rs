@@ -656,10 +656,10 @@ mod tests {
 
     #[test]
     fn subscribe_options() {
-        let Command::Subscribe { options, .. } = ok(
-            "subscribe 3 --style Compact --template \"**{title}**\\n{link}\" --mention <@&42> \
-             --notify --thread=off --webhook=yes --preview",
-        ) else {
+        let Command::Subscribe { options, .. } =
+            ok("subscribe 3 --style Compact --template \"**{title}**\\n{link}\" --mention <@&42> \
+             --notify --thread=off --webhook=yes --preview")
+        else {
             panic!("a subscribe");
         };
         let template = options.template.clone().flatten().expect("a template");

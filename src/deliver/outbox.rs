@@ -476,7 +476,11 @@ impl Dispatcher {
                     break 'queue;
                 }
                 let post = article_delivery(&job);
-                let progress = StoreProgress { store: &self.store, delivery: job.id, done: job.progress.clone() };
+                let progress = StoreProgress {
+                    store: &self.store,
+                    delivery: job.id,
+                    done: job.progress.clone(),
+                };
                 let result = self
                     .deliver(platform.as_ref(), &ch.external_id, &post, &job.idem_key, &progress)
                     .await;
@@ -744,32 +748,6 @@ pub fn backoff_s(attempts: i64, max_s: i64) -> i64 {
     (30i64 << (attempts - 1).clamp(0, 20)).min(max_s.max(1))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        assert_eq!(backoff_s(1, 300), 30);
-        assert_eq!(backoff_s(2, 300), 60);
-        assert_eq!(backoff_s(4, 300), 240);
-        assert_eq!(backoff_s(5, 300), 300);
-        assert_eq!(backoff_s(500, 300), 300);
-    }
-
-    #[test]
-    fn a_rate_limit_waits_at_least_as_long_as_asked() {
-        let policy = DeliveryPolicy::default();
-        let r = Refusal::of(
-            SendError::RateLimited { retry_after: Duration::from_millis(1500) },
-            0,
-            100,
-            &policy,
-        );
-        assert_eq!((r.at, r.counts, r.pause), (102, false, false));
-    }
-}
-
 /// A delivery's steps, kept in its outbox row.
 struct StoreProgress<'a> {
     store: &'a Store,
@@ -793,5 +771,31 @@ impl Progress for StoreProgress<'_> {
                 .await
                 .map_err(|e| SendError::Transient(format!("recording a post's progress: {e}")))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff_s(1, 300), 30);
+        assert_eq!(backoff_s(2, 300), 60);
+        assert_eq!(backoff_s(4, 300), 240);
+        assert_eq!(backoff_s(5, 300), 300);
+        assert_eq!(backoff_s(500, 300), 300);
+    }
+
+    #[test]
+    fn a_rate_limit_waits_at_least_as_long_as_asked() {
+        let policy = DeliveryPolicy::default();
+        let r = Refusal::of(
+            SendError::RateLimited { retry_after: Duration::from_millis(1500) },
+            0,
+            100,
+            &policy,
+        );
+        assert_eq!((r.at, r.counts, r.pause), (102, false, false));
     }
 }

@@ -140,7 +140,8 @@ impl Template {
                 }
                 '{' => {
                     let rest = &source[at + 1..];
-                    let Some(end) = rest.find(['}', '{', '\n']).filter(|&e| rest[e..].starts_with('}'))
+                    let Some(end) =
+                        rest.find(['}', '{', '\n']).filter(|&e| rest[e..].starts_with('}'))
                     else {
                         return Err(TemplateError(format!(
                             "an unclosed {{ in the template at \"{}\": placeholders are written \
@@ -216,8 +217,7 @@ impl Template {
                 Part::Literal(s) => Some((None, Piece::Markup(s.clone()))),
                 Part::Field(f) => {
                     let value = fields.get(*f).filter(|v| !v.is_empty())?;
-                    let piece =
-                        if f.is_url() { Piece::Url(value) } else { Piece::Text(value) };
+                    let piece = if f.is_url() { Piece::Url(value) } else { Piece::Text(value) };
                     Some((Some(*f), piece))
                 }
             })
@@ -226,9 +226,8 @@ impl Template {
             pieces.iter().map(|(_, p)| cost(p)).sum()
         };
         let mut over = total(&pieces).saturating_sub(max_chars);
-        let mut order: Vec<usize> = (0..pieces.len())
-            .filter(|&i| matches!(pieces[i].1, Piece::Text(_)))
-            .collect();
+        let mut order: Vec<usize> =
+            (0..pieces.len()).filter(|&i| matches!(pieces[i].1, Piece::Text(_))).collect();
         order.sort_by_key(|&i| (pieces[i].0.map_or(9, Placeholder::cut_order), i));
         for i in order {
             if over == 0 {

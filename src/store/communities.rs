@@ -434,9 +434,8 @@ impl Store {
         channel_id: i64,
         feed_id: i64,
     ) -> Result<Option<SubscriptionRow>, StoreError> {
-        let sql = format!(
-            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? AND feed_id = ?"
-        );
+        let sql =
+            format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? AND feed_id = ?");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(channel_id)
             .bind(feed_id)

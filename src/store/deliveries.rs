@@ -330,7 +330,11 @@ impl Store {
     }
 
     /// Records the steps of a multi-step post done so far, before the next one.
-    pub async fn record_delivery_progress(&self, id: i64, progress: &str) -> Result<(), StoreError> {
+    pub async fn record_delivery_progress(
+        &self,
+        id: i64,
+        progress: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE deliveries SET progress = ? WHERE id = ?")
             .bind(progress)
             .bind(id)

@@ -64,11 +64,7 @@ fn migrator() -> Migrator {
             "delivery_order_notices",
             include_str!("../../migrations/0006_delivery_order_notices.sql"),
         ),
-        (
-            7,
-            "subscription_options",
-            include_str!("../../migrations/0007_subscription_options.sql"),
-        ),
+        (7, "subscription_options", include_str!("../../migrations/0007_subscription_options.sql")),
     ])
 }
 

@@ -1157,7 +1157,11 @@ async fn a_template_renders_its_markup_with_feed_text_escaped_and_bad_ones_are_r
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
     let f = json!(format!("#{feed}"));
     let unknown = w
-        .cmd(MANAGER, "subscribe", opts(&[("feed", f.clone()), ("template", json!("{title} {titel}"))]))
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[("feed", f.clone()), ("template", json!("{title} {titel}"))]),
+        )
         .await;
     assert!(unknown.text().contains("unknown placeholder {titel}"), "{}", unknown.text());
     assert!(unknown.text().contains("{summary}"), "names the placeholders: {}", unknown.text());
@@ -1177,7 +1181,11 @@ async fn a_template_renders_its_markup_with_feed_text_escaped_and_bad_ones_are_r
             opts(&[("feed", f.clone()), ("template", json!("{title}")), ("style", json!("link"))]),
         )
         .await;
-    assert!(link_with_template.text().contains("takes no template"), "{}", link_with_template.text());
+    assert!(
+        link_with_template.text().contains("takes no template"),
+        "{}",
+        link_with_template.text()
+    );
     let subs = w.cmd(MANAGER, "subscriptions", json!([])).await;
     assert!(subs.text().contains("None yet"), "refusals saved nothing: {}", subs.text());
 
@@ -1187,7 +1195,11 @@ async fn a_template_renders_its_markup_with_feed_text_escaped_and_bad_ones_are_r
         .cmd(
             MANAGER,
             "subscribe",
-            typed(&[("feed", 3, f.clone()), ("template", 3, json!(template)), ("preview", 5, json!(true))]),
+            typed(&[
+                ("feed", 3, f.clone()),
+                ("template", 3, json!(template)),
+                ("preview", 5, json!(true)),
+            ]),
         )
         .await;
     let shown = preview.text();
@@ -1200,7 +1212,11 @@ async fn a_template_renders_its_markup_with_feed_text_escaped_and_bad_ones_are_r
         .cmd(
             MANAGER,
             "subscribe",
-            opts(&[("feed", f.clone()), ("template", json!(template)), ("style", json!("compact"))]),
+            opts(&[
+                ("feed", f.clone()),
+                ("template", json!(template)),
+                ("style", json!("compact")),
+            ]),
         )
         .await;
     assert!(s.text().contains("Subscribed") && s.text().contains("style compact"), "{}", s.text());
@@ -1313,19 +1329,34 @@ async fn a_forum_channel_gets_one_tagged_post_per_article_and_a_lost_answer_post
     let channel_opt =
         subscribe["options"].as_array().into_iter().flatten().find(|o| o["name"] == "channel");
     assert_eq!(channel_opt.map(|o| o["type"].clone()), Some(json!(7)), "{subscribe:#}");
-    let options = typed(&[("feed", 3, json!(format!("#{feed}"))), ("channel", 7, json!(FORUM.to_string()))]);
+    let options =
+        typed(&[("feed", 3, json!(format!("#{feed}"))), ("channel", 7, json!(FORUM.to_string()))]);
     let resolved = |perms: u64| {
         json!({"channels": {FORUM.to_string(): {"id": FORUM.to_string(), "name": "news-forum",
             "type": 15, "permissions": perms.to_string()}}})
     };
     // The invoker needs Manage Channels in the channel subscribed, not only here.
     let id = w.fake.interaction_with(
-        2, GUILD, CHAN, USER, MANAGER, "subscribe", options.clone(), resolved(perms::NONE),
+        2,
+        GUILD,
+        CHAN,
+        USER,
+        MANAGER,
+        "subscribe",
+        options.clone(),
+        resolved(perms::NONE),
     );
     let refused = w.fake.wait_answer(id).await;
     assert!(refused.text().contains("Manage Channels permission in"), "{}", refused.text());
     let id = w.fake.interaction_with(
-        2, GUILD, CHAN, USER, perms::NONE, "subscribe", options, resolved(MANAGER),
+        2,
+        GUILD,
+        CHAN,
+        USER,
+        perms::NONE,
+        "subscribe",
+        options,
+        resolved(MANAGER),
     );
     let ok = w.fake.wait_answer(id).await;
     assert!(ok.text().contains("Subscribed"), "{}", ok.text());
@@ -1360,7 +1391,9 @@ async fn a_webhook_posts_as_the_feed_and_without_manage_webhooks_herald_posts_it
     let mut w = world().await;
     let feed = w.feed_with("/feed.xml", "Discord Asia Desk", "korea", 1).await;
     let f = json!(format!("#{feed}"));
-    let s = w.cmd(MANAGER, "subscribe", typed(&[("feed", 3, f.clone()), ("webhook", 5, json!(true))])).await;
+    let s = w
+        .cmd(MANAGER, "subscribe", typed(&[("feed", 3, f.clone()), ("webhook", 5, json!(true))]))
+        .await;
     assert!(s.text().contains("as the feed") && !s.text().contains("lacks"), "{}", s.text());
     w.article(feed, "n1", "First", &[CHAN]).await;
     w.article(feed, "n2", "Second", &[CHAN]).await;
@@ -1396,7 +1429,12 @@ async fn a_webhook_posts_as_the_feed_and_without_manage_webhooks_herald_posts_it
     let view_send_embed_threads = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 38);
     w.fake.set_app_permissions(Some(view_send_embed_threads));
     let id = w.fake.interaction(
-        2, GUILD, CHAN2, USER, MANAGER, "subscribe",
+        2,
+        GUILD,
+        CHAN2,
+        USER,
+        MANAGER,
+        "subscribe",
         typed(&[("feed", 3, f), ("webhook", 5, json!(true))]),
     );
     let s = w.fake.wait_answer(id).await;

@@ -101,12 +101,14 @@ fn parse(lexer: &mut Lexer<'_>) -> Result<Command, ParseError> {
     }
     let one = |name: &str| args.options.one(name).map(|t| t.text);
     let options = SubscribeOptions {
-        template: one("template").map(|t| parse_template(&t)).transpose().map_err(|problem| {
-            ParseError::Invalid { problem, usage }
-        })?,
-        style: one("style").map(|s| style(&s)).transpose().map_err(|problem| {
-            ParseError::Invalid { problem, usage }
-        })?,
+        template: one("template")
+            .map(|t| parse_template(&t))
+            .transpose()
+            .map_err(|problem| ParseError::Invalid { problem, usage })?,
+        style: one("style")
+            .map(|s| style(&s))
+            .transpose()
+            .map_err(|problem| ParseError::Invalid { problem, usage })?,
         mention: one("mention").map(|m| mention(&m)),
         notify: flag(&args.options, "notify", usage)?,
         thread: flag(&args.options, "thread", usage)?,

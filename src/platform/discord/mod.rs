@@ -22,11 +22,11 @@ use serenity::http::HttpError;
 use serenity::model::channel::Nonce;
 
 use super::{Platform, SendError, SendFuture, Sent};
-use crate::deliver::port::{Post, PostLimits, Progress};
 use crate::clock::SharedClock;
 use crate::commands::Core;
 use crate::config::{CommunityConfig, DiscordConfig};
 use crate::deliver::digest::DigestLimits;
+use crate::deliver::port::{Post, PostLimits, Progress};
 
 impl DigestLimits {
     /// Discord caps an embed description at 4096 characters, all embeds of a

@@ -51,7 +51,10 @@ struct ChannelInfo {
 /// herald's webhook in a channel, or why there is none.
 #[derive(Debug, Clone)]
 enum Hook {
-    Ready { id: u64, token: String },
+    Ready {
+        id: u64,
+        token: String,
+    },
     /// Herald may not manage webhooks there (told once, then posts as itself).
     Denied,
 }
@@ -200,9 +203,9 @@ fn without(s: &str, word: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < chars.len() {
-        let hit = chars.get(i..i + w.len()).is_some_and(|run| {
-            run.iter().zip(&w).all(|(a, b)| a.eq_ignore_ascii_case(b))
-        });
+        let hit = chars
+            .get(i..i + w.len())
+            .is_some_and(|run| run.iter().zip(&w).all(|(a, b)| a.eq_ignore_ascii_case(b)));
         if hit {
             i += w.len();
         } else {
@@ -449,7 +452,8 @@ impl PostState {
     ) -> Result<Sent, SendError> {
         let name = thread_name(post.reply.title.as_deref());
         let mut steps = Steps::read(progress);
-        if let (Some(started), Some(guild)) = (steps.started_ms, info.guild_id.and_then(NonZeroU64::new))
+        if let (Some(started), Some(guild)) =
+            (steps.started_ms, info.guild_id.and_then(NonZeroU64::new))
         {
             let request = Request::new(
                 Route::GuildThreadsActive { guild_id: GuildId::from(guild) },
@@ -460,7 +464,10 @@ impl PostState {
                 && let Some(found) = active["threads"].as_array().into_iter().flatten().find(|t| {
                     t["parent_id"].as_str() == Some(&forum.to_string())
                         && t["name"].as_str() == Some(&name)
-                        && t["id"].as_str().and_then(|i| i.parse::<u64>().ok()).is_some_and(|i| i >= since)
+                        && t["id"]
+                            .as_str()
+                            .and_then(|i| i.parse::<u64>().ok())
+                            .is_some_and(|i| i >= since)
                 })
             {
                 return Ok(Sent { message_id: id_of(found) });
@@ -493,8 +500,9 @@ impl PostState {
         if let Some(info) = self.cached(id) {
             return Ok(info);
         }
-        let v = call(http, Request::new(Route::Channel { channel_id: id.into() }, LightMethod::Get))
-            .await?;
+        let v =
+            call(http, Request::new(Route::Channel { channel_id: id.into() }, LightMethod::Get))
+                .await?;
         let info = ChannelInfo {
             kind: v["type"].as_u64().unwrap_or(0),
             guild_id: v["guild_id"].as_str().and_then(|g| g.parse().ok()),
@@ -512,7 +520,11 @@ impl PostState {
     /// herald's webhook in the channel: its own if it has one, else a new one. `None`
     /// when herald may not manage webhooks there: posts come from herald itself, and
     /// the log says so once per channel and hour.
-    async fn hook(&self, http: &Http, channel: NonZeroU64) -> Result<Option<(u64, String)>, SendError> {
+    async fn hook(
+        &self,
+        http: &Http,
+        channel: NonZeroU64,
+    ) -> Result<Option<(u64, String)>, SendError> {
         if let Some((at, hook)) = lock(&self.hooks).get(&channel.get())
             && at.elapsed() < CHANNEL_TTL * 6
         {
@@ -539,7 +551,11 @@ impl PostState {
         })
     }
 
-    async fn find_or_make_hook(&self, http: &Http, channel: NonZeroU64) -> Result<Hook, serenity::Error> {
+    async fn find_or_make_hook(
+        &self,
+        http: &Http,
+        channel: NonZeroU64,
+    ) -> Result<Hook, serenity::Error> {
         let cached = *lock(&self.bot_id);
         let bot = match cached {
             Some(b) => b,
@@ -555,9 +571,10 @@ impl PostState {
             Request::new(Route::ChannelWebhooks { channel_id: channel.into() }, LightMethod::Get),
         )
         .await?;
-        let own = list.as_array().into_iter().flatten().find(|w| {
-            w["user"]["id"].as_str() == Some(&bot.to_string()) && w["token"].is_string()
-        });
+        let own =
+            list.as_array().into_iter().flatten().find(|w| {
+                w["user"]["id"].as_str() == Some(&bot.to_string()) && w["token"].is_string()
+            });
         let hook = match own {
             Some(w) => w.clone(),
             None => {
@@ -580,7 +597,10 @@ impl PostState {
 fn same_post(held: &Value, msg: &Value) -> bool {
     let text = |v: &Value| v["content"].as_str().unwrap_or_default().to_string();
     let card = |v: &Value| {
-        (v["embeds"][0]["url"].as_str().map(String::from), v["embeds"][0]["title"].as_str().map(String::from))
+        (
+            v["embeds"][0]["url"].as_str().map(String::from),
+            v["embeds"][0]["title"].as_str().map(String::from),
+        )
     };
     text(held) == text(msg) && card(held) == card(msg)
 }
@@ -655,8 +675,10 @@ mod tests {
             .enumerate()
             .map(|(i, n)| (i.to_string(), n.to_string()))
             .collect();
-        let topics: Vec<String> =
-            ["economy", "north", "korea", "a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        let topics: Vec<String> = ["economy", "north", "korea", "a", "b", "c", "d"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(matching_tags(&tags, &topics), ["0", "1", "3", "4", "5"]);
         assert!(matching_tags(&tags, &["korea".into()]).is_empty());
     }

@@ -10,8 +10,8 @@
 use serde_json::{Value, json};
 
 use crate::commands::cmd::is_command_reference;
-use crate::platform::console::{self, clean, clean_line};
 use crate::domain::template::{Piece, PostStyle, plain as plain_pieces};
+use crate::platform::console::{self, clean, clean_line};
 use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
 /// The event content for `reply` (without relation or transaction id); `prefix` is what
@@ -31,9 +31,11 @@ pub fn content(reply: &Reply, prefix: &str) -> Value {
 /// notify for it), else `m.notice`; shaped by its style and template.
 pub fn post_content(reply: &Reply, prefix: &str, notify: bool) -> Value {
     let shaped = match (&reply.templated, reply.style) {
-        (Some(t), _) => Some(template_bodies(&t.template.render(&t.fields, POST_MAX, &|p: &Piece| {
-            p.as_str().chars().count()
-        }))),
+        (Some(t), _) => {
+            Some(template_bodies(
+                &t.template.render(&t.fields, POST_MAX, &|p: &Piece| p.as_str().chars().count()),
+            ))
+        }
         (None, PostStyle::Embed) => None,
         (None, PostStyle::Compact) => {
             let title = clean_line(reply.title.as_deref().unwrap_or("(untitled)"));

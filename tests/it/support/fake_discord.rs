@@ -875,15 +875,20 @@ fn check_allowed(body: &Value) -> Result<(Option<Vec<String>>, bool), Response> 
     if parse.iter().any(|p| !["roles", "users", "everyone"].contains(p)) {
         return invalid("parse holds an unknown type");
     }
-    let roles: Vec<String> =
-        am["roles"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(String::from)).collect();
+    let roles: Vec<String> = am["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(String::from))
+        .collect();
     if parse.contains(&"roles") && !roles.is_empty() {
         return invalid("parse:[\"roles\"] and roles are mutually exclusive");
     }
     if roles.len() > 100 {
         return invalid("more than 100 roles");
     }
-    let others = parse.contains(&"everyone") || parse.contains(&"users")
+    let others = parse.contains(&"everyone")
+        || parse.contains(&"users")
         || am["users"].as_array().is_some_and(|u| !u.is_empty());
     Ok((if parse.contains(&"roles") { None } else { Some(roles) }, others))
 }
@@ -1129,9 +1134,14 @@ fn route(
             let mut v = channel_payload(spec.guild, channel);
             v["type"] = json!(spec.kind);
             if matches!(spec.kind, 15 | 16) {
-                v["available_tags"] = json!(spec.tags.iter().map(|(id, name)| json!({
+                v["available_tags"] = json!(
+                    spec.tags
+                        .iter()
+                        .map(|(id, name)| json!({
                     "id": id.to_string(), "name": name, "moderated": false,
-                    "emoji_id": null, "emoji_name": null})).collect::<Vec<_>>());
+                    "emoji_id": null, "emoji_name": null}))
+                        .collect::<Vec<_>>()
+                );
                 v["default_reaction_emoji"] = Value::Null;
                 v["default_sort_order"] = Value::Null;
                 v["default_forum_layout"] = json!(0);
@@ -1168,7 +1178,10 @@ fn route(
                 if !matches!(spec.kind, 15 | 16) {
                     // A thread without a message needs a type on a text channel;
                     // herald never asks for one.
-                    return json_response(400, &json!({"code": 50035, "message": "Invalid Form Body"}));
+                    return json_response(
+                        400,
+                        &json!({"code": 50035, "message": "Invalid Form Body"}),
+                    );
                 }
                 let name = body["name"].as_str().unwrap_or("");
                 if let Some(r) = bad_name("name", name, 100, false) {
@@ -1186,8 +1199,11 @@ fn route(
                 if tags.len() > 5
                     || tags.iter().any(|t| !spec.tags.iter().any(|(id, _)| id.to_string() == *t))
                 {
-                    return json_response(400, &json!({"code": 50035, "message": "Invalid Form Body",
-                        "errors": {"applied_tags": {"_errors": [{"code": "BASE_TYPE_BAD_TAG", "message": "Unknown or too many tags."}]}}}));
+                    return json_response(
+                        400,
+                        &json!({"code": 50035, "message": "Invalid Form Body",
+                        "errors": {"applied_tags": {"_errors": [{"code": "BASE_TYPE_BAD_TAG", "message": "Unknown or too many tags."}]}}}),
+                    );
                 }
                 st.fails.get_mut(&forum).and_then(VecDeque::pop_front)
             };
@@ -1287,8 +1303,12 @@ fn route(
                 return error(403, 50013, "Missing Permissions");
             }
             if req.method == "GET" {
-                let list: Vec<Value> =
-                    st.webhooks.iter().filter(|h| h.channel_id == channel).map(hook_payload).collect();
+                let list: Vec<Value> = st
+                    .webhooks
+                    .iter()
+                    .filter(|h| h.channel_id == channel)
+                    .map(hook_payload)
+                    .collect();
                 return json_response(200, &Value::Array(list));
             }
             let name = body["name"].as_str().unwrap_or("");
