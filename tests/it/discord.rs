@@ -282,7 +282,10 @@ async fn fake_payloads_are_complete_for_serenity_models() {
             "READY" => serde_json::from_value::<Ready>(v.clone()).map(|_| ()),
             "GUILD_CREATE" => serde_json::from_value::<Guild>(v.clone()).map(|_| ()),
             "GUILD_DELETE" => serde_json::from_value::<UnavailableGuild>(v.clone()).map(|_| ()),
-            "CHANNEL_DELETE" => serde_json::from_value::<GuildChannel>(v.clone()).map(|_| ()),
+            "CHANNEL_DELETE" | "FORUM" | "THREAD" => {
+                serde_json::from_value::<GuildChannel>(v.clone()).map(|_| ())
+            }
+            "WEBHOOK" => serde_json::from_value::<serenity::all::Webhook>(v.clone()).map(|_| ()),
             _ => serde_json::from_value::<Message>(v.clone()).map(|_| ()),
         };
         ok.unwrap_or_else(|e| panic!("{name}: {e}\n{v:#}"));

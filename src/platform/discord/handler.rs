@@ -128,6 +128,25 @@ impl Handler {
                 }
             }
         }
+        // A thread cannot hold threads: refuse while the person is there to choose.
+        let in_thread = !elsewhere
+            && ci.channel.as_ref().is_some_and(|c| {
+                matches!(
+                    c.kind,
+                    ChannelType::PublicThread
+                        | ChannelType::PrivateThread
+                        | ChannelType::NewsThread
+                )
+            });
+        if in_thread
+            && matches!(&cmd, Command::Subscribe { options, .. } if options.thread == Some(true))
+        {
+            let reply = Reply::error(
+                "This channel is a thread, and a thread cannot hold threads: subscribe without \
+                 `thread`, or in the channel the thread belongs to.",
+            );
+            return respond(http, ci, &reply, Vec::new()).await;
+        }
         let wants_webhook = matches!(
             &cmd,
             Command::Subscribe { options, .. } if options.webhook == Some(true) && !options.preview

@@ -12,12 +12,26 @@ use serde_json::{Value, json};
 use crate::commands::cmd::is_command_reference;
 use crate::domain::template::{Piece, PostStyle, plain as plain_pieces};
 use crate::platform::console::{self, clean, clean_line};
-use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
+use crate::reply::{Inline, Item, Reply, Tone, Visibility, inline_runs};
 
 /// The event content for `reply` (without relation or transaction id); `prefix` is what
 /// starts a command in a room (`!herald`), for the commands herald's own text mentions.
+/// An article in a style or template of its own (a post, or a preview of one) is shaped
+/// by them.
 pub fn content(reply: &Reply, prefix: &str) -> Value {
-    let (body, html) = render(reply, prefix);
+    let (body, html) = match shaped(reply) {
+        // A post shows its shape alone; a preview (only for the asker) says what it is.
+        Some((body, html)) => {
+            match reply.footer.as_deref().filter(|_| reply.visibility == Visibility::Private) {
+                Some(f) => (
+                    format!("{body}\n\n{}", clean_line(f)),
+                    format!("{html}<p><em>{}</em></p>", esc_line(f)),
+                ),
+                None => (body, html),
+            }
+        }
+        None => render(reply, prefix),
+    };
     json!({
         "msgtype": "m.notice",
         "body": body,
@@ -28,9 +42,22 @@ pub fn content(reply: &Reply, prefix: &str) -> Value {
 }
 
 /// An article post's event content: `m.text` when the subscription notifies (clients
-/// notify for it), else `m.notice`; shaped by its style and template.
+/// notify for it), else `m.notice`.
 pub fn post_content(reply: &Reply, prefix: &str, notify: bool) -> Value {
-    let shaped = match (&reply.templated, reply.style) {
+    let mut content = content(reply, prefix);
+    if notify {
+        content["msgtype"] = json!("m.text");
+    }
+    content
+}
+
+/// The plain and HTML bodies of an article in a style or template of its own; `None`
+/// for the card.
+fn shaped(reply: &Reply) -> Option<(String, String)> {
+    if reply.tone != Tone::Article {
+        return None;
+    }
+    match (&reply.templated, reply.style) {
         (Some(t), _) => {
             Some(template_bodies(
                 &t.template.render(&t.fields, POST_MAX, &|p: &Piece| p.as_str().chars().count()),
@@ -51,21 +78,7 @@ pub fn post_content(reply: &Reply, prefix: &str, notify: bool) -> Value {
             let url = clean_line(reply.url.as_deref().unwrap_or_default());
             (url, format!("<a href=\"{h}\">{h}</a>"))
         }),
-    };
-    let mut content = match shaped {
-        Some((body, html)) => json!({
-            "msgtype": "m.notice",
-            "body": body,
-            "format": "org.matrix.custom.html",
-            "formatted_body": html,
-            "m.mentions": {},
-        }),
-        None => content(reply, prefix),
-    };
-    if notify {
-        content["msgtype"] = json!("m.text");
     }
-    content
 }
 
 /// A rendered template's longest text in a post (Matrix events hold 64 KiB).
@@ -334,6 +347,41 @@ fn item_html(item: &Item) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::template::{Fields, Template, Templated};
+
+    #[test]
+    fn templates_render_their_markup_and_keep_feed_text_inert() {
+        let mut r = Reply::public(Tone::Article, "summary");
+        r.templated = Some(Templated {
+            template: Template::parse("**{title}** *via* {feed}\n{link}", 100).expect("valid"),
+            fields: Fields {
+                title: "A **b** <i>c</i> @room".into(),
+                feed: "F_e_ed".into(),
+                link: Some("https://x.example/a_b".into()),
+                ..Fields::default()
+            },
+        });
+        let c = post_content(&r, "!herald", true);
+        assert_eq!(c["msgtype"], "m.text");
+        assert_eq!(
+            c["formatted_body"],
+            "<b>A &#42;&#42;b&#42;&#42; &lt;i&gt;c&lt;/i&gt; @\u{2060}room</b> <i>via</i> \
+             F&#95;e&#95;ed<br><a href=\"https://x.example/a&#95;b\">https://x.example/a&#95;b</a>"
+        );
+        assert_eq!(
+            c["body"],
+            "**A **b** <i>c</i> @\u{2060}room** *via* F_e_ed\nhttps://x.example/a_b"
+        );
+        // A preview says it saved nothing; a post does not carry the footer.
+        r.footer = Some("F · preview: nothing was saved".into());
+        assert!(
+            !post_content(&r, "!herald", false)["body"].as_str().unwrap_or("").contains("preview")
+        );
+        r.visibility = Visibility::Private;
+        let preview = content(&r, "!herald");
+        assert_eq!(preview["msgtype"], "m.notice");
+        assert!(preview["body"].as_str().is_some_and(|b| b.ends_with("nothing was saved")));
+    }
 
     fn hostile() -> Reply {
         let mut r =

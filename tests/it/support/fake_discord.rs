@@ -559,6 +559,39 @@ impl FakeDiscord {
             ("GUILD_DELETE", json!({"id": "1", "unavailable": false})),
             ("CHANNEL_DELETE", channel_payload(1, 2)),
             (
+                "FORUM",
+                typed_channel_payload(
+                    3,
+                    &ChannelSpec {
+                        guild: 1,
+                        kind: 15,
+                        tags: vec![(4, "news".into())],
+                        manage_webhooks: true,
+                    },
+                ),
+            ),
+            (
+                "THREAD",
+                thread_payload(&Thread {
+                    id: 5,
+                    parent_id: 3,
+                    guild: 1,
+                    name: "t".into(),
+                    applied_tags: vec!["4".into()],
+                    message_id: 5,
+                }),
+            ),
+            (
+                "WEBHOOK",
+                hook_payload(&Hook {
+                    id: 6,
+                    channel_id: 2,
+                    guild: 1,
+                    name: "herald".into(),
+                    token: "x".into(),
+                }),
+            ),
+            (
                 "MESSAGE",
                 message_payload(
                     5,
@@ -937,6 +970,27 @@ fn bad_name(field: &str, name: &str, max: usize, banned_words: bool) -> Option<R
     None
 }
 
+/// A channel of `spec`'s type; a forum's with its tags.
+fn typed_channel_payload(channel: u64, spec: &ChannelSpec) -> Value {
+    let mut v = channel_payload(spec.guild, channel);
+    v["type"] = json!(spec.kind);
+    if matches!(spec.kind, 15 | 16) {
+        let tags: Vec<Value> = spec
+            .tags
+            .iter()
+            .map(|(id, name)| {
+                json!({"id": id.to_string(), "name": name, "moderated": false,
+                       "emoji_id": null, "emoji_name": null})
+            })
+            .collect();
+        v["available_tags"] = json!(tags);
+        v["default_reaction_emoji"] = Value::Null;
+        v["default_sort_order"] = Value::Null;
+        v["default_forum_layout"] = json!(0);
+    }
+    v
+}
+
 fn thread_payload(t: &Thread) -> Value {
     json!({
         "id": t.id.to_string(),
@@ -1131,22 +1185,7 @@ fn route(
             let Some(spec) = channel_spec(&st, channel) else {
                 return error(404, 10003, "Unknown Channel");
             };
-            let mut v = channel_payload(spec.guild, channel);
-            v["type"] = json!(spec.kind);
-            if matches!(spec.kind, 15 | 16) {
-                v["available_tags"] = json!(
-                    spec.tags
-                        .iter()
-                        .map(|(id, name)| json!({
-                    "id": id.to_string(), "name": name, "moderated": false,
-                    "emoji_id": null, "emoji_name": null}))
-                        .collect::<Vec<_>>()
-                );
-                v["default_reaction_emoji"] = Value::Null;
-                v["default_sort_order"] = Value::Null;
-                v["default_forum_layout"] = json!(0);
-            }
-            json_response(200, &v)
+            json_response(200, &typed_channel_payload(channel, &spec))
         }
         ("GET", ["channels", c, "messages"]) => {
             let channel = c.parse::<u64>().unwrap_or(0);
