@@ -277,7 +277,7 @@ impl PostState {
         key: &str,
         progress: &dyn Progress,
     ) -> Result<Sent, SendError> {
-        // A forum is learnt from Discord's refusal of a message there (50008), so a
+        // A forum is learnt from Discord's refusal of a message there (40058), so a
         // plain post costs one call; a webhook post asks first (forums need a thread
         // name from a webhook).
         let known = match &post.persona {
@@ -329,8 +329,12 @@ impl PostState {
                         .body(body(&message));
                         match call(http, request).await {
                             Ok(v) => v,
-                            // "Cannot send messages in a non-text channel": a forum.
-                            Err(e) if error_code(&e) == Some(50008) && known.is_none() => {
+                            // "Cannot send a message in a forum channel" (or, for
+                            // other kinds, "…in a non-text channel"): ask what it is.
+                            Err(e)
+                                if matches!(error_code(&e), Some(40058 | 50008))
+                                    && known.is_none() =>
+                            {
                                 let info = self.channel(http, id).await.map_err(classify)?;
                                 if !matches!(info.kind, FORUM | MEDIA) {
                                     return Err(classify(e));
@@ -484,7 +488,16 @@ impl PostState {
         let request =
             Request::new(Route::ChannelThreads { channel_id: forum.into() }, LightMethod::Post)
                 .body(body(&thread));
-        let made = call(http, request).await.map_err(classify)?;
+        let made = call(http, request).await.map_err(|e| match error_code(&e) {
+            // "A tag is required": no tag of the forum names the article; a retry would
+            // be refused the same way, so the forum is paused with the reason.
+            Some(40067) => SendError::Permanent(
+                "this forum requires a tag on each post and none of its tags names words of \
+                 the article or its feed: add such a tag or lift the requirement"
+                    .into(),
+            ),
+            _ => classify(e),
+        })?;
         Ok(Sent { message_id: id_of(&made) })
     }
 

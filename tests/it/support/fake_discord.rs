@@ -9,7 +9,7 @@
 //! same nonce in the same channel within a few minutes returns the first message. Sends
 //! can be scripted to fail (429 with `retry_after` and rate-limit headers, 500, 403, 404).
 //! Every request is recorded. Channels have types: a forum (15) or media (16) channel
-//! with `available_tags` refuses messages (50008) and takes forum posts (`POST
+//! with `available_tags` refuses messages (40058) and takes forum posts (`POST
 //! /channels/{id}/threads`, name 1–100, at most 5 known tags); a message gets one thread
 //! (`POST …/messages/{id}/threads`, 160004 for a second); herald's webhooks are listed,
 //! created (names 1–80 without "clyde"/"discord", 50013 without Manage Webhooks) and
@@ -1421,7 +1421,7 @@ fn route(
             let fail = {
                 let mut st = lock(state);
                 if channel_spec(&st, channel).is_some_and(|s| matches!(s.kind, 15 | 16)) {
-                    return error(400, 50008, "Cannot send messages in a non-text channel");
+                    return error(400, 40058, "Cannot send a message in a forum channel");
                 }
                 if st.down {
                     return error(502, 0, "502: Bad Gateway");
