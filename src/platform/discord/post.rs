@@ -106,7 +106,7 @@ pub fn message(reply: &Reply, mention: Option<&str>) -> (String, Vec<Embed>) {
                 Some(t) => template_text(t, room),
                 None => {
                     // One line: the title, and the link without its preview card.
-                    let link = render::safe_url(reply.url.as_deref())
+                    let link = bare_url(reply.url.as_deref())
                         .map(|u| format!(" <{u}>"))
                         .unwrap_or_default();
                     let title = one_line(reply.title.as_deref().unwrap_or("(untitled)"));
@@ -116,7 +116,7 @@ pub fn message(reply: &Reply, mention: Option<&str>) -> (String, Vec<Embed>) {
             };
             (text, Vec::new())
         }
-        PostStyle::Link => match render::safe_url(reply.url.as_deref()) {
+        PostStyle::Link => match bare_url(reply.url.as_deref()) {
             Some(u) if u.chars().count() <= room => (u, Vec::new()),
             // No link to unfurl: the card.
             _ => (String::new(), render::card(reply)),
@@ -136,6 +136,12 @@ pub fn template_text(t: &Templated, max: usize) -> String {
     pieces_text(&t.template.render(&t.fields, max, &cost))
 }
 
+/// A feed's URL written bare in a message: an http(s) URL with nothing Discord would
+/// read as markup around or inside it (`<…>` mentions, code, spoilers).
+fn bare_url(url: Option<&str>) -> Option<String> {
+    render::safe_url(url).filter(|u| !u.contains(['<', '>', '`', '|']))
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -149,7 +155,7 @@ fn piece_text(p: &Piece) -> String {
     match p {
         Piece::Markup(s) => s.clone(),
         Piece::Text(s) => render::escape(s),
-        Piece::Url(u) => render::safe_url(Some(u)).unwrap_or_else(|| render::escape(u)),
+        Piece::Url(u) => bare_url(Some(u)).unwrap_or_else(|| render::escape(u)),
     }
 }
 
@@ -661,6 +667,18 @@ mod tests {
         assert!(content.ends_with("\nhttps://news.example/a_b"), "link unescaped: {content}");
         assert!(content.chars().count() <= CONTENT_MAX, "{}", content.chars().count());
         assert!(!content.contains(" @everyone"), "feed text escaped");
+    }
+
+    #[test]
+    fn links_with_markup_in_them_are_not_written_bare() {
+        let mut r = reply(PostStyle::Link);
+        r.url = Some("https://x.example/<@&42>".into());
+        let (content, embeds) = message(&r, None);
+        assert!(content.is_empty() && embeds.len() == 1, "the card instead: {content}");
+        assert_eq!(
+            piece_text(&Piece::Url("https://x.example/a|b".into())),
+            "https\\://x.example/a\\|b"
+        );
     }
 
     #[test]
