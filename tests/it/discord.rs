@@ -1309,6 +1309,25 @@ async fn a_thread_is_opened_on_each_post_once_even_when_its_first_try_fails() {
     assert!(name.chars().count() <= 100, "{name}");
     w.clock.advance(3600);
     assert_eq!(w.dispatch().await, DispatchReport::default());
+
+    // A thread cannot hold threads: asked in one, `thread` is refused at once.
+    const IN_THREAD: u64 = 700_000_000_000_000_016;
+    w.fake.set_channel(
+        IN_THREAD,
+        fake_discord::ChannelSpec { guild: GUILD, kind: 11, tags: vec![], manage_webhooks: true },
+    );
+    let feed_opt = json!(format!("#{feed}"));
+    let id = w.fake.interaction(
+        2,
+        GUILD,
+        IN_THREAD,
+        USER,
+        MANAGER,
+        "subscribe",
+        typed(&[("feed", 3, feed_opt), ("thread", 5, json!(true))]),
+    );
+    let refused = w.fake.wait_answer(id).await;
+    assert!(refused.text().contains("a thread cannot hold threads"), "{}", refused.text());
     w.stop().await;
 }
 

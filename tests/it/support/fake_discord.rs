@@ -532,7 +532,7 @@ impl FakeDiscord {
             "data": data,
             "guild_id": guild.to_string(),
             "channel_id": channel.to_string(),
-            "channel": {"id": channel.to_string(), "type": 0, "guild_id": guild.to_string(), "name": "news", "permissions": permissions.to_string()},
+            "channel": {"id": channel.to_string(), "type": lock(&self.state).channels.get(&channel).map_or(0, |c| c.kind), "guild_id": guild.to_string(), "name": "news", "permissions": permissions.to_string()},
             "member": member(user, guild, permissions),
             "token": token,
             "version": 1,
