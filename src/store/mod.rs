@@ -20,7 +20,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 pub use articles::{
     ArticleRow, MAX_SEARCH_TERMS, NewArticle, SearchHit, SearchScope, search_term_count,
 };
-pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
+pub use communities::{ChannelRow, CommunityFeed, OptionsChange, SubscriptionRow};
 pub use deliveries::{
     Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,
@@ -64,6 +64,7 @@ fn migrator() -> Migrator {
             "delivery_order_notices",
             include_str!("../../migrations/0006_delivery_order_notices.sql"),
         ),
+        (7, "subscription_options", include_str!("../../migrations/0007_subscription_options.sql")),
     ])
 }
 
@@ -71,7 +72,14 @@ fn migrator() -> Migrator {
 /// its migrations, with tsvector search. The PostgreSQL store (issue #17) is being built
 /// on it; today the tests check it against SQLite's schema on a real cluster.
 pub fn postgres_migrator() -> Migrator {
-    embedded(&[(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))])
+    embedded(&[
+        (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
+        (
+            2,
+            "subscription_options",
+            include_str!("../../migrations/postgres/0002_subscription_options.sql"),
+        ),
+    ])
 }
 
 fn embedded(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {

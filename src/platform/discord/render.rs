@@ -9,6 +9,7 @@ use serenity::builder::{CreateEmbed, CreateEmbedAuthor, CreateEmbedFooter};
 use serenity::model::Timestamp;
 
 use crate::commands::cmd::is_command_reference;
+use crate::domain::template::PostStyle;
 use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
 /// Discord's limits (characters; Discord counts code points).
@@ -185,10 +186,33 @@ fn tone_colour(tone: Tone) -> u32 {
     }
 }
 
-/// The embeds for `reply`, at most 10 and 6000 characters in all.
+/// The embeds for `reply`, at most 10 and 6000 characters in all. An article in one of
+/// the message styles (a preview of one) is its message's text in an embed.
 pub fn embeds(reply: &Reply) -> Vec<Embed> {
-    let out = if reply.tone == Tone::Article { article(reply) } else { general(reply) };
+    let out = match reply.tone {
+        Tone::Article if reply.style != PostStyle::Embed => line(reply),
+        Tone::Article => article(reply),
+        _ => general(reply),
+    };
     fit(out)
+}
+
+/// An article as its card, whatever its style.
+pub fn card(reply: &Reply) -> Vec<Embed> {
+    fit(article(reply))
+}
+
+fn line(reply: &Reply) -> Vec<Embed> {
+    let (content, cards) = super::post::message(reply, None);
+    if content.is_empty() {
+        return cards;
+    }
+    vec![Embed {
+        description: content,
+        footer: reply.footer.as_deref().map(|f| truncate(f, FOOTER_MAX)),
+        colour: tone_colour(Tone::Article),
+        ..Embed::default()
+    }]
 }
 
 /// An article (a post, or the `article` command): linked title, summary, the feed as
@@ -204,7 +228,10 @@ fn article(reply: &Reply) -> Vec<Embed> {
     vec![Embed {
         title: reply.title.as_deref().map(|t| truncate(&escape(t), TITLE_MAX)),
         url: safe_url(reply.url.as_deref()),
-        description: truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        description: match &reply.templated {
+            Some(t) => super::post::template_text(t, DESCRIPTION_MAX),
+            None => truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        },
         author: feed.map(|f| truncate(&f, AUTHOR_MAX)),
         fields: Vec::new(),
         footer: footer.map(|f| truncate(&f, FOOTER_MAX)),
