@@ -2,6 +2,8 @@
 //! Each adapter renders it (Discord embed, Matrix HTML + plain body, console text) and
 //! escapes the text for its own format; nothing here is trusted markup.
 
+use crate::domain::template::{PostStyle, Templated};
+
 /// A run of herald's own text: plain words, a code span (between backticks: usually a
 /// command to type), or a web link. Adapters render each their own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,11 @@ pub struct Reply {
     /// When what the reply shows was published (an article), for platforms that show
     /// times in each reader's own zone; also written as the "published" field.
     pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// An article post's shape (a card, one line, the bare link).
+    pub style: PostStyle,
+    /// An article post written by its subscription's template: adapters render it in
+    /// place of `text` (its markup renders, its feed text is escaped).
+    pub templated: Option<Templated>,
 }
 
 impl Reply {
@@ -190,6 +197,8 @@ impl Reply {
             footer: None,
             page: None,
             published: None,
+            style: PostStyle::Embed,
+            templated: None,
         }
     }
 

@@ -187,8 +187,8 @@ impl Core {
             Command::FeedsResume { feed } => self.feed_resume(ctx, &feed).await?,
             Command::FeedsImport { source } => self.feeds_import(ctx, &source).await?,
             Command::FeedsExport => self.feeds_export(ctx).await?,
-            Command::Subscribe { feed, mode, include, exclude } => {
-                self.subscribe(ctx, &feed, mode, &include, &exclude).await?
+            Command::Subscribe { feed, mode, include, exclude, options } => {
+                self.subscribe(ctx, &feed, mode, &include, &exclude, &options).await?
             }
             Command::Unsubscribe { feed } => self.unsubscribe(ctx, &feed).await?,
             Command::Subscriptions => self.subscriptions(ctx).await?,

@@ -120,6 +120,26 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     crate::domain::units::parse_duration(text).ok()
 }
 
+/// A flag's value: `None` when absent; `--NAME` alone is on, `--NAME=off` (no, false)
+/// is off.
+pub(crate) fn flag(
+    options: &Options,
+    name: &str,
+    usage: &'static str,
+) -> Result<Option<bool>, ParseError> {
+    let Some((_, values)) = options.0.iter().find(|(n, _)| *n == name) else {
+        return Ok(None);
+    };
+    match values.first().map(|t| t.text.trim().to_lowercase()).as_deref() {
+        None | Some("on" | "yes" | "true") => Ok(Some(true)),
+        Some("off" | "no" | "false") => Ok(Some(false)),
+        Some(other) => Err(ParseError::Invalid {
+            problem: format!("--{name} is on or off, not \"{}\"", echo(other)),
+            usage,
+        }),
+    }
+}
+
 /// Filter words from every `--NAME` occurrence: unquoted tokens split on
 /// commas, quoted tokens kept whole; duplicates (ignoring case) dropped.
 pub(crate) fn words(
@@ -240,6 +260,8 @@ pub(crate) enum Arity {
     One,
     /// Values until the next option; may repeat.
     Many,
+    /// No value (`--notify`), or one written inline (`--notify=off`); may appear once.
+    Flag,
 }
 
 pub(crate) struct Options(pub(crate) Vec<(&'static str, Vec<Token>)>);
@@ -308,6 +330,14 @@ pub(crate) fn split_args(
                             });
                         }
                     }
+                }
+            }
+            Arity::Flag => {
+                if options.iter().any(|(n, _)| *n == name) {
+                    return Err(ParseError::Invalid {
+                        problem: format!("--{name} given twice"),
+                        usage,
+                    });
                 }
             }
             Arity::Many => {

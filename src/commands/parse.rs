@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 use super::cmd::{self, FAMILIES};
 use super::lex::{Lexer, echo, is_http_url, parse_duration, parse_id, strip_angle_brackets};
 use crate::domain::schedule::{Schedule, ScheduleError};
+use crate::domain::template::{PostStyle, Template};
 
 pub use super::cmd::feeds::{MAX_INTERVAL, MIN_INTERVAL};
 pub use super::cmd::latest::{DEFAULT_LATEST, MAX_LATEST};
@@ -54,6 +55,7 @@ pub enum Command {
         mode: DeliveryMode,
         include: Vec<String>,
         exclude: Vec<String>,
+        options: SubscribeOptions,
     },
     Unsubscribe {
         feed: FeedRef,
@@ -86,6 +88,23 @@ pub enum Command {
     Help {
         topic: Option<String>,
     },
+}
+
+/// What a `subscribe` says beyond the feed, mode and filters. `None` keeps what the
+/// subscription has (a new one: the default); `Some(None)` goes back to the default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubscribeOptions {
+    pub template: Option<Option<Template>>,
+    pub style: Option<PostStyle>,
+    /// The group to ping, as the user named it (the platform reads it).
+    pub mention: Option<Option<String>>,
+    pub notify: Option<bool>,
+    pub thread: Option<bool>,
+    pub webhook: Option<bool>,
+    /// Show the feed's latest article as it would be posted; save nothing.
+    pub preview: bool,
+    /// Another channel of the community to subscribe (a platform's channel option).
+    pub channel: Option<String>,
 }
 
 /// How a user named a feed; resolved against the database by the handler.
@@ -662,7 +681,8 @@ mod tests {
                 feed: name("yonhap"),
                 mode: DeliveryMode::Instant,
                 include: vec![],
-                exclude: vec![]
+                exclude: vec![],
+                options: SubscribeOptions::default(),
             }
         );
         assert_eq!(
@@ -671,7 +691,8 @@ mod tests {
                 feed: FeedRef::Id(3),
                 mode: DeliveryMode::Digest,
                 include: vec![],
-                exclude: vec![]
+                exclude: vec![],
+                options: SubscribeOptions::default(),
             }
         );
         assert_eq!(
@@ -680,7 +701,8 @@ mod tests {
                 feed: FeedRef::Id(3),
                 mode: DeliveryMode::Instant,
                 include: strings(&["north korea", "trade"]),
-                exclude: strings(&["sports", "weather"])
+                exclude: strings(&["sports", "weather"]),
+                options: SubscribeOptions::default(),
             }
         );
         assert_eq!(
@@ -689,7 +711,8 @@ mod tests {
                 feed: FeedRef::Id(3),
                 mode: DeliveryMode::Instant,
                 include: strings(&["a", "b", "c", "d"]),
-                exclude: strings(&["x,y"])
+                exclude: strings(&["x,y"]),
+                options: SubscribeOptions::default(),
             }
         );
         assert_eq!(
@@ -698,7 +721,8 @@ mod tests {
                 feed: FeedRef::Id(3),
                 mode: DeliveryMode::Instant,
                 include: strings(&["Trade"]),
-                exclude: vec![]
+                exclude: vec![],
+                options: SubscribeOptions::default(),
             }
         );
         // A quoted "--word" is a word, not an option.
@@ -708,15 +732,50 @@ mod tests {
                 feed: FeedRef::Id(3),
                 mode: DeliveryMode::Instant,
                 include: vec![],
-                exclude: strings(&["--sponsored"])
+                exclude: strings(&["--sponsored"]),
+                options: SubscribeOptions::default(),
             }
         );
     }
 
     #[test]
+    fn subscribe_options() {
+        let Command::Subscribe { options, .. } =
+            ok("subscribe 3 --style Compact --template \"**{title}**\\n{link}\" --mention <@&42> \
+             --notify --thread=off --webhook=yes --preview")
+        else {
+            panic!("a subscribe");
+        };
+        let template = options.template.clone().flatten().expect("a template");
+        assert_eq!(template.source(), "**{title}**\n{link}");
+        assert_eq!(options.style, Some(PostStyle::Compact));
+        assert_eq!(options.mention, Some(Some("<@&42>".into())));
+        assert_eq!(
+            (options.notify, options.thread, options.webhook, options.preview),
+            (Some(true), Some(false), Some(true), true)
+        );
+        let Command::Subscribe { options, .. } =
+            ok("subscribe 3 --template default --mention none")
+        else {
+            panic!("a subscribe");
+        };
+        assert_eq!((options.template, options.mention), (Some(None), Some(None)));
+        assert_eq!(ok("subscribe 3"), ok("subscribe 3 instant"));
+        let e = err("subscribe 3 --template \"{title} {nope}\"");
+        assert!(e.starts_with("unknown placeholder {nope} in the template"), "{e}");
+        let e = err("subscribe 3 --style fancy");
+        assert!(e.starts_with("unknown style \"fancy\": use embed, compact, link"), "{e}");
+        let e = err("subscribe 3 --notify=maybe");
+        assert!(e.starts_with("--notify is on or off, not \"maybe\""), "{e}");
+        let e = err("subscribe 3 --notify --notify");
+        assert!(e.starts_with("--notify given twice"), "{e}");
+    }
+
+    #[test]
     fn subscribe_errors() {
-        let usage =
-            "usage: `subscribe FEED [instant|digest] [--include WORD,WORD] [--exclude WORD,WORD]`";
+        let usage = "usage: `subscribe FEED [instant|digest] [--include WORD,WORD] \
+                     [--exclude WORD,WORD] [--style embed|compact|link] [--template TEXT] \
+                     [--mention ROLE] [--notify] [--thread] [--webhook] [--preview]`";
         assert_eq!(err("subscribe"), format!("missing FEED; {usage}"));
         assert_eq!(
             err("subscribe 3 weekly"),

@@ -24,6 +24,7 @@ pub struct Reference {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
     pub name: &'static str,
+    pub kind: OptKind,
     /// `None` in a usage line: the option's place, to be filled in.
     pub value: Option<String>,
     pub required: bool,
@@ -39,13 +40,13 @@ impl Arg {
             Choices::Fixed(c) => c.to_vec(),
             _ => Vec::new(),
         };
-        Arg { name: spec.name, value: None, required: spec.required, choices }
+        Arg { name: spec.name, kind: spec.kind, value: None, required: spec.required, choices }
     }
 
     /// A value from a hint; a word in capitals (`FEED`, `NEW-URL`) is a placeholder.
     fn given(spec: &OptSpec, value: String) -> Arg {
         let value = (!is_placeholder(&value)).then_some(value);
-        Arg { name: spec.name, value, required: true, choices: Vec::new() }
+        Arg { name: spec.name, kind: spec.kind, value, required: true, choices: Vec::new() }
     }
 
     /// A word of a hint for `spec`: a value, or a placeholder in capitals (`URL`), in
@@ -226,7 +227,9 @@ mod tests {
         );
         assert_eq!(
             r(parse::usage("subscribe")),
-            "subscribe feed:<feed> [mode:<mode>] [include:<include>] [exclude:<exclude>]"
+            "subscribe feed:<feed> [mode:<mode>] [include:<include>] [exclude:<exclude>] \
+             [style:<style>] [template:<template>] [mention:<mention>] [notify:<notify>] \
+             [thread:<thread>] [webhook:<webhook>] [preview:<preview>] [channel:<channel>]"
         );
         let mode = reference(parse::usage("subscribe")).expect("usage").args[1].clone();
         assert_eq!(mode.choices, vec!["instant", "digest"]);

@@ -77,6 +77,13 @@ pub enum OptKind {
     Integer,
     /// An uploaded file.
     File,
+    /// On or off.
+    Flag,
+    /// A channel of the community (platforms with structured commands only: elsewhere a
+    /// command acts where it is typed).
+    Channel,
+    /// A group of people the platform can ping (a role).
+    Group,
 }
 
 /// The fixed values an option offers.
@@ -124,6 +131,18 @@ impl OptSpec {
 
     pub const fn integer(name: &'static str, description: &'static str) -> OptSpec {
         OptSpec::new(OptKind::Integer, name, description)
+    }
+
+    pub const fn flag(name: &'static str, description: &'static str) -> OptSpec {
+        OptSpec::new(OptKind::Flag, name, description)
+    }
+
+    pub const fn channel(name: &'static str, description: &'static str) -> OptSpec {
+        OptSpec::new(OptKind::Channel, name, description)
+    }
+
+    pub const fn group(name: &'static str, description: &'static str) -> OptSpec {
+        OptSpec::new(OptKind::Group, name, description)
     }
 
     pub const fn file(name: &'static str, description: &'static str) -> OptSpec {
@@ -179,6 +198,11 @@ pub enum OptValue {
     Integer(i64),
     /// An uploaded file; `None` when the platform did not deliver what it pointed at.
     File(Option<Upload>),
+    Flag(bool),
+    /// The platform's id of a channel.
+    Channel(String),
+    /// The platform's id of a group (a role), as the platform's mention syntax.
+    Group(String),
 }
 
 /// A file a user uploaded, readable at `url`.
@@ -212,6 +236,21 @@ impl Invocation<'_> {
     pub fn int(&self, name: &str) -> Option<i64> {
         match self.get(name) {
             Some(OptValue::Integer(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            Some(OptValue::Flag(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A channel or group option's id.
+    pub fn id(&self, name: &str) -> Option<&str> {
+        match self.get(name) {
+            Some(OptValue::Channel(id) | OptValue::Group(id)) => Some(id.as_str()),
             _ => None,
         }
     }

@@ -32,8 +32,8 @@ use tracing::{info, warn};
 use super::digest::{DigestArticle, compose_digest};
 use super::notice::{ChannelWords, notice_post};
 use super::port::DEFAULT_REGAIN_ACCESS;
-use super::port::{Platform, SendError, Sent};
-use super::post::article_post;
+use super::port::{Platform, Post, Progress, SendError, SendFuture, Sent};
+use super::post::article_delivery;
 use crate::clock::{SharedClock, Timestamp};
 use crate::domain::filter::{Fields, Filter, Haystack};
 use crate::domain::schedule::Schedule;
@@ -357,22 +357,32 @@ impl Dispatcher {
         reply: &Reply,
         key: &str,
     ) -> Result<Sent, SendError> {
-        let result = match tokio::time::timeout(
-            self.policy.send_timeout,
-            platform.send(external_id, reply, key),
-        )
-        .await
-        {
+        self.bounded(platform.name(), platform.send(external_id, reply, key)).await
+    }
+
+    /// One article post (perhaps several platform calls), bounded by the send timeout.
+    async fn deliver(
+        &self,
+        platform: &dyn Platform,
+        external_id: &str,
+        post: &Post,
+        key: &str,
+        progress: &dyn Progress,
+    ) -> Result<Sent, SendError> {
+        self.bounded(platform.name(), platform.deliver(external_id, post, key, progress)).await
+    }
+
+    async fn bounded(&self, name: &'static str, call: SendFuture<'_>) -> Result<Sent, SendError> {
+        let result = match tokio::time::timeout(self.policy.send_timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Transient(format!(
-                "{} did not answer within {}; the post may have arrived, so it is retried with \
-                 the same key",
-                platform.name(),
+                "{name} did not answer within {}; the post may have arrived, so it is retried \
+                 with the same key",
                 format_duration(self.policy.send_timeout)
             ))),
         };
         if let Some(m) = &self.metrics {
-            m.send(platform.name(), &result.as_ref().map(|_| ()));
+            m.send(name, &result.as_ref().map(|_| ()));
         }
         result
     }
@@ -465,9 +475,15 @@ impl Dispatcher {
                     // Shutting down: what is left stays owed.
                     break 'queue;
                 }
-                let post = article_post(&job);
-                let result =
-                    self.send(platform.as_ref(), &ch.external_id, &post, &job.idem_key).await;
+                let post = article_delivery(&job);
+                let progress = StoreProgress {
+                    store: &self.store,
+                    delivery: job.id,
+                    done: job.progress.clone(),
+                };
+                let result = self
+                    .deliver(platform.as_ref(), &ch.external_id, &post, &job.idem_key, &progress)
+                    .await;
                 let now = self.clock.now();
                 self.platform_outcome(platform.name(), !is_trouble(&result), now).await?;
                 match result {
@@ -740,6 +756,32 @@ pub fn digest_articles(sources: Vec<crate::store::DigestSource>) -> Vec<DigestAr
 /// 30 s doubling per failed attempt, capped at `max_s`.
 pub fn backoff_s(attempts: i64, max_s: i64) -> i64 {
     (30i64 << (attempts - 1).clamp(0, 20)).min(max_s.max(1))
+}
+
+/// A delivery's steps, kept in its outbox row.
+struct StoreProgress<'a> {
+    store: &'a Store,
+    delivery: i64,
+    done: Option<String>,
+}
+
+impl Progress for StoreProgress<'_> {
+    fn done(&self) -> Option<String> {
+        self.done.clone()
+    }
+
+    fn record<'a>(
+        &'a self,
+        step: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SendError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            self.store
+                .record_delivery_progress(self.delivery, &step)
+                .await
+                .map_err(|e| SendError::Transient(format!("recording a post's progress: {e}")))
+        })
+    }
 }
 
 #[cfg(test)]

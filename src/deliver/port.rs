@@ -33,6 +33,86 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// An article post with its subscription's options: what [`Platform::deliver`] sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    /// The post itself; its `style` and `templated` say how it looks.
+    pub reply: Reply,
+    /// The platform's id of a group to ping with the post (nobody else is pinged).
+    pub mention: Option<String>,
+    /// Post so that people are notified, where the platform tells the two apart.
+    pub notify: bool,
+    /// Open a discussion thread on the post.
+    pub thread: bool,
+    /// Post under the feed's name and picture, where the platform can.
+    pub persona: Option<Persona>,
+    /// Words naming what the article is about (its feed's and title's words), for
+    /// platforms that tag posts.
+    pub topics: Vec<String>,
+}
+
+impl Post {
+    /// A post with no options: the reply as it is.
+    pub fn plain(reply: Reply) -> Post {
+        Post {
+            reply,
+            mention: None,
+            notify: false,
+            thread: false,
+            persona: None,
+            topics: Vec::new(),
+        }
+    }
+}
+
+/// Who a post appears to come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Persona {
+    pub name: String,
+    pub avatar_url: Option<String>,
+}
+
+/// How much one post holds (characters), for checking templates when they are set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostLimits {
+    /// A plain message's text.
+    pub text: usize,
+    /// A card's text.
+    pub card: usize,
+}
+
+impl PostLimits {
+    pub const DEFAULT: PostLimits = PostLimits { text: 4000, card: 4000 };
+}
+
+/// Where a post made in several platform calls records each step done, so a retry after
+/// a crash or a lost answer continues from there instead of posting again.
+pub trait Progress: Send + Sync {
+    /// What was recorded by earlier attempts (the platform's own format).
+    fn done(&self) -> Option<String>;
+    /// Records `step` before the next platform call.
+    fn record<'a>(
+        &'a self,
+        step: String,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+/// Progress that is not kept (previews, one-step posts in tests).
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn done(&self) -> Option<String> {
+        None
+    }
+
+    fn record<'a>(
+        &'a self,
+        _step: String,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// [`Platform::regain_access`] for a platform that does not say.
 pub const DEFAULT_REGAIN_ACCESS: &str = "give herald access there again";
 
@@ -47,8 +127,31 @@ pub trait Platform: Send + Sync {
     /// the same message; the platform must not show a message twice for one key.
     fn send<'a>(&'a self, external_id: &'a str, reply: &'a Reply, key: &'a str) -> SendFuture<'a>;
 
+    /// Sends an article post with its subscription's options. `progress` keeps the steps
+    /// of a post that takes several calls. Platforms without options send the reply.
+    fn deliver<'a>(
+        &'a self,
+        external_id: &'a str,
+        post: &'a Post,
+        key: &'a str,
+        _progress: &'a dyn Progress,
+    ) -> SendFuture<'a> {
+        self.send(external_id, &post.reply, key)
+    }
+
     /// How much fits in one message, for splitting digests (and previewing them).
     fn digest_limits(&self) -> DigestLimits;
+
+    /// How much one post holds, for checking a template when it is set.
+    fn post_limits(&self) -> PostLimits {
+        PostLimits::DEFAULT
+    }
+
+    /// A group to ping as the user named it (`@role`, a mention, an id) → the id stored
+    /// with the subscription, or why it cannot be pinged here.
+    fn parse_mention(&self, _text: &str) -> Result<String, String> {
+        Err("posts here cannot ping a group".into())
+    }
 
     /// What a community is called there ("server", "room"), in messages to its people.
     fn community_noun(&self) -> &'static str {
@@ -97,6 +200,11 @@ impl Platforms {
     /// A digest part's limits on `name`'s platform.
     pub fn digest_limits(&self, name: &str) -> DigestLimits {
         self.get(name).map_or(DigestLimits::DEFAULT, |p| p.digest_limits())
+    }
+
+    /// A post's limits on `name`'s platform.
+    pub fn post_limits(&self, name: &str) -> PostLimits {
+        self.get(name).map_or(PostLimits::DEFAULT, |p| p.post_limits())
     }
 
     /// What a community is called on `name`'s platform.

@@ -4,6 +4,7 @@
 pub mod feed_url;
 pub mod filter;
 pub mod schedule;
+pub mod template;
 pub mod units;
 
 pub use feed_url::FeedUrl;

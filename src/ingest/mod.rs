@@ -13,6 +13,7 @@ pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod text;
+pub mod unchanged;
 
 pub use fetch::{FetchError, FetchKind, Fetched, Fetcher};
 pub use parse::{FeedParseError, ParsedEntry, ParsedFeed, parse_feed, parse_feed_with};

@@ -20,12 +20,13 @@ use url::Url;
 use super::fetch::{FetchError, FetchKind, Fetched, Fetcher, Validators};
 use super::parse::{FeedParseError, ParsedEntry, parse_feed_with};
 use super::text::html_to_text;
+use super::unchanged::UnchangedRecords;
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::PollConfig;
 use crate::domain::filter::{Fields, Filter, Haystack};
 use crate::extract;
 use crate::store::{
-    FeedRow, NewArticle, PollRecord, PollSuccess, Store, StoreError, SubscriptionRow,
+    FeedRow, NewArticle, PollRecord, PollSuccess, Store, StoreError, SubscriptionRow, UnchangedPoll,
 };
 use crate::summarize::Summarizer;
 
@@ -118,6 +119,8 @@ pub struct Poller {
     /// are CPU-bound, so more would not finish sooner; each holds a page's DOM or a
     /// text's terms, and each blocking thread its own allocator arena.
     cpu_work: Arc<Semaphore>,
+    /// Records of unchanged (304) polls, written in batches.
+    unchanged: Arc<UnchangedRecords>,
 }
 
 /// Why a poll of a feed failed.
@@ -173,6 +176,7 @@ impl Poller {
             metrics: None,
             poll_limit: None,
             cpu_work: Arc::new(Semaphore::new(cores)),
+            unchanged: Arc::new(UnchangedRecords::default()),
         }
     }
 
@@ -218,6 +222,8 @@ impl Poller {
         mut signals: Option<Signals>,
     ) -> Result<PollReport, StoreError> {
         let slots = slots.max(1);
+        let claim_batch = (slots / 4).max(1);
+        let mut look = true;
         let mut report = PollReport::default();
         // Each poll is a task of its own: a poll left unpolled while the loop awaits the
         // store (as futures in a local set would be) could hold the one writer connection
@@ -232,7 +238,14 @@ impl Poller {
                     m.poller_tick();
                 }
             }
-            if !stopping && running.len() < slots {
+            // Claims go in batches (a quarter of the slots, or whenever nothing runs, or
+            // at the loop's regular look): a claim is a write, and one per finished poll
+            // would double an idle round's writes.
+            if !stopping
+                && running.len() < slots
+                && (look || running.is_empty() || slots - running.len() >= claim_batch)
+            {
+                look = false;
                 let free = (slots - running.len()) as i64;
                 match self.store.claim_due_feeds(self.clock.now(), CLAIM_LEASE_S, free).await {
                     Ok(feeds) => {
@@ -302,8 +315,8 @@ impl Poller {
                     Ok(Err(e)) => warn!("recording a poll failed: {e}"),
                     Err(e) => warn!("a poll task failed: {e}"),
                 },
-                _ = tokio::time::sleep(CLAIM_TICK), if free => {}
-                _ = sig.wake.notified(), if free => {}
+                _ = tokio::time::sleep(CLAIM_TICK), if free => look = true,
+                _ = sig.wake.notified(), if free => look = true,
                 _ = sig.shutdown.changed(), if !stopping => stopping = true,
             }
         }
@@ -413,7 +426,8 @@ impl Poller {
         let body = match fetched {
             Fetched::NotModified { max_age } => {
                 let next = self.next_poll_after_success(feed, max_age, now);
-                self.store.record_poll_success(feed.id, now, next, None).await?;
+                let poll = UnchangedPoll { feed_id: feed.id, now, next_poll_at: next };
+                self.unchanged.record(&self.store, poll).await?;
                 debug!(feed = feed.id, "not modified");
                 return Ok(Ok(FeedOutcome::NotModified));
             }

@@ -18,7 +18,15 @@ pub fn render(reply: &Reply) -> String {
     };
     let url = reply.url.as_deref().map(clean_line).filter(|u| !u.is_empty());
     let title = reply.title.as_deref().map(clean_line).filter(|t| !t.is_empty());
-    let text = clean(&reply.text);
+    // A subscription's template, filled: the terminal shows its text as written.
+    let text = match &reply.templated {
+        Some(t) => clean(&crate::domain::template::plain(&t.template.render(
+            &t.fields,
+            usize::MAX,
+            &|p: &crate::domain::template::Piece| p.as_str().len(),
+        ))),
+        None => clean(&reply.text),
+    };
     let text = text.trim();
 
     match (title, text.is_empty()) {

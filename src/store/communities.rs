@@ -42,6 +42,27 @@ pub struct SubscriptionRow {
     pub exclude_words: String,
     pub created_by: Option<String>,
     pub created_at: Timestamp,
+    /// The message template's source (checked when it was set); `None`: the default post.
+    pub template: Option<String>,
+    /// `embed`, `compact` or `link`.
+    pub style: String,
+    /// The platform's id of the group each post pings.
+    pub mention: Option<String>,
+    pub notify: bool,
+    pub thread: bool,
+    pub webhook: bool,
+}
+
+/// Options a subscribe changes; `None` keeps what the subscription has (a new one: the
+/// default). `Some(None)` clears a template or mention.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OptionsChange {
+    pub template: Option<Option<String>>,
+    pub style: Option<String>,
+    pub mention: Option<Option<String>>,
+    pub notify: Option<bool>,
+    pub thread: Option<bool>,
+    pub webhook: Option<bool>,
 }
 
 impl SubscriptionRow {
@@ -56,8 +77,8 @@ impl SubscriptionRow {
 
 const CHANNEL_COLUMNS: &str = "id, community_id, platform, external_id, name, digest_spec, \
      digest_tz, digest_last_end, digest_next_at, paused_reason, created_at";
-const SUB_COLUMNS: &str =
-    "id, channel_id, feed_id, mode, include_words, exclude_words, created_by, created_at";
+const SUB_COLUMNS: &str = "id, channel_id, feed_id, mode, include_words, exclude_words, \
+     created_by, created_at, template, style, mention, notify, thread, webhook";
 const FEED_COLUMNS_F: &str = "f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, \
      f.poll_interval_s, f.next_poll_at, f.last_polled_at, f.last_success_at, f.failures, \
      f.last_error, f.last_error_kind, f.disabled_reason, f.primed, f.created_at";
@@ -337,31 +358,89 @@ impl Store {
         by: Option<&str>,
         now: Timestamp,
     ) -> Result<(SubscriptionRow, bool), StoreError> {
+        let keep = OptionsChange::default();
+        self.subscribe_with(channel_id, feed_id, mode, include, exclude, &keep, by, now).await
+    }
+
+    /// [`subscribe`](Self::subscribe) that also changes the delivery options, in one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn subscribe_with(
+        &self,
+        channel_id: i64,
+        feed_id: i64,
+        mode: &str,
+        include: &[String],
+        exclude: &[String],
+        options: &OptionsChange,
+        by: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(SubscriptionRow, bool), StoreError> {
+        let mut tx = self.writer.begin().await?;
         let existed: Option<i64> =
             sqlx::query_scalar("SELECT id FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
                 .bind(channel_id)
                 .bind(feed_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
         let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-        let sql = format!(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO subscriptions (channel_id, feed_id, mode, include_words, exclude_words,
                  created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(channel_id, feed_id) DO UPDATE SET mode = excluded.mode,
                  include_words = excluded.include_words, exclude_words = excluded.exclude_words
-             RETURNING {SUB_COLUMNS}"
+             RETURNING id",
+        )
+        .bind(channel_id)
+        .bind(feed_id)
+        .bind(mode)
+        .bind(json(include))
+        .bind(json(exclude))
+        .bind(by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Each option: (whether it is set, its new value); unset ones keep theirs.
+        let o = options;
+        let sql = format!(
+            "UPDATE subscriptions SET
+                 template = CASE WHEN ?1 THEN ?2 ELSE template END,
+                 style = coalesce(?3, style),
+                 mention = CASE WHEN ?4 THEN ?5 ELSE mention END,
+                 notify = coalesce(?6, notify),
+                 thread = coalesce(?7, thread),
+                 webhook = coalesce(?8, webhook)
+             WHERE id = ?9 RETURNING {SUB_COLUMNS}"
         );
         let row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(o.template.is_some())
+            .bind(o.template.clone().flatten())
+            .bind(o.style.clone())
+            .bind(o.mention.is_some())
+            .bind(o.mention.clone().flatten())
+            .bind(o.notify)
+            .bind(o.thread)
+            .bind(o.webhook)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((row, existed.is_none()))
+    }
+
+    /// A channel's subscription to a feed, if it has one.
+    pub async fn subscription(
+        &self,
+        channel_id: i64,
+        feed_id: i64,
+    ) -> Result<Option<SubscriptionRow>, StoreError> {
+        let sql =
+            format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? AND feed_id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(channel_id)
             .bind(feed_id)
-            .bind(mode)
-            .bind(json(include))
-            .bind(json(exclude))
-            .bind(by)
-            .bind(now)
-            .fetch_one(&self.writer)
-            .await?;
-        Ok((row, existed.is_none()))
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn unsubscribe(&self, channel_id: i64, feed_id: i64) -> Result<bool, StoreError> {
@@ -398,7 +477,8 @@ impl Store {
         feed_id: i64,
     ) -> Result<Vec<SubscriptionRow>, StoreError> {
         let sql = "SELECT s.id, s.channel_id, s.feed_id, s.mode, s.include_words, s.exclude_words,
-                s.created_by, s.created_at
+                s.created_by, s.created_at, s.template, s.style, s.mention, s.notify, s.thread,
+                s.webhook
              FROM subscriptions s JOIN channels c ON c.id = s.channel_id
              JOIN community_feeds cf ON cf.feed_id = s.feed_id AND cf.community_id = c.community_id
              WHERE s.feed_id = ? AND s.mode = 'instant' AND c.paused_reason IS NULL

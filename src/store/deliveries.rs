@@ -51,6 +51,17 @@ pub struct DeliveryJob {
     pub fetched_at: Timestamp,
     pub feed_title: Option<String>,
     pub feed_url: String,
+    pub author: Option<String>,
+    pub feed_site_url: Option<String>,
+    /// The subscription's options (the defaults when it was removed since).
+    pub template: Option<String>,
+    pub style: String,
+    pub mention: Option<String>,
+    pub notify: bool,
+    pub thread: bool,
+    pub webhook: bool,
+    /// The steps of a multi-step post done so far (the platform's own record).
+    pub progress: Option<String>,
 }
 
 /// A claimed digest.
@@ -131,7 +142,14 @@ pub fn notice_key(installation: &str, notice: i64) -> String {
 const DELIVERY_JOB_COLUMNS: &str = "d.id, d.idem_key, d.attempts, d.next_attempt_at, \
      d.created_at, d.channel_id, c.platform, c.external_id, a.id AS article_id, a.title, a.url, \
      a.summary, a.image_url, a.published_at, a.fetched_at, f.title AS feed_title, \
-     f.url AS feed_url";
+     f.url AS feed_url, a.author, f.site_url AS feed_site_url, s.template, \
+     coalesce(s.style, 'embed') AS style, s.mention, coalesce(s.notify, 0) AS notify, \
+     coalesce(s.thread, 0) AS thread, coalesce(s.webhook, 0) AS webhook, d.progress";
+
+/// The tables a [`DeliveryJob`] is read from: the subscription's options come with it.
+const DELIVERY_JOB_FROM: &str = "deliveries d JOIN channels c ON c.id = d.channel_id \
+     JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id \
+     LEFT JOIN subscriptions s ON s.channel_id = d.channel_id AND s.feed_id = a.feed_id";
 
 /// A channel's pending posts in the order they go out: oldest article first; for the
 /// same date, the order they were stored in, which the poller makes publication order
@@ -268,9 +286,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<DeliveryJob>, StoreError> {
         let sql = format!(
-            "SELECT {DELIVERY_JOB_COLUMNS}
-             FROM deliveries d JOIN channels c ON c.id = d.channel_id
-             JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id
+            "SELECT {DELIVERY_JOB_COLUMNS} FROM {DELIVERY_JOB_FROM}
              WHERE d.channel_id = ? AND d.state = 'pending'
              ORDER BY {CHANNEL_ORDER} LIMIT ?"
         );
@@ -310,12 +326,24 @@ impl Store {
         }
         let json = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let sql = format!(
-            "SELECT {DELIVERY_JOB_COLUMNS}
-             FROM deliveries d JOIN channels c ON c.id = d.channel_id
-             JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id
+            "SELECT {DELIVERY_JOB_COLUMNS} FROM {DELIVERY_JOB_FROM}
              WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.channel_id, {CHANNEL_ORDER}"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json).fetch_all(&self.pool).await?)
+    }
+
+    /// Records the steps of a multi-step post done so far, before the next one.
+    pub async fn record_delivery_progress(
+        &self,
+        id: i64,
+        progress: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deliveries SET progress = ? WHERE id = ?")
+            .bind(progress)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     pub async fn mark_delivery_sent(

@@ -182,18 +182,34 @@ impl Store {
             .await?)
     }
 
-    /// Records a poll that reached the feed (new content or 304).
-    pub async fn record_poll_success(
-        &self,
-        id: i64,
-        now: Timestamp,
-        next_poll_at: Timestamp,
-        learned: Option<&PollSuccess>,
-    ) -> Result<(), StoreError> {
-        PollRecord { feed_id: id, now, next_poll_at, learned }
-            .query()
-            .execute(&self.writer)
-            .await?;
+    /// Records many polls that found their feeds unchanged (304), in one statement and
+    /// one transaction: the poller groups them ([`crate::ingest::unchanged`]) so an idle
+    /// round costs one commit per batch, not one per feed. Same effect per row as
+    /// a poll record ([`PollRecord`]) without anything learned.
+    pub async fn record_unchanged_polls(&self, polls: &[UnchangedPoll]) -> Result<(), StoreError> {
+        if polls.is_empty() {
+            return Ok(());
+        }
+        // Integers only, so the JSON is built by hand: [[id, now, next], ...].
+        let mut rows = String::with_capacity(polls.len() * 32 + 2);
+        rows.push('[');
+        for (i, p) in polls.iter().enumerate() {
+            if i > 0 {
+                rows.push(',');
+            }
+            rows.push_str(&format!("[{},{},{}]", p.feed_id, p.now, p.next_poll_at));
+        }
+        rows.push(']');
+        sqlx::query(
+            "UPDATE feeds SET last_polled_at = json_extract(j.value, '$[1]'),
+                 last_success_at = json_extract(j.value, '$[1]'),
+                 next_poll_at = json_extract(j.value, '$[2]'),
+                 failures = 0, last_error = NULL, last_error_kind = NULL
+             FROM json_each(?) AS j WHERE feeds.id = json_extract(j.value, '$[0]')",
+        )
+        .bind(rows)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -239,8 +255,16 @@ impl Store {
     }
 }
 
-/// A successful poll's record on its feed row (see [`Store::record_poll_success`]);
-/// also written by [`Store::store_poll_articles`] in the poll's one transaction.
+/// A poll that found its feed unchanged: when, and when it is due again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnchangedPoll {
+    pub feed_id: i64,
+    pub now: Timestamp,
+    pub next_poll_at: Timestamp,
+}
+
+/// A successful poll's record on its feed row, written by [`Store::store_poll_articles`]
+/// in the poll's one transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct PollRecord<'a> {
     pub feed_id: i64,

@@ -20,12 +20,12 @@ use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
 pub use articles::{
     ArticleRow, MAX_SEARCH_TERMS, NewArticle, SearchHit, SearchScope, search_term_count,
 };
-pub use communities::{ChannelRow, CommunityFeed, SubscriptionRow};
+pub use communities::{ChannelRow, CommunityFeed, OptionsChange, SubscriptionRow};
 pub use deliveries::{
     Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,
 };
-pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess};
+pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess, UnchangedPoll};
 pub use ops::OpsSnapshot;
 
 /// Handle to herald's database; cheap to clone.
@@ -64,6 +64,7 @@ fn migrator() -> Migrator {
             "delivery_order_notices",
             include_str!("../../migrations/0006_delivery_order_notices.sql"),
         ),
+        (7, "subscription_options", include_str!("../../migrations/0007_subscription_options.sql")),
         (8, "article_categories", include_str!("../../migrations/0008_article_categories.sql")),
     ])
 }
@@ -74,6 +75,11 @@ fn migrator() -> Migrator {
 pub fn postgres_migrator() -> Migrator {
     embedded(&[
         (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
+        (
+            2,
+            "subscription_options",
+            include_str!("../../migrations/postgres/0002_subscription_options.sql"),
+        ),
         (
             3,
             "article_categories",

@@ -633,6 +633,40 @@ fn feeds_resume_in_the_console_undoes_an_operator_pause() {
 // Subscriptions and posts.
 
 #[test]
+fn subscribe_options_templates_and_previews() {
+    let w = World::new();
+    let mut c = w.console_with_feed(2);
+    let bad = c.cmd("subscribe 1 --template \"{title} {nope}\"");
+    assert!(bad.starts_with("✗ unknown placeholder {nope} in the template"), "{bad}");
+    let preview = c.cmd("subscribe 1 --template \"NEWS: {title} ({feed})\" --preview");
+    assert!(preview.contains("NEWS: "), "{preview}");
+    assert!(preview.contains(&format!("({FEED_TITLE})")), "{preview}");
+    assert!(preview.contains("preview: nothing was saved"), "{preview}");
+    let none = c.cmd("subscriptions");
+    assert!(none.contains("None yet."), "a preview saves nothing: {none}");
+
+    let ok = c.cmd("subscribe 1 --style compact --template \"NEWS: {title}\" --notify");
+    assert!(ok.starts_with("✓ Subscribed"), "{ok}");
+    let subs = c.cmd("subscriptions");
+    assert!(
+        subs.contains("  instant; style compact; template \"NEWS: {title}\"; notifying\n"),
+        "{subs}"
+    );
+    // Subscribing again keeps the options not given.
+    c.cmd("subscribe 1 --thread");
+    let subs = c.cmd("subscriptions");
+    assert!(subs.contains("notifying; a thread per article"), "{subs}");
+    let ping = c.cmd("subscribe 1 --mention @news");
+    assert!(
+        ping.starts_with("✗ --mention @news: posts here cannot ping a group. Nothing was changed."),
+        "{ping}"
+    );
+    let link = c.cmd("subscribe 1 --style link");
+    assert!(link.contains("takes no template"), "{link}");
+    c.quit();
+}
+
+#[test]
 fn subscribe_modes_filters_and_unsubscribe() {
     let w = World::new();
     let mut c = w.console_with_feed(2);

@@ -283,7 +283,10 @@ async fn fake_payloads_are_complete_for_serenity_models() {
             "READY" => serde_json::from_value::<Ready>(v.clone()).map(|_| ()),
             "GUILD_CREATE" => serde_json::from_value::<Guild>(v.clone()).map(|_| ()),
             "GUILD_DELETE" => serde_json::from_value::<UnavailableGuild>(v.clone()).map(|_| ()),
-            "CHANNEL_DELETE" => serde_json::from_value::<GuildChannel>(v.clone()).map(|_| ()),
+            "CHANNEL_DELETE" | "FORUM" | "THREAD" => {
+                serde_json::from_value::<GuildChannel>(v.clone()).map(|_| ())
+            }
+            "WEBHOOK" => serde_json::from_value::<serenity::all::Webhook>(v.clone()).map(|_| ()),
             _ => serde_json::from_value::<Message>(v.clone()).map(|_| ()),
         };
         ok.unwrap_or_else(|e| panic!("{name}: {e}\n{v:#}"));
@@ -1130,6 +1133,341 @@ async fn subscribe_where_herald_cannot_post_is_refused_naming_the_permission() {
     w.fake.set_app_permissions(Some(role));
     let a = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
     assert!(a.text().contains("Subscribed"), "{}", a.text());
+    w.stop().await;
+}
+
+// ------------------------------------------------------------ subscription options
+
+/// Slash-command options with their Discord types: `(name, type, value)`.
+fn typed(options: &[(&str, u8, Value)]) -> Value {
+    Value::Array(
+        options.iter().map(|(n, t, v)| json!({"name": n, "type": t, "value": v})).collect(),
+    )
+}
+
+/// The article posts in `channel` (herald's own messages with a post key, or a
+/// webhook's), oldest first.
+fn posts(w: &World, channel: u64) -> Vec<fake_discord::Posted> {
+    w.fake
+        .messages(channel)
+        .into_iter()
+        .filter(|m| m.webhook_id.is_some() || m.body["nonce"].as_str().is_some_and(is_post_key))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_template_renders_its_markup_with_feed_text_escaped_and_bad_ones_are_refused() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let f = json!(format!("#{feed}"));
+    let unknown = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[("feed", f.clone()), ("template", json!("{title} {titel}"))]),
+        )
+        .await;
+    assert!(unknown.text().contains("unknown placeholder {titel}"), "{}", unknown.text());
+    assert!(unknown.text().contains("{summary}"), "names the placeholders: {}", unknown.text());
+    let long = format!("{} {{link}}", "x".repeat(2100));
+    let over = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[("feed", f.clone()), ("template", json!(long)), ("style", json!("compact"))]),
+        )
+        .await;
+    assert!(over.text().contains("2101 characters, over the 2000"), "{}", over.text());
+    let link_with_template = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[("feed", f.clone()), ("template", json!("{title}")), ("style", json!("link"))]),
+        )
+        .await;
+    assert!(
+        link_with_template.text().contains("takes no template"),
+        "{}",
+        link_with_template.text()
+    );
+    let subs = w.cmd(MANAGER, "subscriptions", json!([])).await;
+    assert!(subs.text().contains("None yet"), "refusals saved nothing: {}", subs.text());
+
+    // A preview shows the latest article as it would be posted and saves nothing.
+    let template = "**{title}** ({feed})\\n{summary}\\n{link}";
+    let preview = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            typed(&[
+                ("feed", 3, f.clone()),
+                ("template", 3, json!(template)),
+                ("preview", 5, json!(true)),
+            ]),
+        )
+        .await;
+    let shown = preview.text();
+    assert!(shown.contains("**korea story 0** (Asia Desk)\nA report about korea"), "{shown}");
+    assert!(preview.ephemeral(), "a preview is for the asker");
+    let subs = w.cmd(MANAGER, "subscriptions", json!([])).await;
+    assert!(subs.text().contains("None yet"), "a preview saves nothing: {}", subs.text());
+
+    let s = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[
+                ("feed", f.clone()),
+                ("template", json!(template)),
+                ("style", json!("compact")),
+            ]),
+        )
+        .await;
+    assert!(s.text().contains("Subscribed") && s.text().contains("style compact"), "{}", s.text());
+    w.article(feed, "n1", "Talks resume **today** @everyone", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    let p = posts(&w, CHAN);
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        p[0].body["content"],
+        "**Talks resume \\*\\*today\\*\\* \\@everyone** (Asia Desk)\nThe \\*\\*summary\\*\\* of it, \
+         with \\[a link\\]\\(https\\://evil.example\\) and \\@everyone.\nhttps://news.example/n1"
+    );
+    assert!(embeds(&p[0].body).is_empty(), "compact posts are one message, no card");
+    assert!(p[0].pinged_roles.is_empty() && !p[0].pinged_others, "feed text pings no one");
+
+    // Subscribing again changes the style and keeps the rest; a link post is the bare link.
+    let again = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            opts(&[("feed", f.clone()), ("template", json!("default")), ("style", json!("link"))]),
+        )
+        .await;
+    assert!(again.text().contains("Updated"), "{}", again.text());
+    w.article(feed, "n2", "Second story", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    assert_eq!(posts(&w, CHAN)[1].body["content"], "https://news.example/n2");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_role_ping_allows_exactly_that_role() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let role = "700000000000000555";
+    let s = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            typed(&[("feed", 3, json!(format!("#{feed}"))), ("mention", 8, json!(role))]),
+        )
+        .await;
+    assert!(s.text().contains(&format!("pinging role {role}")), "{}", s.text());
+    w.article(feed, "n1", "Alert <@&700000000000000777> @everyone", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    let p = posts(&w, CHAN);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].body["allowed_mentions"], json!({"parse": [], "roles": [role]}));
+    assert_eq!(p[0].body["content"], format!("<@&{role}>"));
+    assert_eq!(p[0].pinged_roles, [role], "that role and no other");
+    assert!(!p[0].pinged_others);
+    assert!(p[0].body["embeds"][0]["title"].as_str().is_some_and(|t| t.contains("\\<\\@&")));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_thread_is_opened_on_each_post_once_even_when_its_first_try_fails() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let s = w
+        .cmd(
+            MANAGER,
+            "subscribe",
+            typed(&[("feed", 3, json!(format!("#{feed}"))), ("thread", 5, json!(true))]),
+        )
+        .await;
+    assert!(s.text().contains("a thread per article"), "{}", s.text());
+    let long = format!("Talks {}", "resume again ".repeat(12));
+    w.article(feed, "n1", &long, &[CHAN]).await;
+    // The message goes out; opening its thread fails once.
+    w.fake.fail_next(CHAN, [Fail::Pass, Fail::ServerError]);
+    assert_eq!(w.dispatch().await.retried, 1);
+    assert_eq!(posts(&w, CHAN).len(), 1);
+    assert!(w.fake.threads().is_empty());
+    // The retry comes after Discord forgot the nonce: only the recorded message id
+    // keeps it from posting again.
+    w.fake.forget_nonces();
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await.sent, 1);
+    let p = posts(&w, CHAN);
+    assert_eq!(p.len(), 1, "the retry opened the thread without posting again");
+    let threads = w.fake.threads();
+    assert_eq!(threads.len(), 1);
+    assert_eq!((threads[0].message_id, threads[0].parent_id), (p[0].id, CHAN));
+    let name = &threads[0].name;
+    assert!(name.starts_with("Talks resume again") && name.ends_with('…'), "{name}");
+    assert!(name.chars().count() <= 100, "{name}");
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await, DispatchReport::default());
+
+    // A thread cannot hold threads: asked in one, `thread` is refused at once.
+    const IN_THREAD: u64 = 700_000_000_000_000_016;
+    w.fake.set_channel(
+        IN_THREAD,
+        fake_discord::ChannelSpec { guild: GUILD, kind: 11, tags: vec![], manage_webhooks: true },
+    );
+    let feed_opt = json!(format!("#{feed}"));
+    let id = w.fake.interaction(
+        2,
+        GUILD,
+        IN_THREAD,
+        USER,
+        MANAGER,
+        "subscribe",
+        typed(&[("feed", 3, feed_opt), ("thread", 5, json!(true))]),
+    );
+    let refused = w.fake.wait_answer(id).await;
+    assert!(refused.text().contains("a thread cannot hold threads"), "{}", refused.text());
+    w.stop().await;
+}
+
+const FORUM: u64 = 700_000_000_000_000_015;
+
+#[tokio::test]
+async fn a_forum_channel_gets_one_tagged_post_per_article_and_a_lost_answer_posts_once() {
+    let mut w = world().await;
+    w.fake.set_channel(
+        FORUM,
+        fake_discord::ChannelSpec {
+            guild: GUILD,
+            kind: 15,
+            tags: vec![(31, "Korea".into()), (32, "Sports".into()), (33, "asia desk".into())],
+            manage_webhooks: true,
+        },
+    );
+    let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
+    let registered = w.fake.global_commands();
+    let subscribe = registered.iter().find(|c| c["name"] == "subscribe").expect("subscribe");
+    let channel_opt =
+        subscribe["options"].as_array().into_iter().flatten().find(|o| o["name"] == "channel");
+    assert_eq!(channel_opt.map(|o| o["type"].clone()), Some(json!(7)), "{subscribe:#}");
+    let options =
+        typed(&[("feed", 3, json!(format!("#{feed}"))), ("channel", 7, json!(FORUM.to_string()))]);
+    let resolved = |perms: u64| {
+        json!({"channels": {FORUM.to_string(): {"id": FORUM.to_string(), "name": "news-forum",
+            "type": 15, "permissions": perms.to_string()}}})
+    };
+    // The invoker needs Manage Channels in the channel subscribed, not only here.
+    let id = w.fake.interaction_with(
+        2,
+        GUILD,
+        CHAN,
+        USER,
+        MANAGER,
+        "subscribe",
+        options.clone(),
+        resolved(perms::NONE),
+    );
+    let refused = w.fake.wait_answer(id).await;
+    assert!(refused.text().contains("Manage Channels permission in"), "{}", refused.text());
+    let id = w.fake.interaction_with(
+        2,
+        GUILD,
+        CHAN,
+        USER,
+        perms::NONE,
+        "subscribe",
+        options,
+        resolved(MANAGER),
+    );
+    let ok = w.fake.wait_answer(id).await;
+    assert!(ok.text().contains("Subscribed"), "{}", ok.text());
+    let forum = w.channel_row(FORUM).await;
+    let subs = w.app.store.channel_subscriptions(forum.id).await.expect("subs");
+    assert_eq!(subs.len(), 1, "the forum is subscribed, not the channel typed in");
+
+    w.article(feed, "n1", "Korea talks resume", &[FORUM]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    let threads = w.fake.threads();
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0].name, "Korea talks resume");
+    assert_eq!(threads[0].parent_id, FORUM);
+    assert_eq!(threads[0].applied_tags, ["31", "33"], "Korea and asia desk match; sports not");
+    let first = w.fake.messages(threads[0].id);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].body["embeds"][0]["title"], "Korea talks resume");
+
+    // The forum post is made but its answer comes after herald gave up (2 s).
+    w.article(feed, "n2", "Second forum story", &[FORUM]).await;
+    w.fake.fail_next(FORUM, [Fail::SlowAnswer(Duration::from_secs(3))]);
+    assert_eq!(w.dispatch().await.retried, 1);
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await.sent, 1);
+    let names: Vec<String> = w.fake.threads().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["Korea talks resume", "Second forum story"], "posted once");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_posts_as_the_feed_and_without_manage_webhooks_herald_posts_itself() {
+    let mut w = world().await;
+    let feed = w.feed_with("/feed.xml", "Discord Asia Desk", "korea", 1).await;
+    let f = json!(format!("#{feed}"));
+    let s = w
+        .cmd(MANAGER, "subscribe", typed(&[("feed", 3, f.clone()), ("webhook", 5, json!(true))]))
+        .await;
+    assert!(s.text().contains("as the feed") && !s.text().contains("lacks"), "{}", s.text());
+    w.article(feed, "n1", "First", &[CHAN]).await;
+    w.article(feed, "n2", "Second", &[CHAN]).await;
+    assert_eq!(w.dispatch().await.sent, 2);
+    let hooks = w.fake.webhooks();
+    assert_eq!(hooks.len(), 1, "created once, then reused");
+    assert_eq!((hooks[0].name.as_str(), hooks[0].channel_id), ("herald", CHAN));
+    let p = posts(&w, CHAN);
+    assert_eq!(p.len(), 2);
+    for m in &p {
+        assert_eq!(m.webhook_id, Some(hooks[0].id));
+        assert_eq!(m.body["username"], "Asia Desk", "the feed's name, without \"Discord\"");
+        assert_eq!(m.body["avatar_url"], "http://example.invalid/favicon.ico");
+        assert_eq!(m.body["allowed_mentions"], json!({"parse": []}));
+    }
+    assert_eq!(p[0].body["embeds"][0]["title"], "First");
+
+    // A webhook call has no nonce: when its answer is lost, the retry finds the post.
+    w.article(feed, "n4", "Fourth", &[CHAN]).await;
+    w.fake.fail_next(CHAN, [Fail::SlowAnswer(Duration::from_secs(3))]);
+    assert_eq!(w.dispatch().await.retried, 1);
+    w.clock.advance(3600);
+    assert_eq!(w.dispatch().await.sent, 1);
+    let titles: Vec<Value> =
+        posts(&w, CHAN).iter().map(|m| m.body["embeds"][0]["title"].clone()).collect();
+    assert_eq!(titles, [json!("First"), json!("Second"), json!("Fourth")], "posted once");
+
+    // Without Manage Webhooks: the subscribe says so, and herald posts as itself.
+    w.fake.set_channel(
+        CHAN2,
+        fake_discord::ChannelSpec { guild: GUILD, kind: 0, tags: vec![], manage_webhooks: false },
+    );
+    let view_send_embed_threads = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 38);
+    w.fake.set_app_permissions(Some(view_send_embed_threads));
+    let id = w.fake.interaction(
+        2,
+        GUILD,
+        CHAN2,
+        USER,
+        MANAGER,
+        "subscribe",
+        typed(&[("feed", 3, f), ("webhook", 5, json!(true))]),
+    );
+    let s = w.fake.wait_answer(id).await;
+    assert!(s.text().contains("lacks the Manage Webhooks permission"), "{}", s.text());
+    w.article(feed, "n3", "Third", &[CHAN2]).await;
+    assert_eq!(w.dispatch().await.sent, 1);
+    let p = posts(&w, CHAN2);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].webhook_id, None, "herald's own message");
+    assert_eq!(p[0].body["embeds"][0]["title"], "Third");
     w.stop().await;
 }
 

@@ -376,6 +376,41 @@ async fn one_poll_is_one_write() {
     assert_eq!(wal_commits(&wal) - before, 1, "a poll with 3 new items is one commit");
 }
 
+/// An idle round (every feed answers 304) writes its polls' records in batches, not
+/// one commit per feed, and claims its feeds in batches too; each feed's record is still
+/// exact.
+#[tokio::test]
+async fn an_idle_round_writes_in_batches() {
+    const FEEDS: usize = 40;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let site = Site::start().await;
+    let app = app(dir.path(), &clock, |_| {}).await;
+    let mut ids = Vec::new();
+    for i in 0..FEEDS {
+        let path = format!("/f{i}");
+        let item = format!("item {i}");
+        site.feed(&path, "application/rss+xml", &rss("F", &[("1", &item, "", "<p>x</p>")]));
+        ids.push(add(&app, &site.url(&path)).await);
+    }
+    let first = app.poller.poll_due(256).await.expect("first round");
+    assert_eq!(first.updated, FEEDS);
+    clock.advance(20 * MIN);
+    let wal = format!("{}-wal", app.config.database_url.trim_start_matches("sqlite://"));
+    let before = wal_commits(&wal);
+    let idle = app.poller.poll_due(256).await.expect("idle round");
+    assert_eq!((idle.polled, idle.not_modified), (FEEDS, FEEDS));
+    let commits = wal_commits(&wal) - before;
+    assert!(commits <= FEEDS / 4, "{commits} commits for {FEEDS} unchanged feeds");
+    for id in ids {
+        let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
+        assert_eq!(feed.last_polled_at, Some(clock.now()), "feed {id} recorded");
+        assert_eq!(feed.last_success_at, Some(clock.now()));
+        let wait = feed.next_poll_at - clock.now();
+        assert!((810..=990).contains(&wait), "feed {id}: next poll in 15m ±10%: {wait}s");
+    }
+}
+
 /// A poll cut short by the whole-poll limit keeps what it had finished: the items built
 /// before the one that held it up are stored, in order, and the next poll stores the
 /// rest after them.

@@ -989,6 +989,42 @@ async fn capitalised_prefixes_mentions_and_edits_are_commands_answered_once() {
     assert_eq!(answers_to(&w, &cmd).await.len(), 1, "the edited command: one answer");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifying_subscription_posts_m_text_with_its_template() {
+    let Some(syn) = synapse::shared() else { return };
+    let w = World::new(syn, "notify", json!({}), &[]).await;
+    w.add_feed("/feed.xml").await;
+    let ok = w
+        .ok(&w.owner, "subscribe 1 --notify --style compact --template \"**{title}**\\n{link}\"")
+        .await;
+    assert!(ok.contains("notifying") && ok.contains("style compact"), "{ok}");
+    assert_eq!(w.app.poller.poll_due(16).await.expect("poll").new_articles.len(), 0);
+    let link = w.site.url("/harbour");
+    w.publish(
+        "/feed.xml",
+        &[("new", "Harbour *reopens*", &link), ("old", "An old story", "http://x.invalid/")],
+    );
+    assert_eq!(w.poll_later().await.new_articles.len(), 1);
+    assert_eq!(w.running.dispatcher.run_once().await.expect("dispatch").sent, 1);
+    let posts = w.posts("Harbour").await;
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let c = &posts[0]["content"];
+    assert_eq!(c["msgtype"], "m.text", "a notifying subscription posts m.text");
+    let html = c["formatted_body"].as_str().expect("html");
+    assert!(html.starts_with("<b>Harbour &#42;reopens&#42;</b><br><a href="), "{html}");
+    assert_eq!(body(&posts[0]), format!("**Harbour *reopens***\n{link}"));
+
+    // Back to notices: subscribing again with --notify=off.
+    w.ok(&w.owner, "subscribe 1 --notify=off").await;
+    w.publish("/feed.xml", &[("new2", "Harbour busy", &link), ("new", "Harbour *reopens*", &link)]);
+    assert_eq!(w.poll_later().await.new_articles.len(), 1);
+    w.running.dispatcher.run_once().await.expect("dispatch");
+    let posts = w.posts("Harbour busy").await;
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(posts[0]["content"]["msgtype"], "m.notice");
+    w.running.stop().await;
+}
+
 /// Help, usage lines and hints name commands as they are typed in a room: behind the
 /// prefix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,7 @@ impl Core {
                 if !exc.is_empty() {
                     filters.push(format!("exclude {}", exc.join(", ")));
                 }
+                filters.extend(super::subscribe::describe_options(s));
                 Item {
                     title: format!("#{} {}", f.id, f.name()),
                     url: Some(f.url.clone()),

@@ -5,6 +5,7 @@ use serenity::builder::{CreateCommand, CreateCommandOption};
 use serenity::model::application::{
     CommandDataOption, CommandDataOptionValue, CommandDataResolved, CommandOptionType,
 };
+use serenity::model::channel::ChannelType;
 use serenity::model::permissions::Permissions;
 
 use crate::commands::cmd::{self, FAMILIES};
@@ -60,6 +61,9 @@ fn option(spec: &OptSpec) -> CreateCommandOption {
         OptKind::Text => CommandOptionType::String,
         OptKind::Integer => CommandOptionType::Integer,
         OptKind::File => CommandOptionType::Attachment,
+        OptKind::Flag => CommandOptionType::Boolean,
+        OptKind::Channel => CommandOptionType::Channel,
+        OptKind::Group => CommandOptionType::Role,
     };
     let mut o = CreateCommandOption::new(kind, spec.name, spec.description);
     if spec.required {
@@ -76,6 +80,15 @@ fn option(spec: &OptSpec) -> CreateCommandOption {
     }
     if let Some(max) = spec.max {
         o = o.max_int_value(max.max(0) as u64);
+    }
+    if spec.kind == OptKind::Channel {
+        // Where herald posts: text, announcement, forum and media channels.
+        o = o.channel_types(vec![
+            ChannelType::Text,
+            ChannelType::News,
+            ChannelType::Forum,
+            ChannelType::Unknown(16),
+        ]);
     }
     for c in spec.choice_list() {
         o = o.add_string_choice(c, c);
@@ -104,6 +117,9 @@ pub fn to_command(
                 CommandDataOptionValue::String(s) => OptValue::Text(s.clone()),
                 CommandDataOptionValue::Autocomplete { value, .. } => OptValue::Text(value.clone()),
                 CommandDataOptionValue::Integer(i) => OptValue::Integer(*i),
+                CommandDataOptionValue::Boolean(b) => OptValue::Flag(*b),
+                CommandDataOptionValue::Channel(id) => OptValue::Channel(id.to_string()),
+                CommandDataOptionValue::Role(id) => OptValue::Group(id.to_string()),
                 CommandDataOptionValue::Attachment(id) => {
                     OptValue::File(resolved.attachments.get(id).map(|a| Upload {
                         url: a.url.clone(),

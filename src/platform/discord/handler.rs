@@ -105,14 +105,57 @@ impl Handler {
                 }
             }
         };
-        let (ctx, cmd) = match reply {
+        let (mut ctx, cmd) = match reply {
             Err(reply) => return respond(http, ci, &reply, Vec::new()).await,
             Ok(v) => v,
         };
+        // `/subscribe channel:#other` acts in that channel, with the invoker's
+        // permissions there (Discord resolves them into the interaction).
+        let target = match &cmd {
+            Command::Subscribe { options, .. } => options.channel.clone(),
+            _ => None,
+        };
+        let elsewhere = target.as_ref().is_some_and(|t| *t != ci.channel_id.to_string());
+        if let Some(target) = target.filter(|_| elsewhere) {
+            match self.retarget(&mut ctx, ci, &target).await {
+                Ok(Ok(())) => {}
+                Ok(Err(reply)) => return respond(http, ci, &reply, Vec::new()).await,
+                Err(e) => {
+                    tracing::error!("discord: store failed: {e}");
+                    let reply =
+                        Reply::error("Something went wrong on herald's side; try again shortly.");
+                    return respond(http, ci, &reply, Vec::new()).await;
+                }
+            }
+        }
+        // A thread cannot hold threads: refuse while the person is there to choose.
+        let in_thread = !elsewhere
+            && ci.channel.as_ref().is_some_and(|c| {
+                matches!(
+                    c.kind,
+                    ChannelType::PublicThread
+                        | ChannelType::PrivateThread
+                        | ChannelType::NewsThread
+                )
+            });
+        if in_thread
+            && matches!(&cmd, Command::Subscribe { options, .. } if options.thread == Some(true))
+        {
+            let reply = Reply::error(
+                "This channel is a thread, and a thread cannot hold threads: subscribe without \
+                 `thread`, or in the channel the thread belongs to.",
+            );
+            return respond(http, ci, &reply, Vec::new()).await;
+        }
+        let wants_webhook = matches!(
+            &cmd,
+            Command::Subscribe { options, .. } if options.webhook == Some(true) && !options.preview
+        );
         // A subscription herald could never deliver is refused while the person is
         // still there to fix it (the interaction carries herald's own permissions here).
         let posts_here = matches!(cmd, Command::Subscribe { .. } | Command::DigestSchedule { .. });
         if posts_here
+            && !elsewhere
             && (ctx.operator || ctx.role >= cmd.required_role())
             && let Some(app) = ci.app_permissions
         {
@@ -155,7 +198,20 @@ impl Handler {
         }
         let buttons = search_buttons(&cmd);
         let export = matches!(cmd, Command::FeedsExport);
-        let reply = self.core.execute(&ctx, cmd).await;
+        let mut reply = self.core.execute(&ctx, cmd).await;
+        // Without Manage Webhooks posts come from herald itself: say so now, once.
+        if wants_webhook
+            && reply.tone == Tone::Success
+            && !elsewhere
+            && ci.app_permissions.is_some_and(|p| {
+                !p.intersects(Permissions::MANAGE_WEBHOOKS | Permissions::ADMINISTRATOR)
+            })
+        {
+            reply.text.push_str(
+                " herald lacks the Manage Webhooks permission here, so posts come from herald \
+                 itself until it is given.",
+            );
+        }
         // OPML goes in code blocks (escaping would corrupt it); a refusal is prose.
         let embeds = if export && reply.tone != Tone::Error {
             code_embeds(&reply)
@@ -174,6 +230,43 @@ impl Handler {
         } else {
             send_embeds(http, ci, &reply, embeds, components).await;
         }
+    }
+
+    /// Points `ctx` at another channel of the server, with the invoker's role there.
+    async fn retarget(
+        &self,
+        ctx: &mut Ctx,
+        ci: &CommandInteraction,
+        target: &str,
+    ) -> Result<Result<(), Reply>, StoreError> {
+        let resolved = target
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| ci.data.resolved.channels.get(&ChannelId::new(id.max(1))));
+        let Some(channel) = resolved else {
+            return Ok(Err(Reply::error(
+                "Discord did not say which channel that is; pick it from the list.",
+            )));
+        };
+        let perms = channel.permissions.unwrap_or_else(Permissions::empty);
+        ctx.role = role_for(perms);
+        if !ctx.operator && ctx.role < Role::ChannelManager {
+            return Ok(Err(Reply::error(format!(
+                "You need the Manage Channels permission in <#{}> to subscribe it.",
+                channel.id
+            ))));
+        }
+        ctx.channel = self
+            .store
+            .ensure_channel(
+                ctx.community_id,
+                PLATFORM,
+                &channel.id.to_string(),
+                channel.name.as_deref(),
+                self.clock.now(),
+            )
+            .await?;
+        Ok(Ok(()))
     }
 
     async fn on_autocomplete(&self, http: &serenity::http::Http, ci: &CommandInteraction) {

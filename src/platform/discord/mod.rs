@@ -9,6 +9,7 @@
 
 pub mod commands;
 mod handler;
+pub mod post;
 pub mod render;
 
 use std::num::NonZeroU64;
@@ -25,6 +26,7 @@ use crate::clock::SharedClock;
 use crate::commands::Core;
 use crate::config::{CommunityConfig, DiscordConfig};
 use crate::deliver::digest::DigestLimits;
+use crate::deliver::port::{Post, PostLimits, Progress};
 
 impl DigestLimits {
     /// Discord caps an embed description at 4096 characters, all embeds of a
@@ -64,12 +66,23 @@ pub fn http(cfg: &DiscordConfig) -> Http {
 /// Posts outbox messages to Discord channels.
 pub struct DiscordPlatform {
     http: Arc<Http>,
+    /// Channel types, forum tags and webhooks, learnt as posts need them.
+    posts: post::PostState,
 }
 
 impl DiscordPlatform {
     pub fn new(http: Arc<Http>) -> DiscordPlatform {
-        DiscordPlatform { http }
+        DiscordPlatform { http, posts: post::PostState::default() }
     }
+}
+
+/// A role as a user names it: `<@&id>` (what Discord's role picker inserts), `@&id`, or
+/// the id.
+pub fn role_id(text: &str) -> Option<String> {
+    let t = text.trim();
+    let t = t.strip_prefix("<@&").and_then(|r| r.strip_suffix('>')).unwrap_or(t);
+    let t = t.strip_prefix("@&").unwrap_or(t);
+    t.parse::<NonZeroU64>().ok().map(|id| id.to_string())
 }
 
 impl Platform for DiscordPlatform {
@@ -99,8 +112,35 @@ impl Platform for DiscordPlatform {
         })
     }
 
+    fn deliver<'a>(
+        &'a self,
+        external_id: &'a str,
+        post: &'a Post,
+        key: &'a str,
+        progress: &'a dyn Progress,
+    ) -> SendFuture<'a> {
+        Box::pin(async move {
+            let Ok(id) = external_id.parse::<NonZeroU64>() else {
+                return Err(SendError::Permanent(format!(
+                    "\"{external_id}\" is not a Discord channel id"
+                )));
+            };
+            self.posts.deliver(&self.http, id, post, key, progress).await
+        })
+    }
+
     fn digest_limits(&self) -> DigestLimits {
         DigestLimits::DISCORD
+    }
+
+    fn post_limits(&self) -> PostLimits {
+        PostLimits { text: post::CONTENT_MAX, card: render::DESCRIPTION_MAX }
+    }
+
+    fn parse_mention(&self, text: &str) -> Result<String, String> {
+        role_id(text).ok_or_else(|| {
+            "name the role as a mention (type @ and pick it) or by its id".to_string()
+        })
     }
 
     fn community_noun(&self) -> &'static str {

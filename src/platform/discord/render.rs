@@ -10,6 +10,8 @@ use serenity::model::Timestamp;
 
 use crate::commands::cmd::is_command_reference;
 use crate::commands::reference::{alternatives, reference};
+use crate::commands::spec::OptKind;
+use crate::domain::template::PostStyle;
 use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
 
 /// Discord's limits (characters; Discord counts code points).
@@ -110,6 +112,10 @@ fn slash(code: &str) -> String {
             let value = match &a.value {
                 Some(v) => v.clone(),
                 None if !a.choices.is_empty() => a.choices.join("|"),
+                // What Discord's pickers show: a boolean, a role, a channel.
+                None if a.kind == OptKind::Flag => "True".to_string(),
+                None if a.kind == OptKind::Group => "@role".to_string(),
+                None if a.kind == OptKind::Channel => "#channel".to_string(),
                 None => format!("<{}>", a.name),
             };
             let option = format!("{}:{value}", a.name);
@@ -207,10 +213,33 @@ fn tone_colour(tone: Tone) -> u32 {
     }
 }
 
-/// The embeds for `reply`, at most 10 and 6000 characters in all.
+/// The embeds for `reply`, at most 10 and 6000 characters in all. An article in one of
+/// the message styles (a preview of one) is its message's text in an embed.
 pub fn embeds(reply: &Reply) -> Vec<Embed> {
-    let out = if reply.tone == Tone::Article { article(reply) } else { general(reply) };
+    let out = match reply.tone {
+        Tone::Article if reply.style != PostStyle::Embed => line(reply),
+        Tone::Article => article(reply),
+        _ => general(reply),
+    };
     fit(out)
+}
+
+/// An article as its card, whatever its style.
+pub fn card(reply: &Reply) -> Vec<Embed> {
+    fit(article(reply))
+}
+
+fn line(reply: &Reply) -> Vec<Embed> {
+    let (content, cards) = super::post::message(reply, None);
+    if content.is_empty() {
+        return cards;
+    }
+    vec![Embed {
+        description: content,
+        footer: reply.footer.as_deref().map(|f| truncate(f, FOOTER_MAX)),
+        colour: tone_colour(Tone::Article),
+        ..Embed::default()
+    }]
 }
 
 /// An article (a post, or the `article` command): linked title, summary, the feed as
@@ -226,7 +255,10 @@ fn article(reply: &Reply) -> Vec<Embed> {
     vec![Embed {
         title: reply.title.as_deref().map(|t| truncate(&escape(t), TITLE_MAX)),
         url: safe_url(reply.url.as_deref()),
-        description: truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        description: match &reply.templated {
+            Some(t) => super::post::template_text(t, DESCRIPTION_MAX),
+            None => truncate(&escape(&reply.text), DESCRIPTION_MAX),
+        },
         author: feed.map(|f| truncate(&f, AUTHOR_MAX)),
         fields: Vec::new(),
         footer: footer.map(|f| truncate(&f, FOOTER_MAX)),
@@ -398,6 +430,7 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("[mode:instant|digest]"), "{d}");
+        assert!(d.contains("[notify:True]") && d.contains("[mention:@role]"), "{d}");
         assert!(!d.contains("--"), "no terminal options on Discord: {d}");
         let usage = Reply::error(
             crate::commands::parse::parse("digest").expect_err("no subcommand").to_string(),

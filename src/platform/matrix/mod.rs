@@ -690,6 +690,15 @@ impl MatrixPlatform {
         reply: &crate::reply::Reply,
         key: &str,
     ) -> Result<Sent, SendError> {
+        self.send_content(room_id, render::content(reply, &self.prefix), key).await
+    }
+
+    async fn send_content(
+        &self,
+        room_id: &str,
+        content: serde_json::Value,
+        key: &str,
+    ) -> Result<Sent, SendError> {
         let room_id: OwnedRoomId = RoomId::parse(room_id)
             .map_err(|e| SendError::Permanent(format!("\"{room_id}\" is not a room id: {e}")))?;
         let room = self.client.get_room(&room_id).ok_or_else(|| {
@@ -700,7 +709,6 @@ impl MatrixPlatform {
                 "herald is not in this room any more (invite it again)".into(),
             ));
         }
-        let content = render::content(reply, &self.prefix);
         let txn: OwnedTransactionId = key.into();
         let send = room
             .send_raw("m.room.message", content)
@@ -726,6 +734,17 @@ impl Platform for MatrixPlatform {
         key: &'a str,
     ) -> SendFuture<'a> {
         Box::pin(self.send_inner(external_id, reply, key))
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        external_id: &'a str,
+        post: &'a crate::deliver::port::Post,
+        key: &'a str,
+        _progress: &'a dyn crate::deliver::port::Progress,
+    ) -> SendFuture<'a> {
+        let content = render::post_content(&post.reply, &self.prefix, post.notify);
+        Box::pin(self.send_content(external_id, content, key))
     }
 
     fn digest_limits(&self) -> DigestLimits {

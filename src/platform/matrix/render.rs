@@ -11,13 +11,28 @@ use serde_json::{Value, json};
 
 use crate::commands::cmd::is_command_reference;
 use crate::commands::reference::alternatives;
+use crate::domain::template::{Piece, PostStyle, plain as plain_pieces};
 use crate::platform::console::{self, clean, clean_line};
-use crate::reply::{Inline, Item, Reply, Tone, inline_runs};
+use crate::reply::{Inline, Item, Reply, Tone, Visibility, inline_runs};
 
 /// The event content for `reply` (without relation or transaction id); `prefix` is what
 /// starts a command in a room (`!herald`), for the commands herald's own text mentions.
+/// An article in a style or template of its own (a post, or a preview of one) is shaped
+/// by them.
 pub fn content(reply: &Reply, prefix: &str) -> Value {
-    let (body, html) = render(reply, prefix);
+    let (body, html) = match shaped(reply) {
+        // A post shows its shape alone; a preview (only for the asker) says what it is.
+        Some((body, html)) => {
+            match reply.footer.as_deref().filter(|_| reply.visibility == Visibility::Private) {
+                Some(f) => (
+                    format!("{body}\n\n{}", clean_line(f)),
+                    format!("{html}<p><em>{}</em></p>", esc_line(f)),
+                ),
+                None => (body, html),
+            }
+        }
+        None => render(reply, prefix),
+    };
     json!({
         "msgtype": "m.notice",
         "body": body,
@@ -25,6 +40,106 @@ pub fn content(reply: &Reply, prefix: &str) -> Value {
         "formatted_body": html,
         "m.mentions": {},
     })
+}
+
+/// An article post's event content: `m.text` when the subscription notifies (clients
+/// notify for it), else `m.notice`.
+pub fn post_content(reply: &Reply, prefix: &str, notify: bool) -> Value {
+    let mut content = content(reply, prefix);
+    if notify {
+        content["msgtype"] = json!("m.text");
+    }
+    content
+}
+
+/// The plain and HTML bodies of an article in a style or template of its own; `None`
+/// for the card.
+fn shaped(reply: &Reply) -> Option<(String, String)> {
+    if reply.tone != Tone::Article {
+        return None;
+    }
+    match (&reply.templated, reply.style) {
+        (Some(t), _) => {
+            Some(template_bodies(
+                &t.template.render(&t.fields, POST_MAX, &|p: &Piece| p.as_str().chars().count()),
+            ))
+        }
+        (None, PostStyle::Embed) => None,
+        (None, PostStyle::Compact) => {
+            let title = clean_line(reply.title.as_deref().unwrap_or("(untitled)"));
+            let html = format!("<b>{}</b>", link(&esc_line(&title), reply.url.as_deref()));
+            let url = reply.url.as_deref().filter(|_| href(reply.url.as_deref()).is_some());
+            let plain = match url {
+                Some(u) => format!("{title} {}", clean_line(u)),
+                None => title,
+            };
+            Some((defang(&plain), html))
+        }
+        (None, PostStyle::Link) => href(reply.url.as_deref()).map(|h| {
+            let url = clean_line(reply.url.as_deref().unwrap_or_default());
+            (url, format!("<a href=\"{h}\">{h}</a>"))
+        }),
+    }
+}
+
+/// A rendered template's longest text in a post (Matrix events hold 64 KiB).
+const POST_MAX: usize = 16_000;
+
+/// A rendered template's plain and HTML bodies. The template's own `**bold**`, `*italic*`
+/// and line breaks render; feed text is escaped, its `*` and `_` as entities so that no
+/// emphasis can open or close inside it.
+fn template_bodies(pieces: &[Piece]) -> (String, String) {
+    let plain = defang(&clean(&plain_pieces(pieces)));
+    let mut html = String::new();
+    for p in pieces {
+        match p {
+            Piece::Markup(m) => html.push_str(&escape(&clean(m))),
+            Piece::Text(t) => html.push_str(&inert(&esc(t))),
+            Piece::Url(u) => match href(Some(u.as_str())) {
+                Some(h) => html.push_str(&format!("<a href=\"{}\">{}</a>", inert(&h), inert(&h))),
+                None => html.push_str(&inert(&esc(u))),
+            },
+        }
+    }
+    (plain, emphasis(&html).replace('\n', "<br>"))
+}
+
+fn inert(s: &str) -> String {
+    s.replace('*', "&#42;").replace('_', "&#95;")
+}
+
+/// `**x**` as bold and `*x*` as italic, on one line each.
+fn emphasis(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    for (i, line) in html.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let bold = pairs(line, "**", "b");
+        out.push_str(&pairs(&bold, "*", "i"));
+    }
+    out
+}
+
+fn pairs(line: &str, mark: &str, tag: &str) -> String {
+    let parts: Vec<&str> = line.split(mark).collect();
+    if parts.len() < 3 {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let closed = (parts.len() - 1) / 2 * 2;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            if i <= closed {
+                let slash = if i % 2 == 1 { "" } else { "/" };
+                out.push_str(&format!("<{slash}{tag}>"));
+            } else {
+                out.push_str(mark);
+            }
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// The plain and HTML bodies of `reply`.
@@ -243,6 +358,41 @@ fn item_html(item: &Item) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::template::{Fields, Template, Templated};
+
+    #[test]
+    fn templates_render_their_markup_and_keep_feed_text_inert() {
+        let mut r = Reply::public(Tone::Article, "summary");
+        r.templated = Some(Templated {
+            template: Template::parse("**{title}** *via* {feed}\n{link}", 100).expect("valid"),
+            fields: Fields {
+                title: "A **b** <i>c</i> @room".into(),
+                feed: "F_e_ed".into(),
+                link: Some("https://x.example/a_b".into()),
+                ..Fields::default()
+            },
+        });
+        let c = post_content(&r, "!herald", true);
+        assert_eq!(c["msgtype"], "m.text");
+        assert_eq!(
+            c["formatted_body"],
+            "<b>A &#42;&#42;b&#42;&#42; &lt;i&gt;c&lt;/i&gt; @\u{2060}room</b> <i>via</i> \
+             F&#95;e&#95;ed<br><a href=\"https://x.example/a&#95;b\">https://x.example/a&#95;b</a>"
+        );
+        assert_eq!(
+            c["body"],
+            "**A **b** <i>c</i> @\u{2060}room** *via* F_e_ed\nhttps://x.example/a_b"
+        );
+        // A preview says it saved nothing; a post does not carry the footer.
+        r.footer = Some("F · preview: nothing was saved".into());
+        assert!(
+            !post_content(&r, "!herald", false)["body"].as_str().unwrap_or("").contains("preview")
+        );
+        r.visibility = Visibility::Private;
+        let preview = content(&r, "!herald");
+        assert_eq!(preview["msgtype"], "m.notice");
+        assert!(preview["body"].as_str().is_some_and(|b| b.ends_with("nothing was saved")));
+    }
 
     fn hostile() -> Reply {
         let mut r =

@@ -8,7 +8,13 @@
 //! unknown channel). Channel messages honour `nonce` + `enforce_nonce` like Discord: the
 //! same nonce in the same channel within a few minutes returns the first message. Sends
 //! can be scripted to fail (429 with `retry_after` and rate-limit headers, 500, 403, 404).
-//! Every request is recorded. Gateway payloads are complete per serenity 0.12.5's model
+//! Every request is recorded. Channels have types: a forum (15) or media (16) channel
+//! with `available_tags` refuses messages (40058) and takes forum posts (`POST
+//! /channels/{id}/threads`, name 1–100, at most 5 known tags); a message gets one thread
+//! (`POST …/messages/{id}/threads`, 160004 for a second); herald's webhooks are listed,
+//! created (names 1–80 without "clyde"/"discord", 50013 without Manage Webhooks) and
+//! executed (`username`, `avatar_url`, `?wait=true`). `allowed_mentions` is checked as
+//! Discord checks it, and each message records the roles it pinged. Gateway payloads are complete per serenity 0.12.5's model
 //! types (a malformed known event silently becomes `Event::Unknown`), which
 //! `tests/it/discord.rs` checks by deserializing them with serenity itself.
 
@@ -70,6 +76,45 @@ pub struct Posted {
     pub id: u64,
     pub channel_id: u64,
     pub body: Value,
+    /// The webhook that posted it.
+    pub webhook_id: Option<u64>,
+    /// The roles this message pinged (its role mentions that `allowed_mentions` let through).
+    pub pinged_roles: Vec<String>,
+    /// Whether it pinged @everyone/@here or a user.
+    pub pinged_others: bool,
+}
+
+/// A channel's type and, for a forum, its tags.
+#[derive(Debug, Clone)]
+pub struct ChannelSpec {
+    pub guild: u64,
+    pub kind: u64,
+    /// (tag id, name).
+    pub tags: Vec<(u64, String)>,
+    /// herald may manage webhooks here.
+    pub manage_webhooks: bool,
+}
+
+/// A thread the fake holds: a forum post, or a thread on a message.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub id: u64,
+    pub parent_id: u64,
+    pub guild: u64,
+    pub name: String,
+    pub applied_tags: Vec<String>,
+    /// The message it was opened on (a forum post's first message has the thread's id).
+    pub message_id: u64,
+}
+
+/// A webhook in a channel.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub id: u64,
+    pub channel_id: u64,
+    pub guild: u64,
+    pub name: String,
+    pub token: String,
 }
 
 /// What herald answered to one interaction.
@@ -165,6 +210,10 @@ struct State {
     hung: HashMap<u64, Duration>,
     /// New gateway connections are closed at once (the gateway is unreachable).
     gateway_refused: bool,
+    /// Channels with a type of their own (the guilds' channels are text channels).
+    channels: HashMap<u64, ChannelSpec>,
+    threads: Vec<Thread>,
+    webhooks: Vec<Hook>,
 }
 
 pub struct FakeDiscord {
@@ -194,7 +243,7 @@ impl FakeDiscord {
             .iter()
             .map(|(id, name, chans)| (*id, name.to_string(), chans.to_vec()))
             .collect();
-        let ids = Arc::new(AtomicU64::new(1_000_000_000_000_000_000));
+        let ids = Arc::new(AtomicU64::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
         let gateway_addr = listener.local_addr().expect("gateway addr");
         let gateway_url = format!("ws://{gateway_addr}");
@@ -224,7 +273,7 @@ impl FakeDiscord {
     }
 
     fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::SeqCst)
+        snowflake(&self.ids)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -234,6 +283,25 @@ impl FakeDiscord {
     /// Messages created in `channel` (by the bot's REST posts), oldest first.
     pub fn messages(&self, channel: u64) -> Vec<Posted> {
         lock(&self.state).messages.iter().filter(|m| m.channel_id == channel).cloned().collect()
+    }
+
+    /// Makes `channel` a forum (kind 15) or media (16) channel of `guild` with these
+    /// tags, or gives a text channel (0) its herald permissions.
+    pub fn set_channel(&self, channel: u64, spec: ChannelSpec) {
+        lock(&self.state).channels.insert(channel, spec);
+    }
+
+    /// Discord keeps a nonce for a few minutes: after them a resend is a new message.
+    pub fn forget_nonces(&self) {
+        lock(&self.state).nonces.clear();
+    }
+
+    pub fn threads(&self) -> Vec<Thread> {
+        lock(&self.state).threads.clone()
+    }
+
+    pub fn webhooks(&self) -> Vec<Hook> {
+        lock(&self.state).webhooks.clone()
     }
 
     /// The next posts to `channel` fail like this, in order.
@@ -464,7 +532,7 @@ impl FakeDiscord {
             "data": data,
             "guild_id": guild.to_string(),
             "channel_id": channel.to_string(),
-            "channel": {"id": channel.to_string(), "type": 0, "guild_id": guild.to_string(), "name": "news", "permissions": permissions.to_string()},
+            "channel": {"id": channel.to_string(), "type": lock(&self.state).channels.get(&channel).map_or(0, |c| c.kind), "guild_id": guild.to_string(), "name": "news", "permissions": permissions.to_string()},
             "member": member(user, guild, permissions),
             "token": token,
             "version": 1,
@@ -490,6 +558,39 @@ impl FakeDiscord {
             ("GUILD_CREATE", guild_payload(&guild)),
             ("GUILD_DELETE", json!({"id": "1", "unavailable": false})),
             ("CHANNEL_DELETE", channel_payload(1, 2)),
+            (
+                "FORUM",
+                typed_channel_payload(
+                    3,
+                    &ChannelSpec {
+                        guild: 1,
+                        kind: 15,
+                        tags: vec![(4, "news".into())],
+                        manage_webhooks: true,
+                    },
+                ),
+            ),
+            (
+                "THREAD",
+                thread_payload(&Thread {
+                    id: 5,
+                    parent_id: 3,
+                    guild: 1,
+                    name: "t".into(),
+                    applied_tags: vec!["4".into()],
+                    message_id: 5,
+                }),
+            ),
+            (
+                "WEBHOOK",
+                hook_payload(&Hook {
+                    id: 6,
+                    channel_id: 2,
+                    guild: 1,
+                    name: "herald".into(),
+                    token: "x".into(),
+                }),
+            ),
             (
                 "MESSAGE",
                 message_payload(
@@ -521,6 +622,19 @@ impl FakeDiscord {
     pub fn channel_delete(&self, guild: u64, channel: u64) {
         self.dispatch("CHANNEL_DELETE", channel_payload(guild, channel));
     }
+}
+
+/// A new id as Discord makes them: milliseconds since 2015 in the high bits, so ids
+/// grow with time and tell when something was made; strictly increasing.
+fn snowflake(ids: &AtomicU64) -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let now = ms.saturating_sub(1_420_070_400_000) << 22;
+    let prev = ids
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(now.max(p + 1)))
+        .unwrap_or_else(|p| p);
+    now.max(prev + 1)
 }
 
 /// A deterministic token suffix (tests need no randomness, only uniqueness).
@@ -682,6 +796,18 @@ fn message_payload(id: u64, channel: u64, guild: Option<u64>, body: &Value) -> V
     m
 }
 
+/// A held message as Discord returns it: a webhook's carries `webhook_id` and the name
+/// it was posted under.
+fn posted_payload(m: &Posted) -> Value {
+    let mut v = message_payload(m.id, m.channel_id, None, &m.body);
+    if let Some(w) = m.webhook_id {
+        v["webhook_id"] = json!(w.to_string());
+        let name = m.body["username"].as_str().unwrap_or("herald");
+        v["author"] = user(w, name, true);
+    }
+    v
+}
+
 fn push_dispatch(gw: &mut Gateway, t: &str, d: Value) {
     gw.seq += 1;
     let frame = json!({"op": 0, "t": t, "s": gw.seq, "d": d}).to_string();
@@ -763,6 +889,155 @@ fn validate_message(body: &Value, require_content: bool) -> Result<(), Response>
     Ok(())
 }
 
+/// Checks `allowed_mentions` as Discord does; returns the roles it lets through (`None`
+/// for every role) and whether users and everyone may be pinged.
+fn check_allowed(body: &Value) -> Result<(Option<Vec<String>>, bool), Response> {
+    let Some(am) = body.get("allowed_mentions").filter(|a| !a.is_null()) else {
+        // Without it, everything in the content pings.
+        return Ok((None, true));
+    };
+    let invalid = |m: &str| {
+        Err(json_response(
+            400,
+            &json!({"code": 50035, "message": "Invalid Form Body",
+                    "errors": {"allowed_mentions": {"_errors": [{"code": "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE", "message": m}]}}}),
+        ))
+    };
+    let parse: Vec<&str> =
+        am["parse"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if parse.iter().any(|p| !["roles", "users", "everyone"].contains(p)) {
+        return invalid("parse holds an unknown type");
+    }
+    let roles: Vec<String> = am["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(String::from))
+        .collect();
+    if parse.contains(&"roles") && !roles.is_empty() {
+        return invalid("parse:[\"roles\"] and roles are mutually exclusive");
+    }
+    if roles.len() > 100 {
+        return invalid("more than 100 roles");
+    }
+    let others = parse.contains(&"everyone")
+        || parse.contains(&"users")
+        || am["users"].as_array().is_some_and(|u| !u.is_empty());
+    Ok((if parse.contains(&"roles") { None } else { Some(roles) }, others))
+}
+
+/// The role ids mentioned (`<@&id>`) in `content`.
+fn role_mentions(content: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while let Some(i) = rest.find("<@&") {
+        rest = &rest[i + 3..];
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 && rest.as_bytes().get(n) == Some(&b'>') {
+            out.push(rest[..n].to_string());
+        }
+    }
+    out
+}
+
+/// What a message pings: its role mentions the allowed list lets through, and whether
+/// it pings everyone or users.
+fn pings(body: &Value) -> Result<(Vec<String>, bool), Response> {
+    let (allowed, others) = check_allowed(body)?;
+    let content = body["content"].as_str().unwrap_or("");
+    let roles = role_mentions(content)
+        .into_iter()
+        .filter(|r| allowed.as_ref().is_none_or(|a| a.contains(r)))
+        .collect();
+    let everyone = content.contains("@everyone") || content.contains("@here");
+    let users = content.contains("<@") && content.replace("<@&", "").contains("<@");
+    Ok((roles, others && (everyone || users)))
+}
+
+/// A webhook or thread name Discord refuses.
+fn bad_name(field: &str, name: &str, max: usize, banned_words: bool) -> Option<Response> {
+    let n = name.chars().count();
+    let lower = name.to_lowercase();
+    let banned = banned_words && (lower.contains("clyde") || lower.contains("discord"));
+    if n == 0 || n > max || banned {
+        return Some(json_response(
+            400,
+            &json!({"code": 50035, "message": "Invalid Form Body",
+                    "errors": {field: {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH",
+                    "message": format!("Must be between 1 and {max} in length and a valid name.")}]}}}),
+        ));
+    }
+    None
+}
+
+/// A channel of `spec`'s type; a forum's with its tags.
+fn typed_channel_payload(channel: u64, spec: &ChannelSpec) -> Value {
+    let mut v = channel_payload(spec.guild, channel);
+    v["type"] = json!(spec.kind);
+    if matches!(spec.kind, 15 | 16) {
+        let tags: Vec<Value> = spec
+            .tags
+            .iter()
+            .map(|(id, name)| {
+                json!({"id": id.to_string(), "name": name, "moderated": false,
+                       "emoji_id": null, "emoji_name": null})
+            })
+            .collect();
+        v["available_tags"] = json!(tags);
+        v["default_reaction_emoji"] = Value::Null;
+        v["default_sort_order"] = Value::Null;
+        v["default_forum_layout"] = json!(0);
+    }
+    v
+}
+
+fn thread_payload(t: &Thread) -> Value {
+    json!({
+        "id": t.id.to_string(),
+        "type": 11,
+        "guild_id": t.guild.to_string(),
+        "parent_id": t.parent_id.to_string(),
+        "owner_id": BOT_ID.to_string(),
+        "name": t.name,
+        "last_message_id": t.message_id.to_string(),
+        "message_count": 1,
+        "member_count": 1,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+        "applied_tags": t.applied_tags,
+        "total_message_sent": 1,
+        "thread_metadata": {"archived": false, "auto_archive_duration": 4320,
+            "archive_timestamp": "2026-11-30T08:00:00.000000+00:00", "locked": false},
+    })
+}
+
+fn hook_payload(h: &Hook) -> Value {
+    json!({
+        "id": h.id.to_string(),
+        "type": 1,
+        "guild_id": h.guild.to_string(),
+        "channel_id": h.channel_id.to_string(),
+        "name": h.name,
+        "avatar": null,
+        "token": h.token,
+        "application_id": APP_ID.to_string(),
+        "user": user(BOT_ID, "herald", true),
+    })
+}
+
+/// A channel as `GET /channels/{id}` shows it, if the fake knows it.
+fn channel_spec(st: &State, channel: u64) -> Option<ChannelSpec> {
+    if let Some(spec) = st.channels.get(&channel) {
+        return Some(spec.clone());
+    }
+    st.guilds.iter().find(|(_, _, chans)| chans.contains(&channel)).map(|(g, _, _)| ChannelSpec {
+        guild: *g,
+        kind: 0,
+        tags: Vec::new(),
+        manage_webhooks: true,
+    })
+}
+
 fn rest(state: &Mutex<State>, ids: &AtomicU64, gateway_url: &str, req: &Request) -> Response {
     let path = req.path().strip_prefix("/api/v10").unwrap_or(req.path()).to_string();
     let body: Value = if req.body.is_empty() {
@@ -801,7 +1076,7 @@ fn route(
     if !token_route && req.header("authorization") != Some(&format!("Bot {TOKEN}")) {
         return error(401, 0, "401: Unauthorized");
     }
-    let next_id = || ids.fetch_add(1, Ordering::SeqCst);
+    let next_id = || snowflake(ids);
     let app = APP_ID.to_string();
     match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["gateway"]) => json_response(200, &json!({"url": gateway_url})),
@@ -898,10 +1173,256 @@ fn route(
             i.answer.followups.push(body.clone());
             json_response(200, &message_payload(next_id(), 0, None, body))
         }
+        ("GET", ["channels", c]) => {
+            let st = lock(state);
+            if st.down {
+                return error(502, 0, "502: Bad Gateway");
+            }
+            let channel = c.parse::<u64>().unwrap_or(0);
+            if let Some(t) = st.threads.iter().find(|t| t.id == channel) {
+                return json_response(200, &thread_payload(t));
+            }
+            let Some(spec) = channel_spec(&st, channel) else {
+                return error(404, 10003, "Unknown Channel");
+            };
+            json_response(200, &typed_channel_payload(channel, &spec))
+        }
+        ("GET", ["channels", c, "messages"]) => {
+            let channel = c.parse::<u64>().unwrap_or(0);
+            let query = req.target.split_once('?').map(|(_, q)| q).unwrap_or("");
+            let param = |k: &str| {
+                query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(String::from))
+            };
+            let after: u64 = param("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+            let limit: usize = param("limit").and_then(|l| l.parse().ok()).unwrap_or(50).min(100);
+            let st = lock(state);
+            // Newest first, as Discord lists them.
+            let list: Vec<Value> = st
+                .messages
+                .iter()
+                .rev()
+                .filter(|m| m.channel_id == channel && m.id > after)
+                .take(limit)
+                .map(posted_payload)
+                .collect();
+            json_response(200, &Value::Array(list))
+        }
+        ("POST", ["channels", c, "threads"]) => {
+            let Ok(forum) = c.parse::<u64>() else { return error(404, 10003, "Unknown Channel") };
+            let fail = {
+                let mut st = lock(state);
+                let Some(spec) = channel_spec(&st, forum) else {
+                    return error(404, 10003, "Unknown Channel");
+                };
+                if !matches!(spec.kind, 15 | 16) {
+                    // A thread without a message needs a type on a text channel;
+                    // herald never asks for one.
+                    return json_response(
+                        400,
+                        &json!({"code": 50035, "message": "Invalid Form Body"}),
+                    );
+                }
+                let name = body["name"].as_str().unwrap_or("");
+                if let Some(r) = bad_name("name", name, 100, false) {
+                    return r;
+                }
+                if let Err(r) = validate_message(&body["message"], true) {
+                    return r;
+                }
+                let tags: Vec<String> = body["applied_tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect();
+                if tags.len() > 5
+                    || tags.iter().any(|t| !spec.tags.iter().any(|(id, _)| id.to_string() == *t))
+                {
+                    return json_response(
+                        400,
+                        &json!({"code": 50035, "message": "Invalid Form Body",
+                        "errors": {"applied_tags": {"_errors": [{"code": "BASE_TYPE_BAD_TAG", "message": "Unknown or too many tags."}]}}}),
+                    );
+                }
+                st.fails.get_mut(&forum).and_then(VecDeque::pop_front)
+            };
+            let create = || {
+                let (roles, others) = match pings(&body["message"]) {
+                    Ok(p) => p,
+                    Err(r) => return r,
+                };
+                let mut st = lock(state);
+                let guild = channel_spec(&st, forum).map_or(0, |s| s.guild);
+                let id = next_id();
+                let t = Thread {
+                    id,
+                    parent_id: forum,
+                    guild,
+                    name: body["name"].as_str().unwrap_or("").to_string(),
+                    applied_tags: body["applied_tags"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t.as_str().map(String::from))
+                        .collect(),
+                    message_id: id,
+                };
+                st.messages.push(Posted {
+                    id,
+                    channel_id: id,
+                    body: body["message"].clone(),
+                    webhook_id: None,
+                    pinged_roles: roles,
+                    pinged_others: others,
+                });
+                st.threads.push(t.clone());
+                let mut v = thread_payload(&t);
+                v["message"] = message_payload(id, id, Some(guild), &body["message"]);
+                json_response(201, &v)
+            };
+            match fail {
+                None | Some(Fail::Pass) => create(),
+                Some(Fail::SlowAnswer(d)) => create().delayed(d),
+                Some(Fail::ServerError) => error(500, 0, "500: Internal Server Error"),
+                Some(Fail::Forbidden) => error(403, 50001, "Missing Access"),
+                Some(Fail::NotFound) => error(404, 10003, "Unknown Channel"),
+                Some(Fail::RateLimited(after)) => json_response(
+                    429,
+                    &json!({"message": "You are being rate limited.", "retry_after": after, "global": false}),
+                ),
+            }
+        }
+        ("POST", ["channels", c, "messages", m, "threads"]) => {
+            let (Ok(channel), Ok(message)) = (c.parse::<u64>(), m.parse::<u64>()) else {
+                return error(404, 10008, "Unknown Message");
+            };
+            let mut st = lock(state);
+            match st.fails.get_mut(&channel).and_then(VecDeque::pop_front) {
+                Some(Fail::ServerError) => return error(500, 0, "500: Internal Server Error"),
+                Some(Fail::Forbidden) => return error(403, 50001, "Missing Access"),
+                _ => {}
+            }
+            if !st.messages.iter().any(|p| p.id == message && p.channel_id == channel) {
+                return error(404, 10008, "Unknown Message");
+            }
+            if st.threads.iter().any(|t| t.message_id == message) {
+                return error(400, 160004, "A thread has already been created for this message");
+            }
+            let name = body["name"].as_str().unwrap_or("");
+            if let Some(r) = bad_name("name", name, 100, false) {
+                return r;
+            }
+            let guild = channel_spec(&st, channel).map_or(0, |s| s.guild);
+            // A thread opened on a message has the message's id.
+            let t = Thread {
+                id: message,
+                parent_id: channel,
+                guild,
+                name: name.to_string(),
+                applied_tags: Vec::new(),
+                message_id: message,
+            };
+            st.threads.push(t.clone());
+            json_response(201, &thread_payload(&t))
+        }
+        ("GET", ["guilds", g, "threads", "active"]) => {
+            let guild = g.parse::<u64>().unwrap_or(0);
+            let st = lock(state);
+            let threads: Vec<Value> =
+                st.threads.iter().filter(|t| t.guild == guild).map(thread_payload).collect();
+            json_response(200, &json!({"threads": threads, "members": []}))
+        }
+        ("GET" | "POST", ["channels", c, "webhooks"]) => {
+            let channel = c.parse::<u64>().unwrap_or(0);
+            let mut st = lock(state);
+            let Some(spec) = channel_spec(&st, channel) else {
+                return error(404, 10003, "Unknown Channel");
+            };
+            if !spec.manage_webhooks {
+                return error(403, 50013, "Missing Permissions");
+            }
+            if req.method == "GET" {
+                let list: Vec<Value> = st
+                    .webhooks
+                    .iter()
+                    .filter(|h| h.channel_id == channel)
+                    .map(hook_payload)
+                    .collect();
+                return json_response(200, &Value::Array(list));
+            }
+            let name = body["name"].as_str().unwrap_or("");
+            if let Some(r) = bad_name("name", name, 80, true) {
+                return r;
+            }
+            if st.webhooks.iter().filter(|h| h.channel_id == channel).count() >= 15 {
+                return error(400, 30007, "Maximum number of webhooks reached (15)");
+            }
+            let id = next_id();
+            let h = Hook {
+                id,
+                channel_id: channel,
+                guild: spec.guild,
+                name: name.to_string(),
+                token: format!("whtoken-{}", fastrand_like(id)),
+            };
+            st.webhooks.push(h.clone());
+            json_response(200, &hook_payload(&h))
+        }
+        ("POST", ["webhooks", w, token]) => {
+            let hook = {
+                let st = lock(state);
+                st.webhooks.iter().find(|h| h.id.to_string() == *w && h.token == *token).cloned()
+            };
+            let Some(hook) = hook else { return error(404, 10015, "Unknown Webhook") };
+            if let Err(r) = validate_message(body, true) {
+                return r;
+            }
+            if let Some(name) = body["username"].as_str()
+                && let Some(r) = bad_name("username", name, 80, true)
+            {
+                return r;
+            }
+            if let Some(a) = body.get("avatar_url").and_then(Value::as_str)
+                && !(a.starts_with("https://") || a.starts_with("http://"))
+            {
+                return json_response(400, &json!({"code": 50035, "message": "Invalid Form Body"}));
+            }
+            let (roles, others) = match pings(body) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let fail = lock(state).fails.get_mut(&hook.channel_id).and_then(VecDeque::pop_front);
+            let create = || {
+                let id = next_id();
+                let posted = Posted {
+                    id,
+                    channel_id: hook.channel_id,
+                    body: body.clone(),
+                    webhook_id: Some(hook.id),
+                    pinged_roles: roles.clone(),
+                    pinged_others: others,
+                };
+                let v = posted_payload(&posted);
+                lock(state).messages.push(posted);
+                if req.target.contains("wait=true") {
+                    json_response(200, &v)
+                } else {
+                    Response::status(204)
+                }
+            };
+            match fail {
+                Some(Fail::SlowAnswer(d)) => create().delayed(d),
+                Some(Fail::ServerError) => error(500, 0, "500: Internal Server Error"),
+                _ => create(),
+            }
+        }
         ("POST", ["channels", c, "messages"]) => {
             let Ok(channel) = c.parse::<u64>() else { return error(404, 10003, "Unknown Channel") };
             let fail = {
                 let mut st = lock(state);
+                if channel_spec(&st, channel).is_some_and(|s| matches!(s.kind, 15 | 16)) {
+                    return error(400, 40058, "Cannot send a message in a forum channel");
+                }
                 if st.down {
                     return error(502, 0, "502: Bad Gateway");
                 }
@@ -965,8 +1486,19 @@ fn create_message(
     {
         return json_response(200, &message_payload(m.id, channel, None, &m.body));
     }
+    let (pinged_roles, pinged_others) = match pings(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let id = next_id();
-    st.messages.push(Posted { id, channel_id: channel, body: body.clone() });
+    st.messages.push(Posted {
+        id,
+        channel_id: channel,
+        body: body.clone(),
+        webhook_id: None,
+        pinged_roles,
+        pinged_others,
+    });
     if let (Some(n), true) = (nonce, enforce) {
         st.nonces.insert((channel, n), (id, Instant::now()));
     }
@@ -1095,7 +1627,7 @@ async fn gateway_conn(
                             break;
                         }
                         let mut st = lock(&state);
-                        let session = format!("session-{}", ids.fetch_add(1, Ordering::SeqCst));
+                        let session = format!("session-{}", snowflake(&ids));
                         let guilds = st.guilds.clone();
                         let gw = &mut st.gateway;
                         gw.identifies += 1;
