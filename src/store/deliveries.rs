@@ -140,7 +140,7 @@ impl Store {
     /// This database's installation id (8 hex digits, drawn once by migration 0006).
     pub async fn installation_id(&self) -> Result<String, StoreError> {
         Ok(sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.lite()?.pool)
             .await?)
     }
 
@@ -153,7 +153,7 @@ impl Store {
         channels: &[i64],
         now: Timestamp,
     ) -> Result<Option<Enqueued>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut installation = None;
         let enqueued = insert_with_deliveries(&mut tx, &mut installation, a, channels, now).await?;
         tx.commit().await?;
@@ -171,7 +171,7 @@ impl Store {
         now: Timestamp,
         success: Option<super::feeds::PollRecord<'_>>,
     ) -> Result<Vec<Option<Enqueued>>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut installation = None;
         let mut out = Vec::with_capacity(batch.len());
         for (a, channels) in batch {
@@ -218,7 +218,7 @@ impl Store {
             .bind(now)
             .bind(lease_s)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.lite()?.writer)
             .await?)
     }
 
@@ -227,7 +227,7 @@ impl Store {
         sqlx::query("UPDATE channels SET send_lease_until = ? WHERE id = ?")
             .bind(until)
             .bind(channel_id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -252,7 +252,7 @@ impl Store {
              WHERE id IN (SELECT value FROM json_each(?))",
         )
         .bind(json)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -274,7 +274,7 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(channel_id)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.lite()?.writer)
             .await?)
     }
 
@@ -300,7 +300,7 @@ impl Store {
             .bind(now)
             .bind(lease_s)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.lite()?.writer)
             .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -312,7 +312,10 @@ impl Store {
              JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id
              WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.channel_id, {CHANNEL_ORDER}"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .fetch_all(&self.lite()?.pool)
+            .await?)
     }
 
     pub async fn mark_delivery_sent(
@@ -328,7 +331,7 @@ impl Store {
         .bind(now)
         .bind(message_id)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -355,7 +358,7 @@ impl Store {
             .bind(error)
             .bind(i64::from(attempt == Attempt::Failed))
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -363,7 +366,7 @@ impl Store {
     /// Counts deliveries by state, for status displays and tests.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as("SELECT state, count(*) FROM deliveries GROUP BY state ORDER BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.lite()?.pool)
             .await?)
     }
 
@@ -378,7 +381,7 @@ impl Store {
              FROM channels WHERE digest_next_at IS NOT NULL AND digest_next_at <= ?",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 
@@ -394,7 +397,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<(Timestamp, Timestamp)>, StoreError> {
         // The writer pool has one connection, so this read-then-write is not raced.
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let start: Option<Timestamp> = sqlx::query_scalar(
             "SELECT coalesce(digest_last_end, created_at) FROM channels WHERE id = ?",
         )
@@ -472,7 +475,7 @@ impl Store {
         .bind(lease_s)
         .bind(limit)
         .bind(channel_id)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.lite()?.writer)
         .await?)
     }
 
@@ -499,7 +502,7 @@ impl Store {
         .bind(channel_id)
         .bind(start)
         .bind(end)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 
@@ -507,7 +510,7 @@ impl Store {
         sqlx::query("UPDATE digests SET parts_sent = ? WHERE id = ?")
             .bind(parts_sent)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -523,7 +526,7 @@ impl Store {
             .bind(state)
             .bind(now)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -575,7 +578,7 @@ impl Store {
     /// Makes every post of `platform` that is waiting out a failure's backoff due now:
     /// the platform answered again, so what it owes should flow at once.
     pub async fn release_backoff(&self, platform: &str, now: Timestamp) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut n = 0;
         for table in ["deliveries", "digests"] {
             let sql = format!(
@@ -616,7 +619,7 @@ impl Store {
         .bind(platform)
         .bind(now)
         .bind(unless_due_by)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.lite()?.writer)
         .await?;
         Ok(id.is_some())
     }
@@ -630,7 +633,7 @@ impl Store {
         age: &str,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut channels: Vec<i64> = Vec::new();
         for table in ["deliveries", "digests"] {
             let sql = format!(
@@ -678,7 +681,7 @@ impl Store {
     /// from posting to paused (and had something to post), feeds disabled after failing
     /// (for each community that follows them). Returns how many were queued.
     pub async fn queue_state_notices(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let paused = sqlx::query(
             "INSERT INTO notices (community_id, event, subject_id, episode, next_attempt_at,
                  created_at)
@@ -707,7 +710,7 @@ impl Store {
         feed_id: i64,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let n = self.queue_feed_disabled_notices(&mut tx, Some(feed_id), now).await?;
         tx.commit().await?;
         Ok(n)
@@ -756,7 +759,7 @@ impl Store {
         .bind(now)
         .bind(lease_s)
         .bind(limit)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.lite()?.writer)
         .await?)
     }
 
@@ -770,7 +773,7 @@ impl Store {
                 let count: Option<i64> =
                     sqlx::query_scalar("SELECT pause_count FROM channels WHERE id = ?")
                         .bind(job.subject_id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.lite()?.pool)
                         .await?;
                 match &channel.paused_reason {
                     Some(reason) if count == Some(job.episode) => {
@@ -789,7 +792,7 @@ impl Store {
                 .bind(job.community_id)
                 .bind(job.subject_id)
                 .bind(job.episode)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.lite()?.pool)
                 .await?;
                 match row {
                     Some((feed_id, title, url, Some(reason))) if reason != super::feeds::PAUSED => {
@@ -823,14 +826,14 @@ impl Store {
                   + (SELECT count(*) FROM digests WHERE channel_id = ?1 AND state = 'failed')",
         )
         .bind(channel_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.lite()?.pool)
         .await?;
         let last: Option<String> = sqlx::query_scalar(
             "SELECT last_error FROM deliveries WHERE channel_id = ? AND state = 'failed'
              ORDER BY id DESC LIMIT 1",
         )
         .bind(channel_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.lite()?.pool)
         .await?
         .flatten();
         Ok((count, last))
@@ -858,7 +861,7 @@ impl Store {
         .bind(community_id)
         .bind(json)
         .bind(preferred.unwrap_or(-1))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.lite()?.pool)
         .await?)
     }
 
@@ -880,7 +883,7 @@ impl Store {
         .bind(error)
         .bind(now)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -904,7 +907,7 @@ impl Store {
         .bind(channel_id)
         .bind(json)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -916,7 +919,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT community_id, event, subject_id, state, channel_id FROM notices ORDER BY id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 }
@@ -938,7 +941,7 @@ impl Store {
         .bind(channel)
         .bind(body)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -948,7 +951,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT idem_key, channel, body FROM console_posts ORDER BY posted_at, rowid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 }

@@ -1,0 +1,204 @@
+//! `herald db copy`: an installation's feeds and articles from one store into another
+//! (SQLite into PostgreSQL, or back), ids kept, so a re-run adds only what is missing.
+
+use sqlx::AssertSqlSafe;
+
+use super::articles::{ARTICLE_COLUMNS, ArticleRow};
+use super::feeds::FeedRow;
+use super::{Db, Store, StoreError, dollars};
+
+/// Articles read and written per transaction.
+const BATCH: i64 = 1000;
+
+/// What a copy did, and what each side holds after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReport {
+    pub feeds_copied: u64,
+    pub articles_copied: u64,
+    /// (source, target) row counts after the copy.
+    pub feeds: (i64, i64),
+    pub articles: (i64, i64),
+}
+
+impl CopyReport {
+    /// Both sides hold the same number of feeds and of articles.
+    pub fn verified(&self) -> bool {
+        self.feeds.0 == self.feeds.1 && self.articles.0 == self.articles.1
+    }
+}
+
+/// Copies every feed, then every article in id order, from `from` into `to`. Rows the
+/// target already has (same id, or the same URL / feed item) are left as they are.
+pub async fn copy_feeds_and_articles(from: &Store, to: &Store) -> Result<CopyReport, StoreError> {
+    let feeds_copied = to.import_feeds(&from.list_feeds().await?).await?;
+    let mut articles_copied = 0;
+    let mut after = 0;
+    loop {
+        let batch = from.articles_after(after, BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        articles_copied += to.import_articles(&batch).await?;
+    }
+    to.after_import().await?;
+    Ok(CopyReport {
+        feeds_copied,
+        articles_copied,
+        feeds: (from.count_feeds().await?, to.count_feeds().await?),
+        articles: (from.count_articles().await?, to.count_articles().await?),
+    })
+}
+
+const INSERT_FEED: &str = "INSERT INTO feeds (id, url, title, site_url, etag, last_modified,
+         poll_interval_s, next_poll_at, last_polled_at, last_success_at, failures, last_error,
+         last_error_kind, disabled_reason, primed, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+
+// On SQLite the community tags are the target's own (its feeds' followers), as the
+// ordinary insert sets them; on PostgreSQL a trigger fills `community_ids`.
+const INSERT_ARTICLE_SQLITE: &str = "INSERT INTO articles (id, feed_id, item_key, url, title,
+         author, published_at, fetched_at, text, summary, lang, image_url, text_source, backfill,
+         community_tags)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+         coalesce((SELECT group_concat('c' || community_id, ' ') FROM community_feeds
+                   WHERE feed_id = ?2), ''))
+     ON CONFLICT DO NOTHING";
+
+const INSERT_ARTICLE_PG: &str = "INSERT INTO articles (id, feed_id, item_key, url, title,
+         author, published_at, fetched_at, text, summary, lang, image_url, text_source, backfill)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT DO NOTHING";
+
+macro_rules! bind_feed {
+    ($q:expr, $f:expr) => {
+        $q.bind($f.id)
+            .bind(&$f.url)
+            .bind(&$f.title)
+            .bind(&$f.site_url)
+            .bind(&$f.etag)
+            .bind(&$f.last_modified)
+            .bind($f.poll_interval_s)
+            .bind($f.next_poll_at)
+            .bind($f.last_polled_at)
+            .bind($f.last_success_at)
+            .bind($f.failures)
+            .bind(&$f.last_error)
+            .bind(&$f.last_error_kind)
+            .bind(&$f.disabled_reason)
+            .bind($f.primed)
+            .bind($f.created_at)
+    };
+}
+
+macro_rules! bind_article {
+    ($q:expr, $a:expr) => {
+        $q.bind($a.id)
+            .bind($a.feed_id)
+            .bind(&$a.item_key)
+            .bind(&$a.url)
+            .bind(&$a.title)
+            .bind(&$a.author)
+            .bind($a.published_at)
+            .bind($a.fetched_at)
+            .bind(&$a.text)
+            .bind(&$a.summary)
+            .bind(&$a.lang)
+            .bind(&$a.image_url)
+            .bind(&$a.text_source)
+            .bind($a.backfill)
+    };
+}
+
+impl Store {
+    /// Up to `limit` articles with ids above `after`, in id order, as stored (a history
+    /// item keeps its empty summary).
+    pub async fn articles_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ArticleRow>, StoreError> {
+        let sql =
+            format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT ?");
+        Ok(match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&db.pool)
+                    .await?
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_as(AssertSqlSafe(dollars(&sql)))
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(pg)
+                    .await?
+            }
+        })
+    }
+
+    /// Writes feed rows with their ids, in one transaction; a row whose id or URL is
+    /// already stored is skipped. Returns how many were written.
+    pub async fn import_feeds(&self, feeds: &[FeedRow]) -> Result<u64, StoreError> {
+        let mut written = 0;
+        match &self.db {
+            Db::Sqlite(db) => {
+                let mut tx = db.writer.begin().await?;
+                for f in feeds {
+                    let q = bind_feed!(sqlx::query(INSERT_FEED), f);
+                    written += q.execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+            }
+            Db::Postgres(pg) => {
+                let sql = dollars(INSERT_FEED);
+                let mut tx = pg.begin().await?;
+                for f in feeds {
+                    let q = bind_feed!(sqlx::query(AssertSqlSafe(sql.clone())), f);
+                    written += q.execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// Writes article rows with their ids, in one transaction; a row whose id or feed
+    /// item is already stored is skipped. Returns how many were written.
+    pub async fn import_articles(&self, articles: &[ArticleRow]) -> Result<u64, StoreError> {
+        let mut written = 0;
+        match &self.db {
+            Db::Sqlite(db) => {
+                let mut tx = db.writer.begin().await?;
+                for a in articles {
+                    let q = bind_article!(sqlx::query(INSERT_ARTICLE_SQLITE), a);
+                    written += q.execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+            }
+            Db::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                for a in articles {
+                    let q = bind_article!(sqlx::query(INSERT_ARTICLE_PG), a);
+                    written += q.execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// After rows were written with explicit ids: PostgreSQL's identity sequences move
+    /// past them, so the next ordinary insert does not collide. SQLite needs nothing.
+    async fn after_import(&self) -> Result<(), StoreError> {
+        if let Db::Postgres(pg) = &self.db {
+            for table in ["feeds", "articles"] {
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                                   coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                );
+                sqlx::query(AssertSqlSafe(sql)).execute(pg).await?;
+            }
+        }
+        Ok(())
+    }
+}
