@@ -135,23 +135,36 @@ async fn claims_lease_due_feeds_and_concurrent_claimers_never_share_one() {
         assert!(first.iter().all(|f| f.next_poll_at == T0 + 300), "leased: {first:?}");
         assert!(!first.iter().any(|f| f.id == followed[0] || f.id == unfollowed.id));
 
-        // Four more handles on the same database claim the rest side by side.
+        // Four more handles on the same database claim the rest side by side, in rounds
+        // (a race that a round misses, another catches).
         let mut handles = Vec::new();
         for _ in 0..4 {
             handles.push(Store::open(&b.url).await.expect("second handle"));
         }
-        let claims = handles.iter().cycle().take(12).map(|h| h.claim_due_feeds(T0, 300, 3));
-        let mut taken: Vec<i64> = first.iter().map(|f| f.id).collect();
-        for claim in futures_util::future::join_all(claims).await {
-            taken.extend(claim.expect("claim").iter().map(|f| f.id));
-        }
-        let distinct: BTreeSet<i64> = taken.iter().copied().collect();
-        assert_eq!(distinct.len(), taken.len(), "a feed was claimed twice: {taken:?}");
         let want: BTreeSet<i64> = followed[1..].iter().copied().collect();
-        assert_eq!(distinct, want, "every due, followed, running feed once");
+        let mut taken: Vec<i64> = first.iter().map(|f| f.id).collect();
+        for round in 0..6 {
+            let now = T0 + round * 1000;
+            if round > 0 {
+                s.reschedule_all(now).await.expect("all due again");
+                taken.clear();
+            }
+            let claims = handles.iter().cycle().take(16).map(|h| h.claim_due_feeds(now, 300, 3));
+            for claim in futures_util::future::join_all(claims).await {
+                taken.extend(claim.expect("claim").iter().map(|f| f.id));
+            }
+            let distinct: BTreeSet<i64> = taken.iter().copied().collect();
+            assert_eq!(
+                distinct.len(),
+                taken.len(),
+                "round {round}: a feed claimed twice: {taken:?}"
+            );
+            assert_eq!(distinct, want, "round {round}: every due, followed, running feed once");
+        }
 
-        assert!(s.claim_due_feeds(T0 + 299, 300, 100).await.expect("claim").is_empty());
-        let again = s.claim_due_feeds(T0 + 300, 300, 100).await.expect("claim");
+        let last = T0 + 5000;
+        assert!(s.claim_due_feeds(last + 299, 300, 100).await.expect("claim").is_empty());
+        let again = s.claim_due_feeds(last + 300, 300, 100).await.expect("claim");
         assert_eq!(again.len(), 39, "a lease that ran out makes the feed due again");
         for h in handles {
             h.close().await;
