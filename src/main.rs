@@ -147,9 +147,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DbCmd {
-    /// Copy feeds and articles from one database into another (e.g. SQLite into
-    /// PostgreSQL), ids kept; re-running copies only what is missing. Communities and the
-    /// outbox are not copied yet.
+    /// Copy feeds, the communities following them and articles from one database into
+    /// another (e.g. SQLite into PostgreSQL), ids kept; re-running copies only what is
+    /// missing. Channels, subscriptions and the outbox are not copied yet.
     Copy {
         /// The source, e.g. sqlite://data/herald.db
         #[arg(long)]
@@ -218,6 +218,10 @@ enum BenchCmd {
         /// Keep the archive in this folder, and reuse it on the next run.
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Also measure on this PostgreSQL database (postgres://…): the archive is
+        /// copied into it, or reused if it holds it already.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Extraction F1 and ms per page on the extraction dev set (dom_smoothie beside it).
     Extract {
@@ -381,7 +385,9 @@ async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()
             bench::corpus::serve_feeds(feeds, hosts, &opml).await?
         }
         BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
-        BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
+        BenchCmd::Search { articles, keep, postgres } => {
+            bench::deliver::search(articles, keep, postgres).await?
+        }
         BenchCmd::Hostile { lateness: Some(run_for), .. } => {
             let run_for = parse_duration(&run_for).map_err(anyhow::Error::msg)?;
             bench::hostile::lateness_bench(200, run_for).await?
@@ -423,17 +429,23 @@ async fn db_copy_cmd(from: &str, to: &str) -> anyhow::Result<ExitCode> {
     source.close().await;
     target.close().await;
     say!(
-        "copied {} feeds and {} articles from {} to {} in {:.1} s",
+        "copied {} feeds, {} communities, {} links and {} articles from {} to {} in {:.1} s",
         report.feeds_copied,
+        report.communities_copied,
+        report.links_copied,
         report.articles_copied,
         redact_password(from),
         redact_password(to),
         started.elapsed().as_secs_f64()
     );
     say!(
-        "feeds: {} in the source, {} in the target; articles: {} and {}",
+        "source / target: feeds {} / {}, communities {} / {}, links {} / {}, articles {} / {}",
         report.feeds.0,
         report.feeds.1,
+        report.communities.0,
+        report.communities.1,
+        report.links.0,
+        report.links.1,
         report.articles.0,
         report.articles.1
     );

@@ -1,5 +1,7 @@
-//! `herald db copy`: an installation's feeds and articles from one store into another
-//! (SQLite into PostgreSQL, or back), ids kept, so a re-run adds only what is missing.
+//! `herald db copy`: an installation's feeds, the communities following them and the
+//! articles, from one store into another (SQLite into PostgreSQL, or back), ids kept, so
+//! a re-run adds only what is missing. Channels, subscriptions and the outbox are not
+//! copied yet (issue #17).
 
 use sqlx::AssertSqlSafe;
 
@@ -14,23 +16,33 @@ const BATCH: i64 = 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyReport {
     pub feeds_copied: u64,
+    /// Communities, and links of a community to a feed.
+    pub communities_copied: u64,
+    pub links_copied: u64,
     pub articles_copied: u64,
     /// (source, target) row counts after the copy.
     pub feeds: (i64, i64),
+    pub communities: (i64, i64),
+    pub links: (i64, i64),
     pub articles: (i64, i64),
 }
 
 impl CopyReport {
     /// Both sides hold the same number of feeds and of articles.
     pub fn verified(&self) -> bool {
-        self.feeds.0 == self.feeds.1 && self.articles.0 == self.articles.1
+        [self.feeds, self.communities, self.links, self.articles].iter().all(|(a, b)| a == b)
     }
 }
 
-/// Copies every feed, then every article in id order, from `from` into `to`. Rows the
-/// target already has (same id, or the same URL / feed item) are left as they are.
+/// Copies every feed, the communities and their links to feeds, then every article in
+/// id order, from `from` into `to`. Rows the target already has (same id, or the same
+/// URL / feed item / platform id) are left as they are. Links go before articles, so
+/// each article is scoped to its communities as it is written.
 pub async fn copy_feeds_and_articles(from: &Store, to: &Store) -> Result<CopyReport, StoreError> {
     let feeds_copied = to.import_feeds(&from.list_feeds().await?).await?;
+    let (communities, links) = from.community_links().await?;
+    let (communities_copied, links_copied) =
+        to.import_community_links(&communities, &links).await?;
     let mut articles_copied = 0;
     let mut after = 0;
     loop {
@@ -40,10 +52,16 @@ pub async fn copy_feeds_and_articles(from: &Store, to: &Store) -> Result<CopyRep
         articles_copied += to.import_articles(&batch).await?;
     }
     to.after_import().await?;
+    let source_links = from.count_community_links().await?;
+    let target_links = to.count_community_links().await?;
     Ok(CopyReport {
         feeds_copied,
+        communities_copied,
+        links_copied,
         articles_copied,
         feeds: (from.count_feeds().await?, to.count_feeds().await?),
+        communities: (source_links.0, target_links.0),
+        links: (source_links.1, target_links.1),
         articles: (from.count_articles().await?, to.count_articles().await?),
     })
 }
@@ -108,7 +126,99 @@ macro_rules! bind_article {
     };
 }
 
+/// A community as stored: id, platform, external id, name, max feeds, created at.
+type CommunityRow = (i64, String, String, Option<String>, Option<i64>, i64);
+/// A community's link to a feed: community, feed, paused, added by, added at, interval.
+type LinkRow = (i64, i64, bool, Option<String>, i64, Option<i64>);
+
+const COMMUNITIES: &str =
+    "SELECT id, platform, external_id, name, max_feeds, created_at FROM communities ORDER BY id";
+const LINKS: &str = "SELECT community_id, feed_id, paused, added_by, added_at, poll_interval_s
+     FROM community_feeds ORDER BY community_id, feed_id";
+const INSERT_COMMUNITY: &str = "INSERT INTO communities
+         (id, platform, external_id, name, max_feeds, created_at)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+const INSERT_LINK: &str = "INSERT INTO community_feeds
+         (community_id, feed_id, paused, added_by, added_at, poll_interval_s)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+
 impl Store {
+    /// Every community and every link of a community to a feed.
+    async fn community_links(&self) -> Result<(Vec<CommunityRow>, Vec<LinkRow>), StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite(db) => (
+                sqlx::query_as(COMMUNITIES).fetch_all(&db.pool).await?,
+                sqlx::query_as(LINKS).fetch_all(&db.pool).await?,
+            ),
+            Db::Postgres(pg) => (
+                sqlx::query_as(COMMUNITIES).fetch_all(pg).await?,
+                sqlx::query_as(LINKS).fetch_all(pg).await?,
+            ),
+        })
+    }
+
+    /// Writes communities and links with their ids, in one transaction. A community
+    /// whose id or platform id is already there is skipped, and so are its links when the
+    /// target's row with that id is another community's (the copy then does not verify).
+    async fn import_community_links(
+        &self,
+        communities: &[CommunityRow],
+        links: &[LinkRow],
+    ) -> Result<(u64, u64), StoreError> {
+        let (mut c, mut l) = (0, 0);
+        macro_rules! import {
+            ($tx:expr, $community:expr, $link:expr) => {
+                for (id, platform, external, name, max_feeds, at) in communities {
+                    c += sqlx::query(AssertSqlSafe($community.clone()))
+                        .bind(id)
+                        .bind(platform)
+                        .bind(external)
+                        .bind(name)
+                        .bind(max_feeds)
+                        .bind(at)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected();
+                }
+                for (community, feed, paused, by, at, interval) in links {
+                    l += sqlx::query(AssertSqlSafe($link.clone()))
+                        .bind(community)
+                        .bind(feed)
+                        .bind(paused)
+                        .bind(by)
+                        .bind(at)
+                        .bind(interval)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected();
+                }
+            };
+        }
+        match &self.db {
+            Db::Sqlite(db) => {
+                let mut tx = db.writer.begin().await?;
+                import!(tx, INSERT_COMMUNITY.to_string(), INSERT_LINK.to_string());
+                tx.commit().await?;
+            }
+            Db::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                import!(tx, dollars(INSERT_COMMUNITY), dollars(INSERT_LINK));
+                tx.commit().await?;
+            }
+        }
+        Ok((c, l))
+    }
+
+    /// The number of communities and of links, for verifying a copy.
+    async fn count_community_links(&self) -> Result<(i64, i64), StoreError> {
+        let sql =
+            "SELECT (SELECT count(*) FROM communities), (SELECT count(*) FROM community_feeds)";
+        Ok(match &self.db {
+            Db::Sqlite(db) => sqlx::query_as(sql).fetch_one(&db.pool).await?,
+            Db::Postgres(pg) => sqlx::query_as(sql).fetch_one(pg).await?,
+        })
+    }
+
     /// Up to `limit` articles with ids above `after`, in id order, as stored (a history
     /// item keeps its empty summary).
     pub async fn articles_after(
@@ -191,7 +301,7 @@ impl Store {
     /// past them, so the next ordinary insert does not collide. SQLite needs nothing.
     async fn after_import(&self) -> Result<(), StoreError> {
         if let Db::Postgres(pg) = &self.db {
-            for table in ["feeds", "articles"] {
+            for table in ["feeds", "communities", "articles"] {
                 let sql = format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
                                    coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"

@@ -66,7 +66,7 @@ pub enum StoreError {
     #[error("database directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
     /// A part of the store that has no PostgreSQL implementation yet (issue #17).
-    #[error("{0} is not yet on PostgreSQL (use a sqlite:// DATABASE_URL for it)")]
+    #[error("{0}: not yet on PostgreSQL (use a sqlite:// DATABASE_URL for these)")]
     NotOnPostgres(&'static str),
     #[error("{0}")]
     Unsupported(&'static str),

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use herald::store::{FeedStatus, NewArticle, PollSuccess, Store, StoreError};
+use herald::store::{FeedStatus, NewArticle, PollSuccess, SearchScope, Store, StoreError};
 
 use crate::support::backends;
 
@@ -286,4 +286,72 @@ async fn unconverted_parts_refuse_clearly_on_postgres() {
         assert!(e.to_string().contains("pg_dump"), "{e}");
         assert_eq!(s.count_feeds().await.expect("count"), 0);
     }
+}
+
+/// `herald db copy` as an operator runs it: SQLite into PostgreSQL, twice (the second
+/// run copies nothing and still verifies), then the copy searched and written to.
+#[tokio::test]
+async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
+    let Some(cluster) = crate::support::postgres::shared() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = format!("sqlite://{}/herald.db", dir.path().display());
+    let source = Store::open(&from).await.expect("open SQLite");
+    let mut feeds = Vec::new();
+    for i in 0..3 {
+        feeds.push(source.add_feed(&format!("https://f{i}.example/"), 900, T0).await.expect("add"));
+    }
+    source.pause_feed(feeds[2].0.id).await.expect("pause");
+    let community = source.ensure_community("chat", "g", Some("G"), T0).await.expect("community");
+    source.link_feed(community, feeds[1].0.id, None, T0).await.expect("link");
+    let articles: Vec<NewArticle> =
+        (0..2500).map(|i| article(feeds[i % 3].0.id, &format!("k{i}"), T0 + i as i64)).collect();
+    source.insert_articles_bulk(&articles).await.expect("articles");
+    let mut volcano = article(feeds[1].0.id, "v", T0 + 9999);
+    volcano.title = Some("Volcano erupts".into());
+    let volcano_id = source.insert_article(&volcano).await.expect("insert").expect("new");
+    source.close().await;
+    let to = cluster.fresh_database().await;
+
+    let copy = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["db", "copy", "--from", &from, "--to", &to])
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run herald");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, out, err) = copy();
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The console's community is in every new database already.
+    assert!(out.contains("copied 3 feeds, 1 communities, 1 links and 2501 articles"), "{out}");
+    assert!(
+        out.contains("feeds 3 / 3, communities 2 / 2, links 1 / 1, articles 2501 / 2501"),
+        "{out}"
+    );
+    let (code, out, err) = copy();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("copied 0 feeds, 0 communities, 0 links and 0 articles"), "{out}");
+
+    let target = Store::open(&to).await.expect("open the copy");
+    let copied = target.feed_by_id(feeds[2].0.id).await.expect("feed").expect("same id");
+    assert_eq!((copied.url.as_str(), copied.status()), ("https://f2.example/", FeedStatus::Paused));
+    for scope in [SearchScope::All, SearchScope::Community(community)] {
+        let hits =
+            target.search_articles("volcano", scope, None, 5, 0).await.expect("search the copy");
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![volcano_id], "{scope:?}");
+    }
+    let other = SearchScope::Community(community + 1);
+    assert!(target.search_articles("volcano", other, None, 5, 0).await.expect("search").is_empty());
+    target.check_search_index().await.expect("articles scoped to their communities");
+    let (fresh, new) = target.add_feed("https://new.example/", 900, T0).await.expect("add");
+    assert!(new && fresh.id > feeds[2].0.id, "new ids start after the copied ones");
+    let id = target.insert_article(&article(fresh.id, "n", T0)).await.expect("insert");
+    assert!(id.is_some_and(|id| id > volcano_id));
+
+    // The target now holds a feed the source has not: the counts say so.
+    let (code, out, err) = copy();
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("the counts differ"), "{err}");
 }
