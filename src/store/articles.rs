@@ -194,7 +194,7 @@ pub(super) fn pg_insert_article_query(
 pub const SEARCH_CANDIDATES: i64 = 1000;
 
 /// How many of a phrase's newest matches estimate its document frequency.
-pub(super) const IDF_SAMPLE: i64 = 1000;
+const IDF_SAMPLE: i64 = 1000;
 
 /// Ranking weights of the title, summary and text columns.
 pub(super) const RANK_WEIGHTS: [f64; rank::RANK_COLUMNS] = [8.0, 3.0, 1.0];
@@ -469,7 +469,7 @@ async fn term_idfs(db: &super::Lite, phrases: &[String]) -> Result<Vec<f64>, Sto
 
 /// A phrase's IDF from its newest matches: `found` of them (at most [`IDF_SAMPLE`]),
 /// the oldest at id `oldest`, in an archive of ids `first..=last`.
-pub(super) fn estimated_idf(found: i64, oldest: Option<i64>, (first, last): (i64, i64)) -> f64 {
+fn estimated_idf(found: i64, oldest: Option<i64>, (first, last): (i64, i64)) -> f64 {
     let span = (last - first + 1) as f64;
     let df = match oldest {
         Some(oldest) if found >= IDF_SAMPLE => {

@@ -298,7 +298,8 @@ impl Store {
     }
 
     /// After rows were written with explicit ids: PostgreSQL's identity sequences move
-    /// past them, so the next ordinary insert does not collide. SQLite needs nothing.
+    /// past them, so the next ordinary insert does not collide, and the articles are
+    /// vacuumed. SQLite needs nothing.
     async fn after_import(&self) -> Result<(), StoreError> {
         if let Db::Postgres(pg) = &self.db {
             for table in ["feeds", "communities", "articles"] {
@@ -308,6 +309,10 @@ impl Store {
                 );
                 sqlx::query(AssertSqlSafe(sql)).execute(pg).await?;
             }
+            // Bulk-written rows wait in the GIN index's pending list, which every search
+            // scans until a vacuum merges it; the vacuum also marks pages all-visible and
+            // the statistics are the planner's.
+            sqlx::query("VACUUM (ANALYZE) articles").execute(pg).await?;
         }
         Ok(())
     }
