@@ -355,3 +355,17 @@ async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(err.contains("the counts differ"), "{err}");
 }
+
+/// Three processes starting at once on a new PostgreSQL database: the migrator's
+/// advisory lock lets one migrate and the others find it done.
+#[tokio::test]
+async fn stores_opening_together_on_a_new_postgres_database_migrate_once() {
+    let Some(cluster) = crate::support::postgres::shared() else { return };
+    let url = cluster.fresh_database().await;
+    let opened = futures_util::future::join_all((0..3).map(|_| Store::open(&url))).await;
+    for store in opened {
+        let store = store.expect("every store opens");
+        assert_eq!(store.count_feeds().await.expect("migrated"), 0);
+        store.close().await;
+    }
+}
