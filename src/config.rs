@@ -239,12 +239,14 @@ impl Config {
         let get = |var: &'static str| lookup(var).filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(get("HERALD_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = match get("DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") => url,
+            Some(url) if url.starts_with("sqlite:") || crate::store::is_postgres_url(&url) => url,
             Some(url) => {
                 return Err(ConfigError {
                     var: "DATABASE_URL",
                     message: format!(
-                        "\"{url}\" is not supported: use sqlite://PATH (e.g. sqlite://data/herald.db)"
+                        "\"{}\" is not supported: use sqlite://PATH (e.g. sqlite://data/herald.db) \
+                         or postgres://USER@HOST/DATABASE",
+                        redact_password(&url)
                     ),
                 });
             }
@@ -633,6 +635,19 @@ fn boolean(var: &'static str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// A database URL fit to print: a password in it (`postgres://user:secret@host/db`)
+/// becomes `***`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    // The user info ends at the last '@' before the path: a password may contain '@'.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_string() };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +658,19 @@ mod tests {
         Config::from_lookup(move |name| {
             pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
+    }
+
+    #[test]
+    fn postgres_urls_select_postgres_and_print_without_password() {
+        for url in ["postgres://herald@db/herald", "postgresql://h:pw@10.0.0.2:5433/herald"] {
+            assert_eq!(with(&[("DATABASE_URL", url)]).expect(url).database_url, url);
+        }
+        assert_eq!(
+            redact_password("postgresql://h:p@ss@10.0.0.2:5433/herald"),
+            "postgresql://h:***@10.0.0.2:5433/herald"
+        );
+        assert_eq!(redact_password("postgres://herald@db/x"), "postgres://herald@db/x");
+        assert_eq!(redact_password("sqlite://data/a@b.db"), "sqlite://data/a@b.db");
     }
 
     #[test]
@@ -665,6 +693,8 @@ mod tests {
         assert!(e.to_string().contains("below the minimum"), "{e}");
         let e = with(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(e.var, "DATABASE_URL");
+        let e = with(&[("DATABASE_URL", "mysql://u:hunter2@h/x")]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "the password is not echoed: {e}");
         let e = with(&[("HERALD_MAX_FEED_BYTES", "lots")]).unwrap_err();
         assert_eq!(e.var, "HERALD_MAX_FEED_BYTES");
         let e = with(&[("HERALD_OPERATORS", "irc:bob")]).unwrap_err();

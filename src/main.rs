@@ -93,6 +93,9 @@ enum Command {
         /// Where the copy goes; it must not exist yet.
         file: PathBuf,
     },
+    /// Move data between databases.
+    #[command(subcommand)]
+    Db(DbCmd),
     /// Poll due feeds and store their new articles (forever, or once with --once).
     ///
     /// Feed URLs given here are added first (checked, and discovered from a site's page).
@@ -140,6 +143,21 @@ enum Command {
     /// Measure herald's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum DbCmd {
+    /// Copy feeds, the communities following them and articles from one database into
+    /// another (e.g. SQLite into PostgreSQL), ids kept; re-running copies only what is
+    /// missing. Channels, subscriptions and the outbox are not copied yet.
+    Copy {
+        /// The source, e.g. sqlite://data/herald.db
+        #[arg(long)]
+        from: String,
+        /// The target, e.g. postgres://herald@db/herald (migrated first)
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -200,6 +218,10 @@ enum BenchCmd {
         /// Keep the archive in this folder, and reuse it on the next run.
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Also measure on this PostgreSQL database (postgres://…): the archive is
+        /// copied into it, or reused if it holds it already.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Extraction F1 and ms per page on the extraction dev set (dom_smoothie beside it).
     Extract {
@@ -324,6 +346,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         bench_cmd_run(bench_cmd, config).await?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Db(DbCmd::Copy { from, to }) = command {
+        return db_copy_cmd(&from, &to).await;
+    }
     let app = App::open(config, clock::system()).await?;
     match command {
         Command::Run { no_console: true, .. } => herald::run::run_service(app).await?,
@@ -346,7 +371,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         | Command::ParseFeed { .. }
         | Command::Extract { .. }
         | Command::Summarize { .. }
-        | Command::Bench(_) => unreachable!("handled before the runtime starts"),
+        | Command::Bench(_)
+        | Command::Db(_) => unreachable!("handled before the app opens"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -359,7 +385,9 @@ async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()
             bench::corpus::serve_feeds(feeds, hosts, &opml).await?
         }
         BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
-        BenchCmd::Search { articles, keep } => bench::deliver::search(articles, keep).await?,
+        BenchCmd::Search { articles, keep, postgres } => {
+            bench::deliver::search(articles, keep, postgres).await?
+        }
         BenchCmd::Hostile { lateness: Some(run_for), .. } => {
             let run_for = parse_duration(&run_for).map_err(anyhow::Error::msg)?;
             bench::hostile::lateness_bench(200, run_for).await?
@@ -372,6 +400,60 @@ async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// `herald db copy`: feeds and articles, then the row counts of both sides compared.
+async fn db_copy_cmd(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    use herald::config::redact_password;
+    for url in [from, to] {
+        if !url.starts_with("sqlite:") && !herald::store::is_postgres_url(url) {
+            esay!("herald: {}: use sqlite://PATH or postgres://…", redact_password(url));
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if from == to {
+        esay!("herald: --from and --to are the same database");
+        return Ok(ExitCode::FAILURE);
+    }
+    // Opening a SQLite URL creates the file: a mistyped source would copy nothing.
+    if let Some(path) = from.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
+        && !std::path::Path::new(path).exists()
+    {
+        esay!("herald: {path} does not exist");
+        return Ok(ExitCode::FAILURE);
+    }
+    let started = std::time::Instant::now();
+    let source = herald::store::Store::open(from).await?;
+    let target = herald::store::Store::open(to).await?;
+    let report = herald::store::copy_feeds_and_articles(&source, &target).await?;
+    source.close().await;
+    target.close().await;
+    say!(
+        "copied {} feeds, {} communities, {} links and {} articles from {} to {} in {:.1} s",
+        report.feeds_copied,
+        report.communities_copied,
+        report.links_copied,
+        report.articles_copied,
+        redact_password(from),
+        redact_password(to),
+        started.elapsed().as_secs_f64()
+    );
+    say!(
+        "source / target: feeds {} / {}, communities {} / {}, links {} / {}, articles {} / {}",
+        report.feeds.0,
+        report.feeds.1,
+        report.communities.0,
+        report.communities.1,
+        report.links.0,
+        report.links.1,
+        report.articles.0,
+        report.articles.1
+    );
+    if !report.verified() {
+        esay!("herald: the counts differ: the target held other rows, or the source changed");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn backup_cmd(app: &App, file: &std::path::Path) -> anyhow::Result<ExitCode> {

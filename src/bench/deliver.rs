@@ -1,6 +1,7 @@
 //! `herald bench fanout` and `herald bench search`: the outbox's enqueue cost for one
 //! article followed by many channels, and search latency over a large archive. Both run
-//! on a fresh SQLite file in a temporary folder, as production would.
+//! on a fresh SQLite file in a temporary folder, as production would; search also on
+//! PostgreSQL when given one (the archive copied there with `herald db copy`'s code).
 
 use std::time::Instant;
 
@@ -125,8 +126,14 @@ impl Words {
 }
 
 /// Search latency over `articles` stored articles in 1,000 feeds, asked by a community
-/// that follows 50 of them, for rare, common and two-word queries.
-pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+/// that follows 50 of them, for rare, common and two-word queries; with `postgres` (an
+/// empty database, or one a previous run filled) the same archive is copied there and
+/// measured again.
+pub async fn search(
+    articles: usize,
+    keep: Option<std::path::PathBuf>,
+    postgres: Option<String>,
+) -> anyhow::Result<()> {
     let (dir, url) = match &keep {
         Some(path) => (path.clone(), format!("sqlite://{}/bench.db", path.display())),
         None => temp_db("search")?,
@@ -137,7 +144,8 @@ pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow
     if keep.is_some() && store.count_articles().await? as usize >= articles {
         println!("bench search: reusing the {articles}-article archive in {}", dir.display());
         let community = store.ensure_community("bench", "guild", None, now).await?;
-        return measure(&store, community).await;
+        measure(&store, community).await?;
+        return on_postgres(&store, community, postgres).await;
     }
     let community = store.ensure_community("bench", "guild", None, now).await?;
     let mut feed_ids = Vec::new();
@@ -175,10 +183,38 @@ pub async fn search(articles: usize, keep: Option<std::path::PathBuf>) -> anyhow
     store.insert_articles_bulk(&batch).await?;
     println!("  stored in {:.0} s", t.elapsed().as_secs_f64());
     measure(&store, community).await?;
+    on_postgres(&store, community, postgres).await?;
     store.close().await;
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(dir);
     }
+    Ok(())
+}
+
+/// The SQLite archive copied to PostgreSQL (ids kept, so the community is the same)
+/// and measured there.
+async fn on_postgres(lite: &Store, community: i64, url: Option<String>) -> anyhow::Result<()> {
+    let Some(url) = url else { return Ok(()) };
+    anyhow::ensure!(crate::store::is_postgres_url(&url), "--postgres takes a postgres:// URL");
+    let pg = Store::open(&url).await?;
+    let stored = lite.count_articles().await?;
+    if pg.count_articles().await? < stored {
+        println!("bench search: copying the archive to PostgreSQL…");
+        let t = Instant::now();
+        let report = crate::store::copy_feeds_and_articles(lite, &pg).await?;
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "  copied {} articles in {s:.0} s ({:.0}/s); verified: {}",
+            report.articles_copied,
+            report.articles_copied as f64 / s.max(1e-9),
+            report.verified()
+        );
+    } else {
+        println!("bench search: reusing the PostgreSQL archive ({stored} articles)");
+    }
+    println!("bench search on PostgreSQL:");
+    measure(&pg, community).await?;
+    pg.close().await;
     Ok(())
 }
 
@@ -231,6 +267,10 @@ async fn measure(store: &Store, community: i64) -> anyhow::Result<()> {
     );
     // What the community index costs on the write side: a second community following a
     // feed re-tags that feed's stored articles, and dropping it re-tags them back.
+    // (Communities are not yet on PostgreSQL.)
+    if store.backend() != "sqlite" {
+        return Ok(());
+    }
     let Some(&feed) = store.community_feed_ids(community).await?.first() else {
         return Ok(());
     };

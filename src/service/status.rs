@@ -36,7 +36,10 @@ pub async fn status(app: &App) -> anyhow::Result<(Vec<String>, bool)> {
         },
     }
     match app.store.probe_writable(Duration::from_secs(2)).await {
-        Ok(()) => lines.push(format!("database:  writable ({})", app.config.database_url)),
+        Ok(()) => lines.push(format!(
+            "database:  writable ({})",
+            crate::config::redact_password(&app.config.database_url)
+        )),
         Err(e) => {
             ready = false;
             lines.push(format!("database:  NOT WRITABLE: {e}"));

@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, rank};
+use sqlx::AssertSqlSafe;
+
+use super::{Db, Store, StoreError, rank};
 use crate::clock::Timestamp;
 
 /// An article to store, as ingest produced it.
@@ -43,6 +45,8 @@ pub struct ArticleRow {
     pub image_url: Option<String>,
     pub text_source: String,
     pub backfill: bool,
+    /// The item's categories as stored: a JSON list.
+    pub categories: String,
 }
 
 /// Whose articles a search looks at.
@@ -76,11 +80,11 @@ pub struct SearchHit {
 /// Brackets FTS5's `snippet()` puts around matches: control characters, which
 /// [`split_marks`] removes wherever they occur (a page containing them can at worst
 /// emphasize some of its own words).
-const MARK_OPEN: char = '\u{2}';
-const MARK_CLOSE: char = '\u{3}';
+pub(super) const MARK_OPEN: char = '\u{2}';
+pub(super) const MARK_CLOSE: char = '\u{3}';
 
 /// A snippet with bracketed matches → its plain text and the matches' byte ranges.
-fn split_marks(snippet: &str) -> (String, Vec<std::ops::Range<usize>>) {
+pub(super) fn split_marks(snippet: &str) -> (String, Vec<std::ops::Range<usize>>) {
     let mut text = String::with_capacity(snippet.len());
     let mut marks = Vec::new();
     let mut open: Option<usize> = None;
@@ -102,7 +106,7 @@ fn split_marks(snippet: &str) -> (String, Vec<std::ops::Range<usize>>) {
 /// word becomes a quoted term (so `AND`, `-`, `:` or a stray quote are just words) and
 /// "quoted phrases" stay phrases. No prefix matching: a short prefix expands to
 /// thousands of terms and makes one query cost seconds; the index stems words instead.
-fn fts_phrases(input: &str) -> Vec<String> {
+pub(super) fn fts_phrases(input: &str) -> Vec<String> {
     let mut terms = all_phrases(input);
     // Each phrase is an argument of herald_rank, and a long paste is not a search.
     terms.truncate(MAX_SEARCH_TERMS);
@@ -166,6 +170,33 @@ pub(super) fn insert_article_query(
     .bind(serde_json::to_string(&a.categories).unwrap_or_else(|_| "[]".into()))
 }
 
+/// [`insert_article_query`] on PostgreSQL, where a trigger fills `community_ids`.
+pub(super) fn pg_insert_article_query(
+    a: &NewArticle,
+) -> sqlx::query::QueryScalar<'_, sqlx::Postgres, i64, sqlx::postgres::PgArguments> {
+    sqlx::query_scalar(
+        "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
+             fetched_at, text, summary, lang, image_url, text_source, backfill, categories)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT(feed_id, item_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(a.feed_id)
+    .bind(&a.item_key)
+    .bind(&a.url)
+    .bind(&a.title)
+    .bind(&a.author)
+    .bind(a.published_at)
+    .bind(a.fetched_at)
+    .bind(&a.text)
+    .bind(&a.summary)
+    .bind(&a.lang)
+    .bind(&a.image_url)
+    .bind(a.text_source)
+    .bind(a.backfill)
+    .bind(serde_json::to_string(&a.categories).unwrap_or_else(|_| "[]".into()))
+}
+
 /// How many of the newest matches a search ranks.
 pub const SEARCH_CANDIDATES: i64 = 1000;
 
@@ -173,10 +204,10 @@ pub const SEARCH_CANDIDATES: i64 = 1000;
 const IDF_SAMPLE: i64 = 1000;
 
 /// Ranking weights of the title, summary and text columns.
-const RANK_WEIGHTS: [f64; rank::RANK_COLUMNS] = [8.0, 3.0, 1.0];
+pub(super) const RANK_WEIGHTS: [f64; rank::RANK_COLUMNS] = [8.0, 3.0, 1.0];
 
-const ARTICLE_COLUMNS: &str = "id, feed_id, item_key, url, title, author, published_at, \
-     fetched_at, text, summary, lang, image_url, text_source, backfill";
+pub(super) const ARTICLE_COLUMNS: &str = "id, feed_id, item_key, url, title, author, published_at, \
+     fetched_at, text, summary, lang, image_url, text_source, backfill, categories";
 
 impl Store {
     /// Which of `keys` this feed already has.
@@ -188,31 +219,56 @@ impl Store {
         if keys.is_empty() {
             return Ok(Default::default());
         }
-        // One round trip however many keys: the list travels as a JSON array.
-        let json = serde_json::to_string(keys).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT item_key FROM articles
-             WHERE feed_id = ? AND item_key IN (SELECT value FROM json_each(?))",
-        )
-        .bind(feed_id)
-        .bind(json)
-        .fetch_all(&self.pool)
-        .await?;
+        // One round trip however many keys: the list travels as one array.
+        let rows: Vec<String> = match &self.db {
+            Db::Sqlite(db) => {
+                let json =
+                    serde_json::to_string(keys).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                sqlx::query_scalar(
+                    "SELECT item_key FROM articles
+                     WHERE feed_id = ? AND item_key IN (SELECT value FROM json_each(?))",
+                )
+                .bind(feed_id)
+                .bind(json)
+                .fetch_all(&db.pool)
+                .await?
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_scalar(
+                    "SELECT item_key FROM articles WHERE feed_id = $1 AND item_key = ANY($2)",
+                )
+                .bind(feed_id)
+                .bind(keys)
+                .fetch_all(pg)
+                .await?
+            }
+        };
         Ok(rows.into_iter().collect())
     }
 
     /// Stores an article unless the feed already has its key. Returns the new id, or
     /// `None` when it was already there (so a replayed poll stores nothing twice).
     pub async fn insert_article(&self, a: &NewArticle) -> Result<Option<i64>, StoreError> {
-        let id: Option<i64> = insert_article_query(a).fetch_optional(&self.writer).await?;
-        Ok(id)
+        Ok(match &self.db {
+            Db::Sqlite(db) => insert_article_query(a).fetch_optional(&db.writer).await?,
+            Db::Postgres(pg) => pg_insert_article_query(a).fetch_optional(pg).await?,
+        })
     }
 
     /// One article to show: a history item stored without a summary gets one made now.
     pub async fn article(&self, id: i64) -> Result<Option<ArticleRow>, StoreError> {
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?");
-        let row: Option<ArticleRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<ArticleRow> = match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&db.pool).await?
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_as(AssertSqlSafe(super::dollars(&sql)))
+                    .bind(id)
+                    .fetch_optional(pg)
+                    .await?
+            }
+        };
         Ok(summarized(row.into_iter().collect()).await.pop())
     }
 
@@ -226,15 +282,30 @@ impl Store {
             "SELECT {ARTICLE_COLUMNS} FROM articles WHERE feed_id = ?
              ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(feed_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(feed_id)
+                    .bind(limit)
+                    .fetch_all(&db.pool)
+                    .await?
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_as(AssertSqlSafe(super::dollars(&sql)))
+                    .bind(feed_id)
+                    .bind(limit)
+                    .fetch_all(pg)
+                    .await?
+            }
+        })
     }
 
     pub async fn count_articles(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&self.pool).await?)
+        let sql = "SELECT count(*) FROM articles";
+        Ok(match &self.db {
+            Db::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await?,
+            Db::Postgres(pg) => sqlx::query_scalar(sql).fetch_one(pg).await?,
+        })
     }
 
     /// Full-text search, best match first (title counts most, then summary, then text),
@@ -245,10 +316,28 @@ impl Store {
     /// while news readers want recent stories first anyway. Scopes are tokens in the
     /// index (`c<community id>`, `feed<id>`), so FTS5 itself intersects them with the
     /// query.
-    /// Scores come from `herald_rank` (BM25 with IDFs estimated by [`Store::term_idfs`]),
+    /// Scores come from `herald_rank` (BM25 with IDFs estimated by [`term_idfs`]),
     /// because FTS5's own `bm25` reads every match of every term to count them.
+    /// PostgreSQL keeps the same contract with its own index (`search_pg.rs`).
     pub async fn search_articles(
         &self,
+        query: &str,
+        scope: SearchScope<'_>,
+        since: Option<Timestamp>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        match &self.db {
+            Db::Sqlite(db) => self.search_sqlite(db, query, scope, since, limit, offset).await,
+            Db::Postgres(pg) => {
+                super::search_pg::search(pg, query, scope, since, limit, offset).await
+            }
+        }
+    }
+
+    async fn search_sqlite(
+        &self,
+        db: &super::Lite,
         query: &str,
         scope: SearchScope<'_>,
         since: Option<Timestamp>,
@@ -272,12 +361,12 @@ impl Store {
         let min_id: i64 = match since {
             Some(t) => sqlx::query_scalar("SELECT min(id) FROM articles WHERE fetched_at >= ?")
                 .bind(t)
-                .fetch_one(&self.pool)
+                .fetch_one(&db.pool)
                 .await
                 .map(|id: Option<i64>| id.unwrap_or(i64::MAX))?,
             None => 0,
         };
-        let idfs = self.term_idfs(&phrases).await?;
+        let idfs = term_idfs(db, &phrases).await?;
         let rank_args: Vec<f64> = RANK_WEIGHTS.iter().chain(&idfs).copied().collect();
         // Only the page leaves SQLite: handing all candidates to Rust to sort costs more
         // than ranking them.
@@ -298,7 +387,7 @@ impl Store {
             .bind(SEARCH_CANDIDATES)
             .bind(limit.max(0))
             .bind(offset.max(0))
-            .fetch_all(&self.pool)
+            .fetch_all(&db.pool)
             .await?;
         if page.is_empty() {
             return Ok(Vec::new());
@@ -317,7 +406,7 @@ impl Store {
         )
         .bind(&text_match)
         .bind(json)
-        .fetch_all(&self.pool)
+        .fetch_all(&db.pool)
         .await?;
         for hit in &mut hits {
             (hit.snippet, hit.marks) = split_marks(&hit.snippet);
@@ -330,55 +419,75 @@ impl Store {
     /// Reads the whole full-text index once and returns its size in bytes, so the OS
     /// file cache holds it as it would in a bot that has been answering searches for a
     /// while (benchmarks measure that state, not a cold disk).
+    /// On PostgreSQL the search column and its GIN index are read whole.
     pub async fn warm_search_index(&self) -> Result<i64, StoreError> {
-        let bytes: Option<i64> =
-            sqlx::query_scalar("SELECT sum(length(block)) FROM articles_fts_data")
-                .fetch_one(&self.pool)
-                .await?;
+        let bytes: Option<i64> = match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query_scalar("SELECT sum(length(block)) FROM articles_fts_data")
+                    .fetch_one(&db.pool)
+                    .await?
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_scalar(
+                    "SELECT sum(pg_column_size(search))::bigint
+                            + pg_relation_size('articles_search') FROM articles",
+                )
+                .fetch_one(pg)
+                .await?
+            }
+        };
         Ok(bytes.unwrap_or(0))
     }
+}
 
-    /// One BM25 inverse document frequency per phrase, estimated from the phrase's newest
-    /// [`IDF_SAMPLE`] matches: a phrase with fewer matches is counted exactly; otherwise
-    /// its density among the newest articles stands for the archive's (recent usage is
-    /// what news search cares about). A one-phrase query needs none: a constant IDF does
-    /// not change the order.
-    async fn term_idfs(&self, phrases: &[String]) -> Result<Vec<f64>, StoreError> {
-        if phrases.len() < 2 {
-            return Ok(vec![1.0; phrases.len()]);
-        }
-        let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
-            // Two subqueries: SQLite answers a lone min() or max() from the index
-            // edge, but scans the table for `min(id), max(id)` together.
-            "SELECT (SELECT min(id) FROM articles), (SELECT max(id) FROM articles)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let (Some(first), Some(last)) = (first, last) else {
-            return Ok(vec![1.0; phrases.len()]);
-        };
-        let span = (last - first + 1) as f64;
-        let mut idfs = Vec::with_capacity(phrases.len());
-        for phrase in phrases {
-            let (found, oldest): (i64, Option<i64>) = sqlx::query_as(
-                "SELECT count(*), min(rowid) FROM (SELECT rowid FROM articles_fts
-                 WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-            )
-            .bind(format!("{{title summary text}} : {phrase}"))
-            .bind(IDF_SAMPLE)
-            .fetch_one(&self.pool)
-            .await?;
-            let df = match oldest {
-                Some(oldest) if found >= IDF_SAMPLE => {
-                    found as f64 * span / (last - oldest + 1).max(1) as f64
-                }
-                _ => found as f64,
-            };
-            idfs.push(rank::idf(df, span));
-        }
-        Ok(idfs)
+/// One BM25 inverse document frequency per phrase, estimated from the phrase's newest
+/// [`IDF_SAMPLE`] matches: a phrase with fewer matches is counted exactly; otherwise
+/// its density among the newest articles stands for the archive's (recent usage is
+/// what news search cares about). A one-phrase query needs none: a constant IDF does
+/// not change the order.
+async fn term_idfs(db: &super::Lite, phrases: &[String]) -> Result<Vec<f64>, StoreError> {
+    if phrases.len() < 2 {
+        return Ok(vec![1.0; phrases.len()]);
     }
+    let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
+        // Two subqueries: SQLite answers a lone min() or max() from the index
+        // edge, but scans the table for `min(id), max(id)` together.
+        "SELECT (SELECT min(id) FROM articles), (SELECT max(id) FROM articles)",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(vec![1.0; phrases.len()]);
+    };
+    let mut idfs = Vec::with_capacity(phrases.len());
+    for phrase in phrases {
+        let (found, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT count(*), min(rowid) FROM (SELECT rowid FROM articles_fts
+             WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+        )
+        .bind(format!("{{title summary text}} : {phrase}"))
+        .bind(IDF_SAMPLE)
+        .fetch_one(&db.pool)
+        .await?;
+        idfs.push(estimated_idf(found, oldest, (first, last)));
+    }
+    Ok(idfs)
+}
 
+/// A phrase's IDF from its newest matches: `found` of them (at most [`IDF_SAMPLE`]),
+/// the oldest at id `oldest`, in an archive of ids `first..=last`.
+fn estimated_idf(found: i64, oldest: Option<i64>, (first, last): (i64, i64)) -> f64 {
+    let span = (last - first + 1) as f64;
+    let df = match oldest {
+        Some(oldest) if found >= IDF_SAMPLE => {
+            found as f64 * span / (last - oldest + 1).max(1) as f64
+        }
+        _ => found as f64,
+    };
+    rank::idf(df, span)
+}
+
+impl Store {
     /// The newest articles of these feeds (backfill included: it is history people may
     /// want to read).
     pub async fn latest_articles(
@@ -386,17 +495,28 @@ impl Store {
         feeds: &[i64],
         limit: i64,
     ) -> Result<Vec<ArticleRow>, StoreError> {
-        let json = serde_json::to_string(feeds).unwrap_or_else(|_| "[]".into());
-        let sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles
-             WHERE feed_id IN (SELECT value FROM json_each(?))
-             ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?"
-        );
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(json)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = match &self.db {
+            Db::Sqlite(db) => {
+                let json = serde_json::to_string(feeds).unwrap_or_else(|_| "[]".into());
+                let sql = format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles
+                     WHERE feed_id IN (SELECT value FROM json_each(?))
+                     ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?"
+                );
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(json)
+                    .bind(limit)
+                    .fetch_all(&db.pool)
+                    .await?
+            }
+            Db::Postgres(pg) => {
+                let sql = format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles WHERE feed_id = ANY($1)
+                     ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT $2"
+                );
+                sqlx::query_as(AssertSqlSafe(sql)).bind(feeds).bind(limit).fetch_all(pg).await?
+            }
+        };
         Ok(summarized(rows).await)
     }
 }
@@ -472,12 +592,7 @@ impl Store {
                      LIMIT ?)"
             );
             loop {
-                let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(cutoff)
-                    .bind(PRUNE_BATCH)
-                    .execute(&self.writer)
-                    .await?
-                    .rows_affected();
+                let n = self.write_ints(&sql, &[cutoff, PRUNE_BATCH]).await?;
                 deleted += n;
                 if n < PRUNE_BATCH as u64 {
                     break;
@@ -485,12 +600,12 @@ impl Store {
             }
         }
         if let Some(keep) = per_feed {
-            let crowded: Vec<i64> = sqlx::query_scalar(
-                "SELECT feed_id FROM articles GROUP BY feed_id HAVING count(*) > ?",
-            )
-            .bind(keep)
-            .fetch_all(&self.pool)
-            .await?;
+            let crowded = self
+                .read_ints(
+                    "SELECT feed_id FROM articles GROUP BY feed_id HAVING count(*) > ?",
+                    &[keep],
+                )
+                .await?;
             let sql = format!(
                 "DELETE FROM articles WHERE id IN (
                      SELECT a.id FROM articles a
@@ -502,13 +617,7 @@ impl Store {
             );
             for feed in crowded {
                 loop {
-                    let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                        .bind(feed)
-                        .bind(keep)
-                        .bind(PRUNE_BATCH)
-                        .execute(&self.writer)
-                        .await?
-                        .rows_affected();
+                    let n = self.write_ints(&sql, &[feed, keep, PRUNE_BATCH]).await?;
                     deleted += n;
                     if n < PRUNE_BATCH as u64 {
                         break;
@@ -519,32 +628,81 @@ impl Store {
         Ok(deleted)
     }
 
-    /// How many articles are stored and how large the database file is, in bytes.
+    /// How many articles are stored and how large the database is, in bytes (SQLite's
+    /// file; PostgreSQL's database on the server).
     pub async fn archive_size(&self) -> Result<(i64, i64), StoreError> {
-        let articles: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&self.pool).await?;
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&self.pool).await?;
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&self.pool).await?;
-        Ok((articles, pages * page_size))
+        let articles = self.count_articles().await?;
+        let bytes: i64 = match &self.db {
+            Db::Sqlite(db) => {
+                let pages: i64 =
+                    sqlx::query_scalar("PRAGMA page_count").fetch_one(&db.pool).await?;
+                let page_size: i64 =
+                    sqlx::query_scalar("PRAGMA page_size").fetch_one(&db.pool).await?;
+                pages * page_size
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(pg)
+                    .await?
+            }
+        };
+        Ok((articles, bytes))
     }
 
-    /// Runs FTS5's integrity check of the search index against the articles table.
+    /// Checks the search index against the articles: FTS5's integrity check on SQLite;
+    /// on PostgreSQL (where the tsvector is a generated column and cannot drift) that
+    /// every article's community ids are its feed's followers, as the triggers keep them.
     pub async fn check_search_index(&self) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
-            .execute(&self.writer)
-            .await?;
+        match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query(
+                    "INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)",
+                )
+                .execute(&db.writer)
+                .await?;
+            }
+            Db::Postgres(pg) => {
+                let stale: Option<i64> = sqlx::query_scalar(
+                    "SELECT a.id FROM articles a
+                     WHERE a.community_ids IS DISTINCT FROM coalesce(
+                         (SELECT array_agg(cf.community_id ORDER BY cf.community_id)
+                          FROM community_feeds cf WHERE cf.feed_id = a.feed_id), '{}')
+                     LIMIT 1",
+                )
+                .fetch_optional(pg)
+                .await?;
+                if let Some(id) = stale {
+                    return Err(StoreError::SearchIndex(format!(
+                        "article {id} is not scoped to its feed's communities"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 
     /// Stores many articles in one transaction (imports, benchmarks). Items a feed already
     /// has are skipped. Returns how many were stored.
     pub async fn insert_articles_bulk(&self, articles: &[NewArticle]) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
         let mut stored = 0;
-        for a in articles {
-            stored += insert_article_query(a).fetch_optional(&mut *tx).await?.map_or(0, |_| 1);
+        match &self.db {
+            Db::Sqlite(db) => {
+                let mut tx = db.writer.begin().await?;
+                for a in articles {
+                    stored +=
+                        insert_article_query(a).fetch_optional(&mut *tx).await?.map_or(0, |_| 1);
+                }
+                tx.commit().await?;
+            }
+            Db::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                for a in articles {
+                    stored +=
+                        pg_insert_article_query(a).fetch_optional(&mut *tx).await?.map_or(0, |_| 1);
+                }
+                tx.commit().await?;
+            }
         }
-        tx.commit().await?;
         Ok(stored)
     }
 }

@@ -108,7 +108,7 @@ impl Store {
         .bind(external_id)
         .bind(name)
         .bind(now)
-        .fetch_one(&self.writer)
+        .fetch_one(&self.lite()?.writer)
         .await?)
     }
 
@@ -133,13 +133,13 @@ impl Store {
             .bind(external_id)
             .bind(name)
             .bind(now)
-            .fetch_one(&self.writer)
+            .fetch_one(&self.lite()?.writer)
             .await?)
     }
 
     pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>, StoreError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.lite()?.pool).await?)
     }
 
     pub async fn channel_by_external(
@@ -153,7 +153,7 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(platform)
             .bind(external_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.lite()?.pool)
             .await?)
     }
 
@@ -166,7 +166,7 @@ impl Store {
         sqlx::query("UPDATE channels SET paused_reason = ? WHERE id = ?")
             .bind(reason)
             .bind(channel_id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -185,7 +185,7 @@ impl Store {
         .bind(reason)
         .bind(platform)
         .bind(community_external_id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -206,7 +206,7 @@ impl Store {
         .bind(feed_id)
         .bind(by)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -224,7 +224,7 @@ impl Store {
         default_interval_s: i64,
         now: Timestamp,
     ) -> Result<(FeedRow, bool), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         sqlx::query(
             "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT(url) DO NOTHING",
@@ -271,7 +271,7 @@ impl Store {
     /// no community follows the feed any more it is deleted, so it is no longer fetched.
     /// Returns whether the feed itself was deleted.
     pub async fn unlink_feed(&self, community_id: i64, feed_id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         sqlx::query(
             "DELETE FROM subscriptions WHERE feed_id = ?
              AND channel_id IN (SELECT id FROM channels WHERE community_id = ?)",
@@ -318,7 +318,7 @@ impl Store {
         .bind(paused)
         .bind(community_id)
         .bind(feed_id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -335,14 +335,14 @@ impl Store {
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(community_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.lite()?.pool)
             .await?)
     }
 
     pub async fn count_community_feeds(&self, community_id: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM community_feeds WHERE community_id = ?")
             .bind(community_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.lite()?.pool)
             .await?)
     }
 
@@ -376,7 +376,7 @@ impl Store {
         by: Option<&str>,
         now: Timestamp,
     ) -> Result<(SubscriptionRow, bool), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let existed: Option<i64> =
             sqlx::query_scalar("SELECT id FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
                 .bind(channel_id)
@@ -439,7 +439,7 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(channel_id)
             .bind(feed_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.lite()?.pool)
             .await?)
     }
 
@@ -447,7 +447,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
             .bind(channel_id)
             .bind(feed_id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -460,7 +460,7 @@ impl Store {
         let sql =
             format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? ORDER BY id");
         let subs: Vec<SubscriptionRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(channel_id).fetch_all(&self.pool).await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(channel_id).fetch_all(&self.lite()?.pool).await?;
         let mut out = Vec::with_capacity(subs.len());
         for s in subs {
             if let Some(f) = self.feed_by_id(s.feed_id).await? {
@@ -483,7 +483,7 @@ impl Store {
              JOIN community_feeds cf ON cf.feed_id = s.feed_id AND cf.community_id = c.community_id
              WHERE s.feed_id = ? AND s.mode = 'instant' AND c.paused_reason IS NULL
                AND cf.paused = 0";
-        Ok(sqlx::query_as(sql).bind(feed_id).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql).bind(feed_id).fetch_all(&self.lite()?.pool).await?)
     }
 
     pub async fn set_digest_schedule(
@@ -503,7 +503,7 @@ impl Store {
         .bind(last_end)
         .bind(next_at)
         .bind(channel_id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -512,7 +512,7 @@ impl Store {
     pub async fn community_feed_ids(&self, community_id: i64) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar("SELECT feed_id FROM community_feeds WHERE community_id = ?")
             .bind(community_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.lite()?.pool)
             .await?)
     }
 }

@@ -161,7 +161,7 @@ impl Store {
     /// This database's installation id (8 hex digits, drawn once by migration 0006).
     pub async fn installation_id(&self) -> Result<String, StoreError> {
         Ok(sqlx::query_scalar("SELECT id FROM installation WHERE only_row = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.lite()?.pool)
             .await?)
     }
 
@@ -174,7 +174,7 @@ impl Store {
         channels: &[i64],
         now: Timestamp,
     ) -> Result<Option<Enqueued>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut installation = None;
         let enqueued = insert_with_deliveries(&mut tx, &mut installation, a, channels, now).await?;
         tx.commit().await?;
@@ -192,7 +192,7 @@ impl Store {
         now: Timestamp,
         success: Option<super::feeds::PollRecord<'_>>,
     ) -> Result<Vec<Option<Enqueued>>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut installation = None;
         let mut out = Vec::with_capacity(batch.len());
         for (a, channels) in batch {
@@ -239,7 +239,7 @@ impl Store {
             .bind(now)
             .bind(lease_s)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.lite()?.writer)
             .await?)
     }
 
@@ -248,7 +248,7 @@ impl Store {
         sqlx::query("UPDATE channels SET send_lease_until = ? WHERE id = ?")
             .bind(until)
             .bind(channel_id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -273,7 +273,7 @@ impl Store {
              WHERE id IN (SELECT value FROM json_each(?))",
         )
         .bind(json)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -293,7 +293,7 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(channel_id)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.lite()?.writer)
             .await?)
     }
 
@@ -319,7 +319,7 @@ impl Store {
             .bind(now)
             .bind(lease_s)
             .bind(limit)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.lite()?.writer)
             .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -329,7 +329,10 @@ impl Store {
             "SELECT {DELIVERY_JOB_COLUMNS} FROM {DELIVERY_JOB_FROM}
              WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.channel_id, {CHANNEL_ORDER}"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .fetch_all(&self.lite()?.pool)
+            .await?)
     }
 
     /// Records the steps of a multi-step post done so far, before the next one.
@@ -341,7 +344,7 @@ impl Store {
         sqlx::query("UPDATE deliveries SET progress = ? WHERE id = ?")
             .bind(progress)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -359,7 +362,7 @@ impl Store {
         .bind(now)
         .bind(message_id)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -386,7 +389,7 @@ impl Store {
             .bind(error)
             .bind(i64::from(attempt == Attempt::Failed))
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -394,7 +397,7 @@ impl Store {
     /// Counts deliveries by state, for status displays and tests.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as("SELECT state, count(*) FROM deliveries GROUP BY state ORDER BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.lite()?.pool)
             .await?)
     }
 
@@ -409,7 +412,7 @@ impl Store {
              FROM channels WHERE digest_next_at IS NOT NULL AND digest_next_at <= ?",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 
@@ -425,7 +428,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<(Timestamp, Timestamp)>, StoreError> {
         // The writer pool has one connection, so this read-then-write is not raced.
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let start: Option<Timestamp> = sqlx::query_scalar(
             "SELECT coalesce(digest_last_end, created_at) FROM channels WHERE id = ?",
         )
@@ -503,7 +506,7 @@ impl Store {
         .bind(lease_s)
         .bind(limit)
         .bind(channel_id)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.lite()?.writer)
         .await?)
     }
 
@@ -530,7 +533,7 @@ impl Store {
         .bind(channel_id)
         .bind(start)
         .bind(end)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 
@@ -538,7 +541,7 @@ impl Store {
         sqlx::query("UPDATE digests SET parts_sent = ? WHERE id = ?")
             .bind(parts_sent)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -554,7 +557,7 @@ impl Store {
             .bind(state)
             .bind(now)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&self.lite()?.writer)
             .await?;
         Ok(())
     }
@@ -606,7 +609,7 @@ impl Store {
     /// Makes every post of `platform` that is waiting out a failure's backoff due now:
     /// the platform answered again, so what it owes should flow at once.
     pub async fn release_backoff(&self, platform: &str, now: Timestamp) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut n = 0;
         for table in ["deliveries", "digests"] {
             let sql = format!(
@@ -647,7 +650,7 @@ impl Store {
         .bind(platform)
         .bind(now)
         .bind(unless_due_by)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.lite()?.writer)
         .await?;
         Ok(id.is_some())
     }
@@ -661,7 +664,7 @@ impl Store {
         age: &str,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let mut channels: Vec<i64> = Vec::new();
         for table in ["deliveries", "digests"] {
             let sql = format!(
@@ -709,7 +712,7 @@ impl Store {
     /// from posting to paused (and had something to post), feeds disabled after failing
     /// (for each community that follows them). Returns how many were queued.
     pub async fn queue_state_notices(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let paused = sqlx::query(
             "INSERT INTO notices (community_id, event, subject_id, episode, next_attempt_at,
                  created_at)
@@ -738,7 +741,7 @@ impl Store {
         feed_id: i64,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.lite()?.writer.begin().await?;
         let n = self.queue_feed_disabled_notices(&mut tx, Some(feed_id), now).await?;
         tx.commit().await?;
         Ok(n)
@@ -787,7 +790,7 @@ impl Store {
         .bind(now)
         .bind(lease_s)
         .bind(limit)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.lite()?.writer)
         .await?)
     }
 
@@ -801,7 +804,7 @@ impl Store {
                 let count: Option<i64> =
                     sqlx::query_scalar("SELECT pause_count FROM channels WHERE id = ?")
                         .bind(job.subject_id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.lite()?.pool)
                         .await?;
                 match &channel.paused_reason {
                     Some(reason) if count == Some(job.episode) => {
@@ -820,7 +823,7 @@ impl Store {
                 .bind(job.community_id)
                 .bind(job.subject_id)
                 .bind(job.episode)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.lite()?.pool)
                 .await?;
                 match row {
                     Some((feed_id, title, url, Some(reason))) if reason != super::feeds::PAUSED => {
@@ -854,14 +857,14 @@ impl Store {
                   + (SELECT count(*) FROM digests WHERE channel_id = ?1 AND state = 'failed')",
         )
         .bind(channel_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.lite()?.pool)
         .await?;
         let last: Option<String> = sqlx::query_scalar(
             "SELECT last_error FROM deliveries WHERE channel_id = ? AND state = 'failed'
              ORDER BY id DESC LIMIT 1",
         )
         .bind(channel_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.lite()?.pool)
         .await?
         .flatten();
         Ok((count, last))
@@ -889,7 +892,7 @@ impl Store {
         .bind(community_id)
         .bind(json)
         .bind(preferred.unwrap_or(-1))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.lite()?.pool)
         .await?)
     }
 
@@ -911,7 +914,7 @@ impl Store {
         .bind(error)
         .bind(now)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -935,7 +938,7 @@ impl Store {
         .bind(channel_id)
         .bind(json)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(())
     }
@@ -947,7 +950,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT community_id, event, subject_id, state, channel_id FROM notices ORDER BY id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 }
@@ -969,7 +972,7 @@ impl Store {
         .bind(channel)
         .bind(body)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&self.lite()?.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -979,7 +982,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT idem_key, channel, body FROM console_posts ORDER BY posted_at, rowid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lite()?.pool)
         .await?)
     }
 }

@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError};
+use sqlx::AssertSqlSafe;
+
+use super::{Db, Store, StoreError, dollars, qualified};
 use crate::clock::Timestamp;
 
 /// A feed as stored.
@@ -75,111 +77,240 @@ impl Store {
         interval_s: i64,
         now: Timestamp,
     ) -> Result<(FeedRow, bool), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT(url) DO NOTHING",
-        )
-        .bind(url)
-        .bind(interval_s)
-        .bind(now)
-        .bind(now)
-        .execute(&self.writer)
-        .await?
-        .rows_affected()
-            == 1;
+        let inserted = match &self.db {
+            Db::Sqlite(db) => sqlx::query(
+                "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at)
+                 VALUES (?, ?, ?, ?) ON CONFLICT(url) DO NOTHING",
+            )
+            .bind(url)
+            .bind(interval_s)
+            .bind(now)
+            .bind(now)
+            .execute(&db.writer)
+            .await?
+            .rows_affected(),
+            Db::Postgres(pg) => sqlx::query(
+                "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT(url) DO NOTHING",
+            )
+            .bind(url)
+            .bind(interval_s)
+            .bind(now)
+            .bind(now)
+            .execute(pg)
+            .await?
+            .rows_affected(),
+        } == 1;
         let row = self.feed_by_url(url).await?.ok_or(sqlx::Error::RowNotFound)?;
         Ok((row, inserted))
     }
 
     pub async fn feed_by_url(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
-        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(url).fetch_optional(&self.pool).await?)
+        Ok(match &self.db {
+            Db::Sqlite(db) => {
+                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?");
+                sqlx::query_as(AssertSqlSafe(sql)).bind(url).fetch_optional(&db.pool).await?
+            }
+            Db::Postgres(pg) => {
+                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = $1");
+                sqlx::query_as(AssertSqlSafe(sql)).bind(url).fetch_optional(pg).await?
+            }
+        })
     }
 
     pub async fn feed_by_id(&self, id: i64) -> Result<Option<FeedRow>, StoreError> {
-        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?)
+        Ok(match &self.db {
+            Db::Sqlite(db) => {
+                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?");
+                sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&db.pool).await?
+            }
+            Db::Postgres(pg) => {
+                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = $1");
+                sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pg).await?
+            }
+        })
     }
 
     pub async fn list_feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
-        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY id");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
+        let sql = AssertSqlSafe(format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY id"));
+        Ok(match &self.db {
+            Db::Sqlite(db) => sqlx::query_as(sql).fetch_all(&db.pool).await?,
+            Db::Postgres(pg) => sqlx::query_as(sql).fetch_all(pg).await?,
+        })
     }
 
     pub async fn count_feeds(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM feeds").fetch_one(&self.pool).await?)
+        let sql = "SELECT count(*) FROM feeds";
+        Ok(match &self.db {
+            Db::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await?,
+            Db::Postgres(pg) => sqlx::query_scalar(sql).fetch_one(pg).await?,
+        })
     }
 
     /// Removes a feed and its articles. Returns whether it existed.
     pub async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM feeds WHERE id = ?").bind(id).execute(&self.writer).await?;
-        Ok(done.rows_affected() == 1)
+        let done: u64 = match &self.db {
+            Db::Sqlite(db) => sqlx::query("DELETE FROM feeds WHERE id = ?")
+                .bind(id)
+                .execute(&db.writer)
+                .await?
+                .rows_affected(),
+            Db::Postgres(pg) => sqlx::query("DELETE FROM feeds WHERE id = $1")
+                .bind(id)
+                .execute(pg)
+                .await?
+                .rows_affected(),
+        };
+        Ok(done == 1)
     }
 
     /// Stops polling a feed until it is resumed.
     pub async fn pause_feed(&self, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE feeds SET disabled_reason = ? WHERE id = ?")
-            .bind(PAUSED)
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done: u64 = match &self.db {
+            Db::Sqlite(db) => sqlx::query("UPDATE feeds SET disabled_reason = ? WHERE id = ?")
+                .bind(PAUSED)
+                .bind(id)
+                .execute(&db.writer)
+                .await?
+                .rows_affected(),
+            Db::Postgres(pg) => sqlx::query("UPDATE feeds SET disabled_reason = $1 WHERE id = $2")
+                .bind(PAUSED)
+                .bind(id)
+                .execute(pg)
+                .await?
+                .rows_affected(),
+        };
+        Ok(done == 1)
     }
 
     /// Resumes a paused or disabled feed: its failure count starts over and it is due now.
     pub async fn resume_feed(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE feeds SET disabled_reason = NULL, failures = 0, next_poll_at = ? WHERE id = ?",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done: u64 = match &self.db {
+            Db::Sqlite(db) => sqlx::query(
+                "UPDATE feeds SET disabled_reason = NULL, failures = 0, next_poll_at = ?
+                     WHERE id = ?",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&db.writer)
+            .await?
+            .rows_affected(),
+            Db::Postgres(pg) => sqlx::query(
+                "UPDATE feeds SET disabled_reason = NULL, failures = 0, next_poll_at = $1
+                     WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(pg)
+            .await?
+            .rows_affected(),
+        };
+        Ok(done == 1)
     }
 
     pub async fn set_poll_interval(&self, id: i64, interval_s: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE feeds SET poll_interval_s = ? WHERE id = ?")
-            .bind(interval_s)
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
+        match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query("UPDATE feeds SET poll_interval_s = ? WHERE id = ?")
+                    .bind(interval_s)
+                    .bind(id)
+                    .execute(&db.writer)
+                    .await?;
+            }
+            Db::Postgres(pg) => {
+                sqlx::query("UPDATE feeds SET poll_interval_s = $1 WHERE id = $2")
+                    .bind(interval_s)
+                    .bind(id)
+                    .execute(pg)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
     /// Claims up to `limit` due feeds by pushing their next poll `lease_s` ahead, so a
     /// crash mid-poll only delays the feed and two pollers never take the same one.
+    ///
+    /// On SQLite the single writer makes the claim atomic. On PostgreSQL several
+    /// processes claim at once: the due rows are locked `FOR UPDATE SKIP LOCKED`, so a
+    /// concurrent claimer passes over rows being claimed instead of waiting for them and
+    /// then finds them leased.
     pub async fn claim_due_feeds(
         &self,
         now: Timestamp,
         lease_s: i64,
         limit: i64,
     ) -> Result<Vec<FeedRow>, StoreError> {
-        let sql = format!(
-            "UPDATE feeds SET next_poll_at = ?1 + ?2
-             WHERE id IN (SELECT id FROM feeds
-                          WHERE disabled_reason IS NULL AND next_poll_at <= ?1
-                            AND EXISTS (SELECT 1 FROM community_feeds cf
-                                        WHERE cf.feed_id = feeds.id AND cf.paused = 0)
-                          ORDER BY next_poll_at LIMIT ?3)
-             RETURNING {FEED_COLUMNS}"
-        );
-        let mut rows: Vec<FeedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(lease_s)
-            .bind(limit)
-            .fetch_all(&self.writer)
-            .await?;
+        let mut rows: Vec<FeedRow> = match &self.db {
+            Db::Sqlite(db) => {
+                let sql = format!(
+                    "UPDATE feeds SET next_poll_at = ?1 + ?2
+                     WHERE id IN (SELECT id FROM feeds
+                                  WHERE disabled_reason IS NULL AND next_poll_at <= ?1
+                                    AND EXISTS (SELECT 1 FROM community_feeds cf
+                                                WHERE cf.feed_id = feeds.id AND cf.paused = 0)
+                                  ORDER BY next_poll_at LIMIT ?3)
+                     RETURNING {FEED_COLUMNS}"
+                );
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(lease_s)
+                    .bind(limit)
+                    .fetch_all(&db.writer)
+                    .await?
+            }
+            Db::Postgres(pg) => {
+                let sql = format!(
+                    "WITH due AS (
+                         SELECT id FROM feeds
+                         WHERE disabled_reason IS NULL AND next_poll_at <= $1
+                           AND EXISTS (SELECT 1 FROM community_feeds cf
+                                       WHERE cf.feed_id = feeds.id AND NOT cf.paused)
+                         ORDER BY next_poll_at LIMIT $3
+                         FOR UPDATE SKIP LOCKED)
+                     UPDATE feeds SET next_poll_at = $1 + $2 FROM due WHERE feeds.id = due.id
+                     RETURNING {}",
+                    qualified("feeds", FEED_COLUMNS)
+                );
+                sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(lease_s)
+                    .bind(limit)
+                    .fetch_all(pg)
+                    .await?
+            }
+        };
         rows.sort_by_key(|r| r.id);
         Ok(rows)
     }
 
     /// When the next feed is due, if any feed is active.
     pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL")
-            .fetch_one(&self.pool)
-            .await?)
+        let sql = "SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL";
+        Ok(match &self.db {
+            Db::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await?,
+            Db::Postgres(pg) => sqlx::query_scalar(sql).fetch_one(pg).await?,
+        })
+    }
+
+    /// Records a poll that reached the feed (new content or 304).
+    pub async fn record_poll_success(
+        &self,
+        id: i64,
+        now: Timestamp,
+        next_poll_at: Timestamp,
+        learned: Option<&PollSuccess>,
+    ) -> Result<(), StoreError> {
+        let record = PollRecord { feed_id: id, now, next_poll_at, learned };
+        match &self.db {
+            Db::Sqlite(db) => {
+                record.query().execute(&db.writer).await?;
+            }
+            Db::Postgres(pg) => {
+                record.pg_query().execute(pg).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Records many polls that found their feeds unchanged (304), in one statement and
@@ -190,6 +321,25 @@ impl Store {
         if polls.is_empty() {
             return Ok(());
         }
+        let db = match &self.db {
+            Db::Sqlite(db) => db,
+            Db::Postgres(pg) => {
+                let column = |f: fn(&UnchangedPoll) -> i64| polls.iter().map(f).collect::<Vec<_>>();
+                sqlx::query(
+                    "UPDATE feeds SET last_polled_at = u.now, last_success_at = u.now,
+                         next_poll_at = u.next, failures = 0, last_error = NULL,
+                         last_error_kind = NULL
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, now, next)
+                     WHERE feeds.id = u.id",
+                )
+                .bind(column(|p| p.feed_id))
+                .bind(column(|p| p.now))
+                .bind(column(|p| p.next_poll_at))
+                .execute(pg)
+                .await?;
+                return Ok(());
+            }
+        };
         // Integers only, so the JSON is built by hand: [[id, now, next], ...].
         let mut rows = String::with_capacity(polls.len() * 32 + 2);
         rows.push('[');
@@ -208,7 +358,7 @@ impl Store {
              FROM json_each(?) AS j WHERE feeds.id = json_extract(j.value, '$[0]')",
         )
         .bind(rows)
-        .execute(&self.writer)
+        .execute(&db.writer)
         .await?;
         Ok(())
     }
@@ -224,22 +374,38 @@ impl Store {
         kind: &str,
         disable_after: i64,
     ) -> Result<i64, StoreError> {
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE feeds SET last_polled_at = ?1, next_poll_at = ?2, failures = failures + 1,
-             last_error = ?3, last_error_kind = ?4,
+        // The same statement in both dialects but for the placeholders; `failures` on the
+        // right-hand side is the count before this failure in both.
+        let sql = "UPDATE feeds SET last_polled_at = ?1, next_poll_at = ?2,
+             failures = failures + 1, last_error = ?3, last_error_kind = ?4,
              disabled_reason = CASE WHEN failures + 1 >= ?5 AND disabled_reason IS NULL
                  THEN 'disabled after ' || (failures + 1) || ' consecutive failures: ' || ?3
                  ELSE disabled_reason END
-             WHERE id = ?6 RETURNING failures",
-        )
-        .bind(now)
-        .bind(next_poll_at)
-        .bind(error)
-        .bind(kind)
-        .bind(disable_after)
-        .bind(id)
-        .fetch_one(&self.writer)
-        .await?;
+             WHERE id = ?6 RETURNING failures";
+        let failures: i64 = match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query_scalar(sql)
+                    .bind(now)
+                    .bind(next_poll_at)
+                    .bind(error)
+                    .bind(kind)
+                    .bind(disable_after)
+                    .bind(id)
+                    .fetch_one(&db.writer)
+                    .await?
+            }
+            Db::Postgres(pg) => {
+                sqlx::query_scalar(AssertSqlSafe(dollars(sql)))
+                    .bind(now)
+                    .bind(next_poll_at)
+                    .bind(error)
+                    .bind(kind)
+                    .bind(disable_after)
+                    .bind(id)
+                    .fetch_one(pg)
+                    .await?
+            }
+        };
         Ok(failures)
     }
 }
@@ -247,11 +413,23 @@ impl Store {
 impl Store {
     /// Makes every active feed due at `at` (an operator's "poll everything now").
     pub async fn reschedule_all(&self, at: Timestamp) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE feeds SET next_poll_at = ? WHERE disabled_reason IS NULL")
-            .bind(at)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+        let done: u64 = match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query("UPDATE feeds SET next_poll_at = ? WHERE disabled_reason IS NULL")
+                    .bind(at)
+                    .execute(&db.writer)
+                    .await?
+                    .rows_affected()
+            }
+            Db::Postgres(pg) => {
+                sqlx::query("UPDATE feeds SET next_poll_at = $1 WHERE disabled_reason IS NULL")
+                    .bind(at)
+                    .execute(pg)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(done)
     }
 }
 
@@ -294,6 +472,34 @@ impl<'a> PollRecord<'a> {
                  etag = ?, last_modified = ? WHERE id = ?",
             )
             .bind(self.now)
+            .bind(self.now)
+            .bind(self.next_poll_at)
+            .bind(&s.title)
+            .bind(&s.site_url)
+            .bind(&s.etag)
+            .bind(&s.last_modified)
+            .bind(self.feed_id),
+        }
+    }
+
+    /// [`PollRecord::query`] in PostgreSQL's dialect.
+    pub(super) fn pg_query(
+        self,
+    ) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        match self.learned {
+            None => sqlx::query(
+                "UPDATE feeds SET last_polled_at = $1, last_success_at = $1, next_poll_at = $2,
+                 failures = 0, last_error = NULL, last_error_kind = NULL WHERE id = $3",
+            )
+            .bind(self.now)
+            .bind(self.next_poll_at)
+            .bind(self.feed_id),
+            Some(s) => sqlx::query(
+                "UPDATE feeds SET last_polled_at = $1, last_success_at = $1, next_poll_at = $2,
+                 failures = 0, last_error = NULL, last_error_kind = NULL, primed = true,
+                 title = coalesce($3, title), site_url = coalesce($4, site_url),
+                 etag = $5, last_modified = $6 WHERE id = $7",
+            )
             .bind(self.now)
             .bind(self.next_poll_at)
             .bind(&s.title)

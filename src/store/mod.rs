@@ -3,10 +3,12 @@
 
 mod articles;
 mod communities;
+mod copy;
 mod deliveries;
 mod feeds;
 mod ops;
 mod rank;
+mod search_pg;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -14,13 +16,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, SqlSafeStr, SqlitePool};
+use sqlx::{AssertSqlSafe, PgPool, SqlSafeStr, SqlitePool};
 
 pub use articles::{
     ArticleRow, MAX_SEARCH_TERMS, NewArticle, SearchHit, SearchScope, search_term_count,
 };
 pub use communities::{ChannelRow, CommunityFeed, OptionsChange, SubscriptionRow};
+pub use copy::{CopyReport, copy_feeds_and_articles};
 pub use deliveries::{
     Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,
@@ -28,14 +32,27 @@ pub use deliveries::{
 pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess, UnchangedPoll};
 pub use ops::OpsSnapshot;
 
-/// Handle to herald's database; cheap to clone.
-///
+/// Handle to herald's database; cheap to clone. Callers never learn which database it
+/// is: every method has one implementation per backend.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// The database behind a [`Store`]: SQLite (the default, one process) or PostgreSQL
+/// (`DATABASE_URL=postgres://…`, several processes may share it).
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(Lite),
+    Postgres(PgPool),
+}
+
 /// SQLite allows one writer at a time. All writes go through `writer`, a pool of one
 /// connection, so writers queue in the pool instead of racing for the file lock (in
 /// WAL mode a connection that read before writing can get SQLITE_BUSY at once, with no
 /// busy wait). Reads use `pool` and never block behind writes.
 #[derive(Debug, Clone)]
-pub struct Store {
+struct Lite {
     pool: SqlitePool,
     writer: SqlitePool,
 }
@@ -48,6 +65,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
+    /// A part of the store that has no PostgreSQL implementation yet (issue #17).
+    #[error("{0}: not yet on PostgreSQL (use a sqlite:// DATABASE_URL for these)")]
+    NotOnPostgres(&'static str),
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("search index check: {0}")]
+    SearchIndex(String),
 }
 
 /// Migrations are embedded in the binary so a copied `herald` needs no `migrations/` folder.
@@ -70,8 +94,7 @@ fn migrator() -> Migrator {
 }
 
 /// The schema on PostgreSQL (`migrations/postgres/`): the same tables as SQLite's after
-/// its migrations, with tsvector search. The PostgreSQL store (issue #17) is being built
-/// on it; today the tests check it against SQLite's schema on a real cluster.
+/// its migrations, with tsvector search.
 pub fn postgres_migrator() -> Migrator {
     embedded(&[
         (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
@@ -108,9 +131,22 @@ fn embedded(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
 /// The writer connection's page cache (`cache_size`, negative: KiB).
 const WRITER_CACHE: &str = "-4000";
 
+/// Connections each process opens to PostgreSQL: the poller's page work, the
+/// dispatcher and searches run side by side, and the server is shared by processes.
+const PG_CONNECTIONS: u32 = 8;
+
+/// Whether `url` names a PostgreSQL database (else it is SQLite's).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens the database at `url` (`sqlite://PATH`, created if needed, or
+    /// `postgres://…`) and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if is_postgres_url(url) {
+            return Store::open_postgres(url).await;
+        }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -141,7 +177,20 @@ impl Store {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { pool, writer })
+        Ok(Store { db: Db::Sqlite(Lite { pool, writer }) })
+    }
+
+    /// PostgreSQL has no single-writer rule: one pool serves reads and writes, and
+    /// concurrent writers (other processes too) are kept apart by row locks. The
+    /// migrator holds an advisory lock, so processes starting together migrate once.
+    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(PG_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect(url)
+            .await?;
+        postgres_migrator().run(&pool).await?;
+        Ok(Store { db: Db::Postgres(pool) })
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -156,15 +205,124 @@ impl Store {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Store { writer: pool.clone(), pool })
+        Ok(Store { db: Db::Sqlite(Lite { writer: pool.clone(), pool }) })
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
-        self.writer.close().await;
+        match &self.db {
+            Db::Sqlite(lite) => {
+                lite.pool.close().await;
+                lite.writer.close().await;
+            }
+            Db::Postgres(pg) => pg.close().await,
+        }
     }
+
+    /// Which database this is, for operators' messages: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Runs a write whose parameters are all integers, written with SQLite's
+    /// placeholders; returns the rows it changed.
+    async fn write_ints(&self, sql: &str, args: &[i64]) -> Result<u64, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite(db) => {
+                let mut q = sqlx::query(AssertSqlSafe(sql.to_string()));
+                for &a in args {
+                    q = q.bind(a);
+                }
+                q.execute(&db.writer).await?.rows_affected()
+            }
+            Db::Postgres(pg) => {
+                let mut q = sqlx::query(AssertSqlSafe(dollars(sql)));
+                for &a in args {
+                    q = q.bind(a);
+                }
+                q.execute(pg).await?.rows_affected()
+            }
+        })
+    }
+
+    /// Reads one integer column, as [`Store::write_ints`] writes.
+    async fn read_ints(&self, sql: &str, args: &[i64]) -> Result<Vec<i64>, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite(db) => {
+                let mut q = sqlx::query_scalar(AssertSqlSafe(sql.to_string()));
+                for &a in args {
+                    q = q.bind(a);
+                }
+                q.fetch_all(&db.pool).await?
+            }
+            Db::Postgres(pg) => {
+                let mut q = sqlx::query_scalar(AssertSqlSafe(dollars(sql)));
+                for &a in args {
+                    q = q.bind(a);
+                }
+                q.fetch_all(pg).await?
+            }
+        })
+    }
+
+    /// The SQLite pools, for the modules not yet written for PostgreSQL
+    /// (`communities.rs`, `deliveries.rs`): on PostgreSQL they fail with a clear error
+    /// instead of touching the wrong database.
+    fn lite(&self) -> Result<&Lite, StoreError> {
+        match &self.db {
+            Db::Sqlite(lite) => Ok(lite),
+            Db::Postgres(_) => Err(StoreError::NotOnPostgres(
+                "communities, channels, subscriptions and the outbox",
+            )),
+        }
+    }
+}
+
+/// SQLite's placeholders (`?` and `?N`) as PostgreSQL's (`$N`), for statements that are
+/// otherwise the same in both dialects. herald's SQL has no `?` inside string literals.
+fn dollars(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut next = 1;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '?' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+            digits.push(d);
+        }
+        if digits.is_empty() {
+            digits = next.to_string();
+            next += 1;
+        }
+        out.push('$');
+        out.push_str(&digits);
+    }
+    out
+}
+
+/// `"a, b"` as `"t.a, t.b"`: a column list where a join makes bare names ambiguous.
+fn qualified(table: &str, columns: &str) -> String {
+    columns.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>().join(", ")
 }
 
 fn is_memory(path: &Path) -> bool {
     path.as_os_str() == ":memory:"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dollars, qualified};
+
+    #[test]
+    fn placeholders_become_postgres_ones() {
+        assert_eq!(dollars("a = ?1 AND b = ?2 OR c = ?1"), "a = $1 AND b = $2 OR c = $1");
+        assert_eq!(dollars("VALUES (?, ?, ?)"), "VALUES ($1, $2, $3)");
+        assert_eq!(dollars("?12"), "$12");
+        assert_eq!(qualified("f", "id, url"), "f.id, f.url");
+    }
 }

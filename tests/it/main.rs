@@ -21,4 +21,5 @@ mod matrix;
 mod postgres;
 mod search;
 mod service;
+mod store;
 mod tidy;

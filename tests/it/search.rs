@@ -1,7 +1,10 @@
-//! Search ranking and scoping against a real on-disk store (writes through the writer
-//! pool, reads through the read-only pool, both with `herald_rank` registered).
+//! Search ranking and scoping, the same tests on each backend: a real on-disk SQLite
+//! store (writes through the writer pool, reads through the read-only pool, both with
+//! `herald_rank` registered) and a real PostgreSQL database (tsvector and GIN).
 
 use herald::store::{NewArticle, SearchScope, Store};
+
+use crate::support::backends::{self, Backend};
 
 const T0: i64 = 1_780_000_000;
 
@@ -9,16 +12,17 @@ struct Archive {
     store: Store,
     feed: i64,
     other_feed: i64,
-    _dir: tempfile::TempDir,
+    backend: Backend,
 }
 
-async fn archive() -> Archive {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}/herald.db", dir.path().display());
-    let store = Store::open(&url).await.expect("open");
-    let (feed, _) = store.add_feed("https://a.example/feed", 900, T0).await.expect("feed");
-    let (other, _) = store.add_feed("https://b.example/feed", 900, T0).await.expect("feed");
-    Archive { store, feed: feed.id, other_feed: other.id, _dir: dir }
+/// An archive with two feeds on each backend.
+async fn archives() -> impl Iterator<Item = impl std::future::Future<Output = Archive>> {
+    backends::each().await.map(|backend| async move {
+        let store = backend.store.clone();
+        let (feed, _) = store.add_feed("https://a.example/feed", 900, T0).await.expect("feed");
+        let (other, _) = store.add_feed("https://b.example/feed", 900, T0).await.expect("feed");
+        Archive { store, feed: feed.id, other_feed: other.id, backend }
+    })
 }
 
 async fn put(store: &Store, feed: i64, key: &str, title: &str, text: &str, at: i64) -> i64 {
@@ -38,204 +42,236 @@ async fn put(store: &Store, feed: i64, key: &str, title: &str, text: &str, at: i
 
 #[tokio::test]
 async fn a_title_match_outranks_a_passing_mention() {
-    let a = archive().await;
-    let s = &a.store;
-    let mention = put(
-        s,
-        a.feed,
-        "m",
-        "Markets close higher",
-        "Traders shrugged. Talk of a ceasefire in the north was brief.",
-        T0 + 10,
-    )
-    .await;
-    let titled = put(
-        s,
-        a.feed,
-        "t",
-        "Ceasefire holds for a third day",
-        "Both sides kept to the line. Aid convoys moved.",
-        T0,
-    )
-    .await;
-    for i in 0..5 {
-        put(s, a.feed, &format!("x{i}"), "Weather", "Rain again today.", T0 + i).await;
+    for a in archives().await {
+        let a = a.await;
+        let s = &a.store;
+        let mention = put(
+            s,
+            a.feed,
+            "m",
+            "Markets close higher",
+            "Traders shrugged. Talk of a ceasefire in the north was brief.",
+            T0 + 10,
+        )
+        .await;
+        let titled = put(
+            s,
+            a.feed,
+            "t",
+            "Ceasefire holds for a third day",
+            "Both sides kept to the line. Aid convoys moved.",
+            T0,
+        )
+        .await;
+        for i in 0..5 {
+            put(s, a.feed, &format!("x{i}"), "Weather", "Rain again today.", T0 + i).await;
+        }
+        let hits = s
+            .search_articles("ceasefire", SearchScope::Feeds(&[a.feed]), None, 10, 0)
+            .await
+            .expect("search");
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        assert_eq!(ids, vec![titled, mention], "the older title match ranks first");
+        assert!(hits[0].rank > hits[1].rank, "scores are higher-is-better: {hits:?}");
+        assert!(
+            hits[0].snippet.starts_with("Both sides"),
+            "a title-only match shows the text's opening, not the title again: {}",
+            hits[0].snippet
+        );
+        assert!(
+            hits[1].snippet.contains("ceasefire"),
+            "snippet shows the match: {}",
+            hits[1].snippet
+        );
+        let marked: Vec<&str> = hits[1].marks.iter().map(|m| &hits[1].snippet[m.clone()]).collect();
+        assert_eq!(marked, ["ceasefire"], "the match is marked for emphasis: {:?}", hits[1]);
+        assert!(!hits[1].snippet.contains(['\u{2}', '\u{3}']), "no bracket characters leak");
     }
-    let hits = s
-        .search_articles("ceasefire", SearchScope::Feeds(&[a.feed]), None, 10, 0)
-        .await
-        .expect("search");
-    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    assert_eq!(ids, vec![titled, mention], "the older title match ranks first");
-    assert!(hits[0].rank > hits[1].rank, "scores are higher-is-better: {hits:?}");
-    assert!(
-        hits[0].snippet.starts_with("Both sides"),
-        "a title-only match shows the text's opening, not the title again: {}",
-        hits[0].snippet
-    );
-    assert!(hits[1].snippet.contains("ceasefire"), "snippet shows the match: {}", hits[1].snippet);
-    let marked: Vec<&str> = hits[1].marks.iter().map(|m| &hits[1].snippet[m.clone()]).collect();
-    assert_eq!(marked, ["ceasefire"], "the match is marked for emphasis: {:?}", hits[1]);
-    assert!(!hits[1].snippet.contains(['\u{2}', '\u{3}']), "no bracket characters leak");
 }
 
 #[tokio::test]
 async fn repeating_the_rarer_term_counts_for_more() {
-    let a = archive().await;
-    let s = &a.store;
-    // "election" is in every article; "recount" in two of forty.
-    for i in 0..38 {
-        put(
+    for a in archives().await {
+        let a = a.await;
+        let s = &a.store;
+        // "election" is in every article; "recount" in two of forty.
+        for i in 0..38 {
+            put(
+                s,
+                a.feed,
+                &format!("f{i}"),
+                "Daily",
+                &format!("Election day number {i}. Queues were long."),
+                T0 + i,
+            )
+            .await;
+        }
+        let rare_heavy = put(
             s,
             a.feed,
-            &format!("f{i}"),
+            "r",
             "Daily",
-            &format!("Election day number {i}. Queues were long."),
-            T0 + i,
+            "Recount recount recount. The election board met.",
+            T0 + 100,
         )
         .await;
+        let common_heavy = put(
+            s,
+            a.feed,
+            "c",
+            "Daily",
+            "Election election election. A recount was mentioned.",
+            T0 + 101,
+        )
+        .await;
+        let hits = s
+            .search_articles("election recount", SearchScope::Feeds(&[a.feed]), None, 10, 0)
+            .await
+            .expect("search");
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        assert_eq!(
+            ids,
+            vec![rare_heavy, common_heavy],
+            "both words must match; the rare one weighs more"
+        );
     }
-    let rare_heavy =
-        put(s, a.feed, "r", "Daily", "Recount recount recount. The election board met.", T0 + 100)
-            .await;
-    let common_heavy = put(
-        s,
-        a.feed,
-        "c",
-        "Daily",
-        "Election election election. A recount was mentioned.",
-        T0 + 101,
-    )
-    .await;
-    let hits = s
-        .search_articles("election recount", SearchScope::Feeds(&[a.feed]), None, 10, 0)
-        .await
-        .expect("search");
-    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    assert_eq!(
-        ids,
-        vec![rare_heavy, common_heavy],
-        "both words must match; the rare one weighs more"
-    );
 }
 
 #[tokio::test]
 async fn search_sees_only_the_asking_communitys_feeds_and_pages_without_overlap() {
-    let a = archive().await;
-    let s = &a.store;
-    let mut mine = Vec::new();
-    for i in 0..7 {
-        mine.push(
-            put(
-                s,
-                a.feed,
-                &format!("m{i}"),
-                &format!("Harbour report {i}"),
-                "The harbour reopened.",
-                T0 + i,
-            )
-            .await,
-        );
-    }
-    let theirs =
-        put(s, a.other_feed, "o", "Harbour news", "The harbour harbour harbour.", T0 + 50).await;
+    for a in archives().await {
+        let a = a.await;
+        let s = &a.store;
+        let mut mine = Vec::new();
+        for i in 0..7 {
+            mine.push(
+                put(
+                    s,
+                    a.feed,
+                    &format!("m{i}"),
+                    &format!("Harbour report {i}"),
+                    "The harbour reopened.",
+                    T0 + i,
+                )
+                .await,
+            );
+        }
+        let theirs =
+            put(s, a.other_feed, "o", "Harbour news", "The harbour harbour harbour.", T0 + 50)
+                .await;
 
-    let page1 = s
-        .search_articles("harbour", SearchScope::Feeds(&[a.feed]), None, 4, 0)
-        .await
-        .expect("search");
-    let page2 = s
-        .search_articles("harbour", SearchScope::Feeds(&[a.feed]), None, 4, 4)
-        .await
-        .expect("search");
-    assert_eq!(page1.len(), 4);
-    assert_eq!(page2.len(), 3);
-    let mut seen: Vec<i64> = page1.iter().chain(&page2).map(|h| h.id).collect();
-    assert!(!seen.contains(&theirs), "another community's feed leaked into results");
-    seen.sort();
-    assert_eq!(seen, mine, "every article once across pages");
-    // Equal scores: newest first, so paging is stable.
-    assert!(page1.windows(2).all(|w| w[0].rank > w[1].rank || w[0].id > w[1].id));
-
-    let everywhere =
-        s.search_articles("harbour", SearchScope::All, None, 20, 0).await.expect("search");
-    assert_eq!(everywhere.first().map(|h| h.id), Some(theirs), "operator search spans all feeds");
-    assert!(
-        s.search_articles("harbour", SearchScope::Feeds(&[]), None, 20, 0)
+        let page1 = s
+            .search_articles("harbour", SearchScope::Feeds(&[a.feed]), None, 4, 0)
             .await
-            .expect("search")
-            .is_empty()
-    );
+            .expect("search");
+        let page2 = s
+            .search_articles("harbour", SearchScope::Feeds(&[a.feed]), None, 4, 4)
+            .await
+            .expect("search");
+        assert_eq!(page1.len(), 4);
+        assert_eq!(page2.len(), 3);
+        let mut seen: Vec<i64> = page1.iter().chain(&page2).map(|h| h.id).collect();
+        assert!(!seen.contains(&theirs), "another community's feed leaked into results");
+        seen.sort();
+        assert_eq!(seen, mine, "every article once across pages");
+        // Equal scores: newest first, so paging is stable.
+        assert!(page1.windows(2).all(|w| w[0].rank > w[1].rank || w[0].id > w[1].id));
 
-    let recent = s
-        .search_articles("harbour", SearchScope::Feeds(&[a.feed]), Some(T0 + 5), 20, 0)
-        .await
-        .expect("search");
-    let ids: Vec<i64> = recent.iter().map(|h| h.id).collect();
-    assert_eq!(ids, vec![mine[6], mine[5]], "--since keeps articles first seen from then on");
+        let everywhere =
+            s.search_articles("harbour", SearchScope::All, None, 20, 0).await.expect("search");
+        assert_eq!(
+            everywhere.first().map(|h| h.id),
+            Some(theirs),
+            "operator search spans all feeds"
+        );
+        assert!(
+            s.search_articles("harbour", SearchScope::Feeds(&[]), None, 20, 0)
+                .await
+                .expect("search")
+                .is_empty()
+        );
+
+        let recent = s
+            .search_articles("harbour", SearchScope::Feeds(&[a.feed]), Some(T0 + 5), 20, 0)
+            .await
+            .expect("search");
+        let ids: Vec<i64> = recent.iter().map(|h| h.id).collect();
+        assert_eq!(ids, vec![mine[6], mine[5]], "--since keeps articles first seen from then on");
+    }
 }
 
 #[tokio::test]
 async fn hostile_query_text_is_just_words() {
-    let a = archive().await;
-    let s = &a.store;
-    let id = put(
-        s,
-        a.feed,
-        "q",
-        "NEAR and OR",
-        "The word NEAR( appears with \"quotes\" and a * star.",
-        T0,
-    )
-    .await;
-    for q in ["NEAR(", "\"", "* OR", "title:near", "a AND", "\"near and\"", "ünïcödé ✓", ")"]
-    {
-        let hits = s.search_articles(q, SearchScope::Feeds(&[a.feed]), None, 5, 0).await;
-        assert!(hits.is_ok(), "{q:?} gave {hits:?}");
+    for a in archives().await {
+        let a = a.await;
+        let s = &a.store;
+        let id = put(
+            s,
+            a.feed,
+            "q",
+            "NEAR and OR",
+            "The word NEAR( appears with \"quotes\" and a * star.",
+            T0,
+        )
+        .await;
+        for q in ["NEAR(", "\"", "* OR", "title:near", "a AND", "\"near and\"", "ünïcödé ✓", ")"]
+        {
+            let hits = s.search_articles(q, SearchScope::Feeds(&[a.feed]), None, 5, 0).await;
+            assert!(hits.is_ok(), "{q:?} gave {hits:?}");
+        }
+        let hits = s
+            .search_articles("near", SearchScope::Feeds(&[a.feed]), None, 5, 0)
+            .await
+            .expect("search");
+        assert_eq!(hits.first().map(|h| h.id), Some(id));
     }
-    let hits =
-        s.search_articles("near", SearchScope::Feeds(&[a.feed]), None, 5, 0).await.expect("search");
-    assert_eq!(hits.first().map(|h| h.id), Some(id));
 }
 
 #[tokio::test]
 async fn a_communitys_search_follows_its_feed_list_history_included() {
-    let a = archive().await;
-    let s = &a.store;
-    let ours = s.ensure_community("console", "ours", None, T0).await.expect("community");
-    let theirs = s.ensure_community("console", "theirs", None, T0).await.expect("community");
-    let search = |community| async move {
-        let hits = s
-            .search_articles("volcano", SearchScope::Community(community), None, 20, 0)
-            .await
-            .expect("search");
-        let mut ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-        ids.sort();
-        ids
-    };
-    // History stored before anyone followed the feed (another community's backfill).
-    let old = put(s, a.feed, "old", "Volcano erupts", "Ash fell on the town.", T0).await;
-    s.link_feed(theirs, a.other_feed, None, T0).await.expect("link");
-    let other = put(s, a.other_feed, "o", "Volcano quiet", "No ash today.", T0 + 1).await;
-    assert_eq!(search(ours).await, Vec::<i64>::new(), "nothing followed, nothing found");
-    assert_eq!(search(theirs).await, vec![other]);
+    for a in archives().await {
+        let a = a.await;
+        let s = &a.store;
+        let b = &a.backend;
+        let ours = b.community("ours").await;
+        let theirs = b.community("theirs").await;
+        let search = |community| async move {
+            let hits = s
+                .search_articles("volcano", SearchScope::Community(community), None, 20, 0)
+                .await
+                .expect("search");
+            let mut ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+            ids.sort();
+            ids
+        };
+        // History stored before anyone followed the feed (another community's backfill).
+        let old = put(s, a.feed, "old", "Volcano erupts", "Ash fell on the town.", T0).await;
+        b.link(theirs, a.other_feed).await;
+        let other = put(s, a.other_feed, "o", "Volcano quiet", "No ash today.", T0 + 1).await;
+        assert_eq!(search(ours).await, Vec::<i64>::new(), "nothing followed, nothing found");
+        assert_eq!(search(theirs).await, vec![other]);
 
-    s.link_feed(ours, a.feed, None, T0 + 2).await.expect("link");
-    assert_eq!(search(ours).await, vec![old], "linking makes the feed's history searchable");
-    let new = put(s, a.feed, "new", "Volcano calm", "Ash cleared.", T0 + 3).await;
-    assert_eq!(search(ours).await, vec![old, new], "new articles carry the community's tag");
+        b.link(ours, a.feed).await;
+        assert_eq!(search(ours).await, vec![old], "linking makes the feed's history searchable");
+        let new = put(s, a.feed, "new", "Volcano calm", "Ash cleared.", T0 + 3).await;
+        assert_eq!(search(ours).await, vec![old, new], "new articles carry the community's tag");
 
-    s.link_feed(theirs, a.feed, None, T0 + 4).await.expect("link");
-    assert_eq!(search(theirs).await, vec![old, other, new], "one article, two communities");
-    assert_eq!(search(ours).await, vec![old, new]);
+        b.link(theirs, a.feed).await;
+        assert_eq!(search(theirs).await, vec![old, other, new], "one article, two communities");
+        assert_eq!(search(ours).await, vec![old, new]);
 
-    assert!(!s.unlink_feed(ours, a.feed).await.expect("unlink"), "theirs still follows it");
-    assert_eq!(search(ours).await, Vec::<i64>::new(), "unlinking hides the feed at once");
-    assert_eq!(search(theirs).await, vec![old, other, new]);
+        assert!(!b.unlink(ours, a.feed).await, "theirs still follows it");
+        assert_eq!(search(ours).await, Vec::<i64>::new(), "unlinking hides the feed at once");
+        assert_eq!(search(theirs).await, vec![old, other, new]);
 
-    assert!(s.unlink_feed(theirs, a.feed).await.expect("unlink"), "last follower deletes it");
-    assert_eq!(search(theirs).await, vec![other]);
-    let everywhere =
-        s.search_articles("volcano", SearchScope::All, None, 20, 0).await.expect("search");
-    assert_eq!(everywhere.len(), 1, "a deleted feed's articles leave the index: {everywhere:?}");
+        assert!(b.unlink(theirs, a.feed).await, "last follower deletes it");
+        assert_eq!(search(theirs).await, vec![other]);
+        let everywhere =
+            s.search_articles("volcano", SearchScope::All, None, 20, 0).await.expect("search");
+        assert_eq!(
+            everywhere.len(),
+            1,
+            "a deleted feed's articles leave the index: {everywhere:?}"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! seed article as a web page, and a herald `App` on a temporary database with a manual
 //! clock.
 
+pub mod backends;
 pub mod chat;
 pub mod fake_discord;
 pub mod postgres;
