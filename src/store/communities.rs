@@ -139,7 +139,10 @@ impl Store {
 
     pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>, StoreError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.lite()?.pool).await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.lite()?.pool)
+            .await?)
     }
 
     pub async fn channel_by_external(
@@ -459,8 +462,10 @@ impl Store {
     ) -> Result<Vec<(SubscriptionRow, FeedRow)>, StoreError> {
         let sql =
             format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? ORDER BY id");
-        let subs: Vec<SubscriptionRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(channel_id).fetch_all(&self.lite()?.pool).await?;
+        let subs: Vec<SubscriptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(channel_id)
+            .fetch_all(&self.lite()?.pool)
+            .await?;
         let mut out = Vec::with_capacity(subs.len());
         for s in subs {
             if let Some(f) = self.feed_by_id(s.feed_id).await? {
