@@ -385,7 +385,10 @@ async fn an_idle_round_writes_in_batches() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
     let site = Site::start().await;
-    let app = app(dir.path(), &clock, |_| {}).await;
+    // Every feed is on one test host: let all of them be fetched at once, so their 304s
+    // arrive together as they would from many hosts (two per host would pace the records
+    // two by two).
+    let app = app(dir.path(), &clock, |c| c.fetch.per_host_concurrency = FEEDS).await;
     let mut ids = Vec::new();
     for i in 0..FEEDS {
         let path = format!("/f{i}");
@@ -401,7 +404,9 @@ async fn an_idle_round_writes_in_batches() {
     let idle = app.poller.poll_due(256).await.expect("idle round");
     assert_eq!((idle.polled, idle.not_modified), (FEEDS, FEEDS));
     let commits = wal_commits(&wal) - before;
-    assert!(commits <= FEEDS / 4, "{commits} commits for {FEEDS} unchanged feeds");
+    // One by one it would be 41 (a claim and 40 records); batches are timing-dependent, so
+    // the bound leaves room.
+    assert!(commits <= FEEDS / 2, "{commits} commits for {FEEDS} unchanged feeds");
     for id in ids {
         let feed = app.store.feed_by_id(id).await.expect("read").expect("exists");
         assert_eq!(feed.last_polled_at, Some(clock.now()), "feed {id} recorded");
