@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use sqlx::AssertSqlSafe;
 
-use super::{Db, Store, StoreError, dollars, qualified};
+use super::{Db, Store, StoreError, dollars, on_db, qualified};
 use crate::clock::Timestamp;
 
 /// A feed as stored.
@@ -140,91 +140,60 @@ impl Store {
     }
 
     pub async fn count_feeds(&self) -> Result<i64, StoreError> {
-        let sql = "SELECT count(*) FROM feeds";
-        Ok(match &self.db {
-            Db::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await?,
-            Db::Postgres(pg) => sqlx::query_scalar(sql).fetch_one(pg).await?,
-        })
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_scalar(sql("SELECT count(*) FROM feeds")).fetch_one(ex).await?
+        }))
     }
 
     /// Removes a feed and its articles. Returns whether it existed.
     pub async fn remove_feed(&self, id: i64) -> Result<bool, StoreError> {
-        let done: u64 = match &self.db {
-            Db::Sqlite(db) => sqlx::query("DELETE FROM feeds WHERE id = ?")
+        let done = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("DELETE FROM feeds WHERE id = ?"))
                 .bind(id)
-                .execute(&db.writer)
+                .execute(ex)
                 .await?
-                .rows_affected(),
-            Db::Postgres(pg) => sqlx::query("DELETE FROM feeds WHERE id = $1")
-                .bind(id)
-                .execute(pg)
-                .await?
-                .rows_affected(),
-        };
+                .rows_affected()
+        });
         Ok(done == 1)
     }
 
     /// Stops polling a feed until it is resumed.
     pub async fn pause_feed(&self, id: i64) -> Result<bool, StoreError> {
-        let done: u64 = match &self.db {
-            Db::Sqlite(db) => sqlx::query("UPDATE feeds SET disabled_reason = ? WHERE id = ?")
+        let done = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("UPDATE feeds SET disabled_reason = ? WHERE id = ?"))
                 .bind(PAUSED)
                 .bind(id)
-                .execute(&db.writer)
+                .execute(ex)
                 .await?
-                .rows_affected(),
-            Db::Postgres(pg) => sqlx::query("UPDATE feeds SET disabled_reason = $1 WHERE id = $2")
-                .bind(PAUSED)
-                .bind(id)
-                .execute(pg)
-                .await?
-                .rows_affected(),
-        };
+                .rows_affected()
+        });
         Ok(done == 1)
     }
 
     /// Resumes a paused or disabled feed: its failure count starts over and it is due now.
     pub async fn resume_feed(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
-        let done: u64 = match &self.db {
-            Db::Sqlite(db) => sqlx::query(
+        let done = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql(
                 "UPDATE feeds SET disabled_reason = NULL, failures = 0, next_poll_at = ?
-                     WHERE id = ?",
-            )
+                 WHERE id = ?",
+            ))
             .bind(now)
             .bind(id)
-            .execute(&db.writer)
+            .execute(ex)
             .await?
-            .rows_affected(),
-            Db::Postgres(pg) => sqlx::query(
-                "UPDATE feeds SET disabled_reason = NULL, failures = 0, next_poll_at = $1
-                     WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(pg)
-            .await?
-            .rows_affected(),
-        };
+            .rows_affected()
+        });
         Ok(done == 1)
     }
 
     pub async fn set_poll_interval(&self, id: i64, interval_s: i64) -> Result<(), StoreError> {
-        match &self.db {
-            Db::Sqlite(db) => {
-                sqlx::query("UPDATE feeds SET poll_interval_s = ? WHERE id = ?")
-                    .bind(interval_s)
-                    .bind(id)
-                    .execute(&db.writer)
-                    .await?;
-            }
-            Db::Postgres(pg) => {
-                sqlx::query("UPDATE feeds SET poll_interval_s = $1 WHERE id = $2")
-                    .bind(interval_s)
-                    .bind(id)
-                    .execute(pg)
-                    .await?;
-            }
-        }
+        on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("UPDATE feeds SET poll_interval_s = ? WHERE id = ?"))
+                .bind(interval_s)
+                .bind(id)
+                .execute(ex)
+                .await?;
+        });
         Ok(())
     }
 
@@ -286,11 +255,13 @@ impl Store {
 
     /// When the next feed is due, if any feed is active.
     pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let sql = "SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL";
-        Ok(match &self.db {
-            Db::Sqlite(db) => sqlx::query_scalar(sql).fetch_one(&db.pool).await?,
-            Db::Postgres(pg) => sqlx::query_scalar(sql).fetch_one(pg).await?,
-        })
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_scalar(sql(
+                "SELECT min(next_poll_at) FROM feeds WHERE disabled_reason IS NULL",
+            ))
+            .fetch_one(ex)
+            .await?
+        }))
     }
 
     /// Records a poll that reached the feed (new content or 304).

@@ -32,6 +32,39 @@ pub use deliveries::{
 pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess, UnchangedPoll};
 pub use ops::OpsSnapshot;
 
+/// Runs `$body` once per backend, with `$ex` bound to that backend's executor (on
+/// SQLite the pool named by `$pool`: `pool` for reads, `writer` for writes) and `$sql`
+/// to a function that turns SQL written with SQLite's placeholders (`?`, `?N`) into the
+/// backend's dialect. The body is written once and compiled twice, so statements that
+/// read the same in both dialects are not duplicated; where the dialects differ
+/// (upserts, booleans in `RETURNING`, full-text search), write the two arms by hand.
+///
+/// ```ignore
+/// let n = on_db!(self, writer, |ex, sql| {
+///     // Each arm has its own result type: reduce it to a common one inside.
+///     sqlx::query(sql("DELETE FROM feeds WHERE id = ?")).bind(id).execute(ex).await?.rows_affected()
+/// });
+/// ```
+macro_rules! on_db {
+    ($store:expr, $pool:ident, |$ex:ident, $sql:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite(lite) => {
+                let $ex = &lite.$pool;
+                #[allow(unused)]
+                let $sql = |s: &str| ::sqlx::AssertSqlSafe(s.to_string());
+                $body
+            }
+            $crate::store::Db::Postgres(pg) => {
+                let $ex = pg;
+                #[allow(unused)]
+                let $sql = |s: &str| ::sqlx::AssertSqlSafe($crate::store::dollars(s));
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_db;
+
 /// Handle to herald's database; cheap to clone. Callers never learn which database it
 /// is: every method has one implementation per backend.
 #[derive(Debug, Clone)]
