@@ -52,6 +52,7 @@ async fn run() {
             token: fake_discord::TOKEN.into(),
             dev_guild: None,
             api_base: Some(base),
+            shards: Default::default(),
         });
     })
     .await;
@@ -177,6 +178,7 @@ async fn throughput(hang: Option<Duration>) -> f64 {
             token: fake_discord::TOKEN.into(),
             dev_guild: None,
             api_base: Some(base),
+            shards: Default::default(),
         });
     })
     .await;

@@ -99,6 +99,9 @@ pub struct DiscordConfig {
     /// A REST base (`http://127.0.0.1:PORT`) replacing discord.com, for tests against a
     /// fake. Also turns off serenity's rate limiter, which would bypass it.
     pub api_base: Option<String>,
+    /// The gateway shards this process runs (`HERALD_DISCORD_SHARDS`, e.g. `0-1/4`):
+    /// processes sharing a PostgreSQL database split the shards between them.
+    pub shards: crate::platform::discord::shards::Shards,
 }
 
 // The token is a secret: never print it (Config is logged with {:?} on errors).
@@ -108,6 +111,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("token", &"<redacted>")
             .field("dev_guild", &self.dev_guild)
             .field("api_base", &self.api_base)
+            .field("shards", &self.shards)
             .finish()
     }
 }
@@ -515,7 +519,13 @@ fn discord_config(
                     Some(base)
                 }
             };
-            Some(DiscordConfig { token, dev_guild, api_base })
+            let shards = match get("HERALD_DISCORD_SHARDS") {
+                None => Default::default(),
+                Some(v) => v
+                    .parse()
+                    .map_err(|message| ConfigError { var: "HERALD_DISCORD_SHARDS", message })?,
+            };
+            Some(DiscordConfig { token, dev_guild, api_base, shards })
         }
     })
 }
@@ -773,6 +783,11 @@ mod tests {
         let d = c.discord.expect("discord configured");
         assert_eq!((d.dev_guild, d.api_base.as_deref()), (Some(42), Some("http://127.0.0.1:9")));
         assert!(!format!("{d:?}").contains("abc.def"), "the token is never printed");
+        assert_eq!(d.shards, Default::default(), "one process runs the one shard by default");
+        let c = with(&[("DISCORD_TOKEN", "t"), ("HERALD_DISCORD_SHARDS", "2-3/4")]).expect("valid");
+        assert_eq!(c.discord.expect("discord").shards.to_string(), "2-3/4");
+        let e = with(&[("DISCORD_TOKEN", "t"), ("HERALD_DISCORD_SHARDS", "4/4")]).unwrap_err();
+        assert_eq!(e.var, "HERALD_DISCORD_SHARDS");
     }
 
     #[test]

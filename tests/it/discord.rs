@@ -73,6 +73,7 @@ async fn open(
             token: fake_discord::TOKEN.into(),
             dev_guild,
             api_base: Some(base),
+            shards: Default::default(),
         });
         // The fake answers in milliseconds; tests of hung sends need not wait 30 s.
         c.delivery.send_timeout = Duration::from_secs(2);
@@ -1514,4 +1515,62 @@ async fn help_and_hints_are_slash_commands() {
     let subs = w.app.store.channel_subscriptions(channel.id).await.expect("subscriptions");
     assert!(subs.is_empty(), "nothing saved: {subs:?}");
     w.stop().await;
+}
+
+/// Two processes that split the gateway's shards (`HERALD_DISCORD_SHARDS=0/2` and `1/2`):
+/// each guild's events reach only the process running its shard, so every command is
+/// answered once, by that process.
+#[tokio::test]
+async fn processes_splitting_the_shards_each_answer_their_own_guilds_once() {
+    // Discord routes a guild to shard (id >> 22) % total: these two land on different shards.
+    let (g0, g1) = (GUILD, GUILD + (1 << 22));
+    let shard = |g: u64| ((g >> 22) % 2) as u32;
+    assert_ne!(shard(g0), shard(g1));
+    let fake = FakeDiscord::start(&[(g0, "Guild A", &[CHAN]), (g1, "Guild B", &[CHAN2])]).await;
+    let clock = ManualClock::new(T0);
+    let mut procs = Vec::new();
+    for id in 0..2u32 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = fake.api_base();
+        let app = app(dir.path(), &clock, |c| {
+            c.discord = Some(DiscordConfig {
+                token: fake_discord::TOKEN.into(),
+                dev_guild: None,
+                api_base: Some(base),
+                shards: format!("{id}/2").parse().expect("shard range"),
+            });
+        })
+        .await;
+        let running = start(&app, sink(), false).await.expect("herald starts");
+        procs.push((dir, app, running));
+    }
+    fake.wait_for("both shards connected", |f| f.connected_shards() == (vec![0, 1], 2)).await;
+    fake.wait_for("commands registered", |f| !f.global_commands().is_empty()).await;
+    for (guild, channel) in [(g0, CHAN), (g1, CHAN2), (g0, CHAN), (g1, CHAN2)] {
+        let id = fake.interaction(2, guild, channel, USER, ADMIN, "feeds", sub("list", &[]));
+        let a = fake.wait_answer(id).await;
+        assert!(!a.text().is_empty(), "guild {guild} answered");
+    }
+    // A second answer to one interaction would be refused (40060) and recorded.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused: Vec<_> = fake.requests().into_iter().filter(|r| r.status >= 400).collect();
+    assert!(refused.is_empty(), "every interaction answered once: {refused:?}");
+    assert_eq!(fake.shard_takeovers(), 0, "no shard ran in two processes");
+    // Each process met only the guild on its shard (answering records the community).
+    for (i, (_, app, _)) in procs.iter().enumerate() {
+        let owned = if shard(g0) == i as u32 { g0 } else { g1 };
+        let other = if owned == g0 { g1 } else { g0 };
+        let db = sqlx::SqlitePool::connect(&app.config.database_url).await.expect("read db");
+        let known: Vec<String> =
+            sqlx::query_scalar("SELECT external_id FROM communities WHERE platform = 'discord'")
+                .fetch_all(&db)
+                .await
+                .expect("communities");
+        assert_eq!(known, [owned.to_string()], "process {i} met only guild {owned}, not {other}");
+        db.close().await;
+    }
+    for (_, app, running) in procs {
+        running.stop().await;
+        app.store.close().await;
+    }
 }

@@ -11,6 +11,7 @@ pub mod commands;
 mod handler;
 pub mod post;
 pub mod render;
+pub mod shards;
 
 use std::num::NonZeroU64;
 use std::sync::Arc;
@@ -222,8 +223,14 @@ impl DiscordBot {
                 .event_handler(handler)
                 .await?;
         let (http, shards) = (client.http.clone(), client.shard_manager.clone());
+        let span = cfg.shards.span();
         let task = tokio::spawn(async move {
-            if let Err(e) = client.start().await {
+            let started = match span {
+                // serenity reads the range's end as the last shard, inclusive.
+                Some((first, last, total)) => client.start_shard_range(first..last, total).await,
+                None => client.start_autosharded().await,
+            };
+            if let Err(e) = started {
                 tracing::error!("Discord client stopped: {e}");
             }
         });

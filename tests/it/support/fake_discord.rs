@@ -189,6 +189,9 @@ struct Gateway {
     resumes: usize,
     heartbeats: usize,
     intents: Option<u64>,
+    /// IDENTIFYs that took over a shard whose session was still connected: two
+    /// processes running the same shard (each would answer its guilds' commands).
+    takeovers: usize,
 }
 
 #[derive(Default)]
@@ -201,7 +204,10 @@ struct State {
     guild_commands: HashMap<u64, Vec<Value>>,
     interactions: Vec<Interaction>,
     guilds: Vec<(u64, String, Vec<u64>)>,
-    gateway: Gateway,
+    /// One session per shard id. A guild's events go to shard `(id >> 22) % shard_total`.
+    shards: std::collections::BTreeMap<u32, Gateway>,
+    /// The shard count the clients identified with (1 until one says otherwise).
+    shard_total: u32,
     /// herald's own permissions sent with interactions (`app_permissions`); None: all.
     app_permissions: Option<u64>,
     /// Every channel post answers 502 (an outage) while set.
@@ -349,15 +355,27 @@ impl FakeDiscord {
     }
 
     pub fn identifies(&self) -> usize {
-        lock(&self.state).gateway.identifies
+        lock(&self.state).shards.values().map(|g| g.identifies).sum()
     }
 
     pub fn resumes(&self) -> usize {
-        lock(&self.state).gateway.resumes
+        lock(&self.state).shards.values().map(|g| g.resumes).sum()
     }
 
     pub fn intents(&self) -> Option<u64> {
-        lock(&self.state).gateway.intents
+        lock(&self.state).shards.values().find_map(|g| g.intents)
+    }
+
+    /// The shard ids with a live gateway connection, and the total they identified with.
+    pub fn connected_shards(&self) -> (Vec<u32>, u32) {
+        let st = lock(&self.state);
+        let live = st.shards.iter().filter(|(_, g)| g.conn.is_some()).map(|(id, _)| *id).collect();
+        (live, st.shard_total.max(1))
+    }
+
+    /// IDENTIFYs for a shard that another connection was still running.
+    pub fn shard_takeovers(&self) -> usize {
+        lock(&self.state).shards.values().map(|g| g.takeovers).sum()
     }
 
     /// What herald answered to the interaction `id` so far.
@@ -380,10 +398,12 @@ impl FakeDiscord {
                     .iter()
                     .map(|r| format!("{} {} → {}", r.method, r.path, r.status))
                     .collect();
-                let gw = &lock(&self.state).gateway;
+                let heartbeats: usize =
+                    lock(&self.state).shards.values().map(|g| g.heartbeats).sum();
                 panic!(
-                    "timed out waiting for {what}; identifies {}, resumes {}, heartbeats {}; requests: {seen:#?}",
-                    gw.identifies, gw.resumes, gw.heartbeats
+                    "timed out waiting for {what}; identifies {}, resumes {}, heartbeats {heartbeats}; requests: {seen:#?}",
+                    self.identifies(),
+                    self.resumes(),
                 );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -409,7 +429,8 @@ impl FakeDiscord {
     /// connection is up, and replayed on RESUME as Discord does).
     pub fn dispatch(&self, t: &str, d: Value) {
         let mut st = lock(&self.state);
-        push_dispatch(&mut st.gateway, t, d);
+        let shard = shard_of(&st, t, &d);
+        push_dispatch(st.shards.entry(shard).or_default(), t, d);
     }
 
     /// While set, the gateway is unreachable: the connection drops and every reconnect
@@ -425,8 +446,10 @@ impl FakeDiscord {
     /// Dispatches from now on queue in the session's history until the client RESUMEs.
     pub fn drop_connection(&self) {
         let mut st = lock(&self.state);
-        if let Some(c) = st.gateway.conn.take() {
-            let _ = c.send(Outgoing::Drop);
+        for gw in st.shards.values_mut() {
+            if let Some(c) = gw.conn.take() {
+                let _ = c.send(Outgoing::Drop);
+            }
         }
     }
 
@@ -554,7 +577,10 @@ impl FakeDiscord {
     pub fn sample_payloads(&self) -> Vec<(&'static str, Value)> {
         let guild = (1, "Guild".to_string(), vec![2]);
         vec![
-            ("READY", ready_payload("ws://127.0.0.1:1", "s1", std::slice::from_ref(&guild))),
+            (
+                "READY",
+                ready_payload("ws://127.0.0.1:1", "s1", std::slice::from_ref(&guild), [0, 1]),
+            ),
             ("GUILD_CREATE", guild_payload(&guild)),
             ("GUILD_DELETE", json!({"id": "1", "unavailable": false})),
             ("CHANNEL_DELETE", channel_payload(1, 2)),
@@ -689,7 +715,12 @@ fn channel_payload(guild: u64, channel: u64) -> Value {
     })
 }
 
-fn ready_payload(url: &str, session: &str, guilds: &[(u64, String, Vec<u64>)]) -> Value {
+fn ready_payload(
+    url: &str,
+    session: &str,
+    guilds: &[(u64, String, Vec<u64>)],
+    shard: [u32; 2],
+) -> Value {
     json!({
         "v": 10,
         "user": {
@@ -700,7 +731,7 @@ fn ready_payload(url: &str, session: &str, guilds: &[(u64, String, Vec<u64>)]) -
         "guilds": guilds.iter().map(|(id, _, _)| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
         "session_id": session,
         "resume_gateway_url": url,
-        "shard": [0, 1],
+        "shard": shard,
         "application": {"id": APP_ID.to_string(), "flags": 0},
         "private_channels": [],
         "presences": [],
@@ -806,6 +837,18 @@ fn posted_payload(m: &Posted) -> Value {
         v["author"] = user(w, name, true);
     }
     v
+}
+
+/// The shard a dispatch goes to: its guild's, as Discord routes them (shard 0 for events
+/// of no guild).
+fn shard_of(st: &State, t: &str, d: &Value) -> u32 {
+    let guild = if t.starts_with("GUILD_") && !t.starts_with("GUILD_MEMBER") {
+        d["id"].as_str().or(d["guild_id"].as_str())
+    } else {
+        d["guild_id"].as_str()
+    };
+    let total = u64::from(st.shard_total.max(1));
+    guild.and_then(|g| g.parse::<u64>().ok()).map_or(0, |g| ((g >> 22) % total) as u32)
 }
 
 fn push_dispatch(gw: &mut Gateway, t: &str, d: Value) {
@@ -1597,6 +1640,8 @@ async fn gateway_conn(
         return;
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+    // The shard this connection runs, once it has identified or resumed.
+    let mut mine: Option<u32> = None;
     loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -1616,7 +1661,12 @@ async fn gateway_conn(
                 let Ok(v) = serde_json::from_str::<Value>(&text) else { break };
                 match v["op"].as_u64() {
                     Some(1) => {
-                        lock(&state).gateway.heartbeats += 1;
+                        {
+                            let mut st = lock(&state);
+                            if let Some(gw) = mine.and_then(|m| st.shards.get_mut(&m)) {
+                                gw.heartbeats += 1;
+                            }
+                        }
                         let ack = json!({"op": 11, "d": null}).to_string();
                         if sink.send(WsMessage::Text(ack)).await.is_err() { break; }
                     }
@@ -1626,31 +1676,48 @@ async fn gateway_conn(
                                 code: 4004.into(), reason: "Authentication failed.".into() }))).await;
                             break;
                         }
+                        // `shard: [id, total]`, optional for a bot of one shard.
+                        let asked = &v["d"]["shard"];
+                        let (id, total) = match (asked[0].as_u64(), asked[1].as_u64()) {
+                            _ if asked.is_null() => (0, 1),
+                            (Some(id), Some(total)) if id < total && total <= 16_384 => (id as u32, total as u32),
+                            _ => {
+                                let _ = sink.send(WsMessage::Close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                                    code: 4010.into(), reason: "Invalid shard.".into() }))).await;
+                                break;
+                            }
+                        };
                         let mut st = lock(&state);
                         let session = format!("session-{}", snowflake(&ids));
-                        let guilds = st.guilds.clone();
-                        let gw = &mut st.gateway;
+                        st.shard_total = total;
+                        let total64 = u64::from(total);
+                        let guilds: Vec<_> = st.guilds.iter().filter(|(g, _, _)| (g >> 22) % total64 == u64::from(id)).cloned().collect();
+                        let gw = st.shards.entry(id).or_default();
+                        if gw.conn.as_ref().is_some_and(|c| !c.is_closed() && !c.same_channel(&tx)) {
+                            gw.takeovers += 1;
+                        }
                         gw.identifies += 1;
                         gw.intents = v["d"]["intents"].as_u64();
                         gw.session = Some(session.clone());
                         gw.seq = 0;
                         gw.history.clear();
                         gw.conn = Some(tx.clone());
-                        push_dispatch(gw, "READY", ready_payload(&url, &session, &guilds));
+                        mine = Some(id);
+                        push_dispatch(gw, "READY", ready_payload(&url, &session, &guilds, [id, total]));
                         for g in &guilds {
                             push_dispatch(gw, "GUILD_CREATE", guild_payload(g));
                         }
                     }
                     Some(6) => {
                         let mut st = lock(&state);
-                        let gw = &mut st.gateway;
-                        let ok = token_ok(&v["d"]["token"])
-                            && gw.session.as_deref() == v["d"]["session_id"].as_str();
-                        if !ok {
+                        let asked = v["d"]["session_id"].as_str();
+                        let found = st.shards.iter_mut().find(|(_, g)| g.session.is_some() && g.session.as_deref() == asked);
+                        let Some((id, gw)) = found.filter(|_| token_ok(&v["d"]["token"])) else {
                             // Invalid session, not resumable: the client must IDENTIFY.
                             let _ = tx.send(Outgoing::Frame(json!({"op": 9, "d": false}).to_string()));
                             continue;
-                        }
+                        };
+                        mine = Some(*id);
                         gw.resumes += 1;
                         let from = v["d"]["seq"].as_u64().unwrap_or(0);
                         for (s, frame) in &gw.history {
@@ -1668,7 +1735,9 @@ async fn gateway_conn(
     }
     // This connection is gone; dispatches queue in the history until a RESUME.
     let mut st = lock(&state);
-    if st.gateway.conn.as_ref().is_some_and(|c| c.same_channel(&tx)) {
-        st.gateway.conn = None;
+    for gw in st.shards.values_mut() {
+        if gw.conn.as_ref().is_some_and(|c| c.same_channel(&tx)) {
+            gw.conn = None;
+        }
     }
 }
