@@ -6,6 +6,7 @@ mod communities;
 mod copy;
 mod deliveries;
 mod feeds;
+mod leases;
 mod ops;
 mod rank;
 mod search_pg;
@@ -30,6 +31,7 @@ pub use deliveries::{
     OutboxRow, delivery_key, notice_key,
 };
 pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess, UnchangedPoll};
+pub use leases::LeaseHeld;
 pub use ops::OpsSnapshot;
 
 /// Runs `$body` once per backend, with `$ex` bound to that backend's executor (on
@@ -123,6 +125,7 @@ fn migrator() -> Migrator {
         ),
         (7, "subscription_options", include_str!("../../migrations/0007_subscription_options.sql")),
         (8, "article_categories", include_str!("../../migrations/0008_article_categories.sql")),
+        (9, "leases", include_str!("../../migrations/0009_leases.sql")),
     ])
 }
 
@@ -141,6 +144,7 @@ pub fn postgres_migrator() -> Migrator {
             "article_categories",
             include_str!("../../migrations/postgres/0003_article_categories.sql"),
         ),
+        (4, "leases", include_str!("../../migrations/postgres/0004_leases.sql")),
     ])
 }
 

@@ -369,3 +369,55 @@ async fn stores_opening_together_on_a_new_postgres_database_migrate_once() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_runs_out_and_events_are_answered_once() {
+    for b in backends::each().await {
+        let s = &b.store;
+        let a = s.take_lease("sync", "a", T0, 30).await.expect("take");
+        assert_eq!(a, Some(herald::store::LeaseHeld { since: T0, previous_renewal: None }));
+        assert_eq!(s.take_lease("sync", "b", T0 + 1, 30).await.expect("ask"), None, "held");
+        let renewed = s.take_lease("sync", "a", T0 + 10, 30).await.expect("renew");
+        assert_eq!(renewed.map(|l| l.since), Some(T0), "a renewal keeps when it was taken");
+        assert_eq!(s.take_lease("sync", "b", T0 + 39, 30).await.expect("ask"), None);
+        // a stops renewing (a crash): at expiry b takes over, told when a last renewed.
+        let b_lease = s.take_lease("sync", "b", T0 + 40, 30).await.expect("take over");
+        assert_eq!(
+            b_lease,
+            Some(herald::store::LeaseHeld { since: T0 + 40, previous_renewal: Some(T0 + 10) })
+        );
+        assert_eq!(s.take_lease("sync", "a", T0 + 41, 30).await.expect("ask"), None);
+        assert!(s.take_lease("other", "a", T0 + 41, 30).await.expect("take").is_some());
+        s.release_lease("sync", "a").await.expect("not a's to release");
+        assert_eq!(s.take_lease("sync", "a", T0 + 42, 30).await.expect("ask"), None);
+        s.release_lease("sync", "b").await.expect("release");
+        assert!(s.take_lease("sync", "a", T0 + 42, 30).await.expect("take").is_some());
+
+        // Eight handles ask for a free lease at once: one gets it.
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            handles.push(Store::open(&b.url).await.expect("handle"));
+        }
+        for round in 0..5 {
+            let name = format!("race{round}");
+            let asks = handles.iter().cycle().take(8).enumerate().map(|(i, h)| {
+                let (name, who) = (name.clone(), format!("p{i}"));
+                async move { h.take_lease(&name, &who, T0, 30).await }
+            });
+            let won = futures_util::future::join_all(asks)
+                .await
+                .into_iter()
+                .filter(|r| r.as_ref().expect("ask").is_some())
+                .count();
+            assert_eq!(won, 1, "round {round}: one holder");
+        }
+
+        assert!(s.claim_event("matrix", "$e1", T0).await.expect("claim"));
+        assert!(!s.claim_event("matrix", "$e1", T0 + 5).await.expect("claim"), "answered once");
+        assert!(!handles[0].claim_event("matrix", "$e1", T0 + 5).await.expect("claim"));
+        assert!(s.claim_event("discord", "$e1", T0).await.expect("claim"), "per platform");
+        for h in handles {
+            h.close().await;
+        }
+    }
+}
