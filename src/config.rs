@@ -27,7 +27,7 @@ pub struct Config {
     pub service: ServiceConfig,
 }
 
-/// `HERALD_SHUTDOWN_GRACE`, `HERALD_HTTP_ADDR`, `HERALD_LOG_FORMAT`.
+/// `HERALD_SHUTDOWN_GRACE`, `HERALD_HTTP_ADDR`, `HERALD_LOG_FORMAT`, `HERALD_LEADER_TTL`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
     /// How long sends in flight may take to finish after SIGTERM/SIGINT.
@@ -36,11 +36,20 @@ pub struct ServiceConfig {
     pub http_addr: Option<std::net::SocketAddr>,
     /// Logs as JSON lines (for log shippers) instead of for people.
     pub log_json: bool,
+    /// How long a process's hold on one-at-a-time work (the Matrix sync) lasts without
+    /// renewal: after a crash another process takes over within this time. Renewed
+    /// every third of it.
+    pub leader_ttl: Duration,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { shutdown_grace: Duration::from_secs(10), http_addr: None, log_json: false }
+        ServiceConfig {
+            shutdown_grace: Duration::from_secs(10),
+            http_addr: None,
+            log_json: false,
+            leader_ttl: Duration::from_secs(30),
+        }
     }
 }
 
@@ -284,6 +293,15 @@ fn service_config(
     let mut service = ServiceConfig::default();
     if let Some(v) = get("HERALD_SHUTDOWN_GRACE") {
         service.shutdown_grace = duration("HERALD_SHUTDOWN_GRACE", &v)?;
+    }
+    if let Some(v) = get("HERALD_LEADER_TTL") {
+        service.leader_ttl = duration("HERALD_LEADER_TTL", &v)?;
+        if !(3..=3600).contains(&service.leader_ttl.as_secs()) {
+            return Err(ConfigError {
+                var: "HERALD_LEADER_TTL",
+                message: format!("\"{v}\" is out of range: between 3s and 1h"),
+            });
+        }
     }
     if let Some(v) = get("HERALD_HTTP_ADDR").filter(|v| !v.trim().is_empty()) {
         service.http_addr = Some(v.trim().parse().map_err(|_| ConfigError {

@@ -430,8 +430,10 @@ impl Dispatcher {
 
     async fn serve_channel_held(&self, ch: &ChannelJob) -> Result<DispatchReport, StoreError> {
         let mut report = DispatchReport::default();
-        let Some(platform) = self.platforms.get(ch.platform.as_str()).cloned() else {
-            // No adapter for this platform in this process: leave it for one that has.
+        let ready = self.platforms.get(ch.platform.as_str()).filter(|p| p.ready());
+        let Some(platform) = ready.cloned() else {
+            // No adapter for this platform in this process, or one that another process
+            // serves now: leave it for the process that does.
             let at = self.clock.now() + 60;
             if let Some(head) = self.store.channel_deliveries(ch.id, 1).await?.first() {
                 self.store
@@ -647,8 +649,10 @@ impl Dispatcher {
                     serde_json::from_str(&job.refused_by).unwrap_or_default();
                 let target =
                     self.store.notice_target(job.community_id, job.channel_id, &refused).await?;
-                let platform =
-                    target.as_ref().and_then(|t| self.platforms.get(t.platform.as_str()));
+                let platform = target
+                    .as_ref()
+                    .and_then(|t| self.platforms.get(t.platform.as_str()))
+                    .filter(|p| p.ready());
                 let (Some(target), Some(platform)) = (target.clone(), platform.cloned()) else {
                     // Nowhere to say it now; a channel may take posts again later.
                     let why = if target.is_some() {

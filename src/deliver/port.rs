@@ -142,6 +142,13 @@ pub trait Platform: Send + Sync {
     /// How much fits in one message, for splitting digests (and previewing them).
     fn digest_limits(&self) -> DigestLimits;
 
+    /// Whether this process posts here now. A platform that one process at a time
+    /// serves (Matrix: the sync leader) is not ready in the others, and the dispatcher
+    /// leaves its channels to the process where it is.
+    fn ready(&self) -> bool {
+        true
+    }
+
     /// How much one post holds, for checking a template when it is set.
     fn post_limits(&self) -> PostLimits {
         PostLimits::DEFAULT

@@ -61,6 +61,7 @@ pub async fn start_configured(app: &App, core: &Core) -> anyhow::Result<Vec<Box<
             app.store.clone(),
             app.clock.clone(),
             app.config.community.clone(),
+            app.config.service.leader_ttl,
         )
         .await?;
         adapters.push(Box::new(bot));

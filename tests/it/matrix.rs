@@ -1054,3 +1054,72 @@ async fn help_and_hints_are_written_with_the_prefix() {
     let added = w.ok(&w.owner, &format!("feeds add {}", w.site.url("/feed.xml"))).await;
     assert!(added.contains("`!herald subscribe 1`"), "{added}");
 }
+
+/// Two processes share one database, each logged in as the bot (its own device): only
+/// the holder of the sync lease syncs, answers and posts. When it stops, the other takes
+/// over, answers the command sent while neither synced, and does not answer again what
+/// the first one answered (its first sync replays the room's recent timeline).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_syncs_at_a_time_and_its_successor_answers_each_command_once() {
+    let Some(syn) = synapse::shared() else { return };
+    let bot = syn.register(&name("leadbot")).await;
+    let owner = syn.register(&name("leadowner")).await;
+    let clock = ManualClock::new(T0);
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let db = format!("sqlite://{}/shared.db", dir_a.path().display());
+    let start_one = |dir: &Path| {
+        let cfg = MatrixConfig {
+            homeserver: syn.url.clone(),
+            user: bot.id.clone(),
+            auth: MatrixAuth::Password(bot.password.clone()),
+            prefix: "!herald".into(),
+            invite_allowlist: Vec::new(),
+            manager_level: 25,
+            store_passphrase: None,
+        };
+        let (dir, db, clock) = (dir.to_path_buf(), db.clone(), clock.clone());
+        async move {
+            let app = app(&dir, &clock, move |c| {
+                c.matrix = Some(cfg);
+                c.database_url = db;
+                c.service.leader_ttl = Duration::from_secs(3);
+            })
+            .await;
+            let running = start(&app, sink(), false).await.expect("herald starts");
+            (app, running)
+        }
+    };
+    let (app_a, run_a) = start_one(dir_a.path()).await;
+    run_a.adapter::<MatrixBot>().expect("bot").wait_synced().await;
+    let (app_b, run_b) = start_one(dir_b.path()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (a, b) =
+        (run_a.adapter::<MatrixBot>().expect("a"), run_b.adapter::<MatrixBot>().expect("b"));
+    assert!(a.is_leading() && !b.is_leading(), "the first to ask holds the lease");
+
+    let room = owner.create_room(json!({})).await;
+    owner.invite(&room, &bot.id).await;
+    owner.wait_joined(&room, &bot.id).await;
+    let first = owner.say(&room, "!herald help").await;
+    owner.reply_to(&room, &first).await;
+
+    // The leader stops (and gives the lease up); a command comes while nobody syncs.
+    run_a.stop().await;
+    app_a.store.close().await;
+    let missed = owner.say(&room, "!herald feeds list").await;
+    let answer = owner.reply_to(&room, &missed).await;
+    assert!(!body(&answer).is_empty());
+    let b = run_b.adapter::<MatrixBot>().expect("b");
+    assert!(b.is_leading(), "the other process took over");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = owner.messages(&room).await;
+    for id in [&first, &missed] {
+        let replies = events
+            .iter()
+            .filter(|e| e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == id.as_str())
+            .count();
+        assert_eq!(replies, 1, "{id} answered once: {events:#?}");
+    }
+    run_b.stop().await;
+    app_b.store.close().await;
+}

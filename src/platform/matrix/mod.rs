@@ -19,6 +19,7 @@
 //!   ([`identity`]), so clients show herald's messages as verified.
 
 pub mod identity;
+pub mod leader;
 pub mod render;
 
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ struct Shared {
     cfg: MatrixConfig,
     addressing: Addressing,
     answered: std::sync::Mutex<Answered>,
+    /// Unix milliseconds: older commands were the previous sync leader's to answer.
+    floor_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// A logged-in Matrix client with its sync loop running.
@@ -87,12 +90,15 @@ pub struct MatrixBot {
     last_sync: Arc<std::sync::atomic::AtomicI64>,
     sync_task: tokio::task::JoinHandle<()>,
     identity_task: tokio::task::JoinHandle<()>,
+    leadership: leader::Leadership,
 }
 
 impl MatrixBot {
     /// Logs in (or restores the saved session), registers the event handlers and starts
     /// syncing. Fails only when the homeserver refuses the credentials or the store
     /// cannot be opened; a homeserver that is down is retried by the sync loop.
+    /// Syncing waits for the sync lease ([`leader`]), held for `leader_ttl` at a time.
+    #[allow(clippy::too_many_arguments)] // the app's parts this adapter uses, each once
     pub async fn start(
         cfg: &MatrixConfig,
         data_dir: &Path,
@@ -100,6 +106,7 @@ impl MatrixBot {
         store: Store,
         clock: SharedClock,
         community: CommunityConfig,
+        leader_ttl: Duration,
     ) -> anyhow::Result<MatrixBot> {
         let dir = data_dir.join("matrix");
         std::fs::create_dir_all(&dir)?;
@@ -110,6 +117,12 @@ impl MatrixBot {
             .await?;
         login(&client, cfg, &dir).await?;
         let sync_clock = clock.clone();
+        let leadership = leader::Leadership::start(
+            store.clone(),
+            clock.clone(),
+            leader::holder_id(data_dir),
+            leader_ttl,
+        );
         let addressing = Addressing::new(&cfg.prefix, client.user_id());
         let shared = Arc::new(Shared {
             core,
@@ -119,6 +132,7 @@ impl MatrixBot {
             cfg: cfg.clone(),
             addressing,
             answered: std::sync::Mutex::default(),
+            floor_ms: leadership.floor_ms.clone(),
         });
         client.add_event_handler_context(shared);
         client.add_event_handler(on_invite);
@@ -129,6 +143,7 @@ impl MatrixBot {
         let last_sync = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let seen = last_sync.clone();
         let c = client.clone();
+        let mut leading = leadership.leading.clone();
         let sync_task = tokio::spawn(async move {
             // Synapse sends 10 timeline events a room by default and skips older ones
             // (a "limited" timeline): a burst of commands would lose some. 200 covers
@@ -139,12 +154,24 @@ impl MatrixBot {
                 .timeout(Duration::from_secs(30))
                 .filter(sync_events::v3::Filter::FilterDefinition(filter));
             loop {
+                // Only the holder of the sync lease syncs (and so answers commands).
+                if leading.wait_for(|l| *l).await.is_err() {
+                    return;
+                }
                 let (tx, seen, sync_clock) = (tx.clone(), seen.clone(), sync_clock.clone());
+                let still = leading.clone();
                 let result = c
                     .sync_with_callback(settings.clone(), move |_| {
                         let _ = tx.send(true);
                         seen.store(sync_clock.now(), std::sync::atomic::Ordering::Relaxed);
-                        async { matrix_sdk::LoopCtrl::Continue }
+                        let lead = *still.borrow();
+                        async move {
+                            if lead {
+                                matrix_sdk::LoopCtrl::Continue
+                            } else {
+                                matrix_sdk::LoopCtrl::Break
+                            }
+                        }
                     })
                     .await;
                 if let Err(e) = result {
@@ -160,9 +187,12 @@ impl MatrixBot {
                 identity::ensure_and_report(&c, &id_cfg).await;
             }
         });
-        let platform =
-            Arc::new(MatrixPlatform { client: client.clone(), prefix: cfg.prefix.clone() });
-        Ok(MatrixBot { client, platform, synced, last_sync, sync_task, identity_task })
+        let platform = Arc::new(MatrixPlatform {
+            client: client.clone(),
+            prefix: cfg.prefix.clone(),
+            leading: leadership.leading.clone(),
+        });
+        Ok(MatrixBot { client, platform, synced, last_sync, sync_task, identity_task, leadership })
     }
 
     /// The outbox's way to post here.
@@ -181,8 +211,20 @@ impl MatrixBot {
     }
 
     /// For `/readyz`: a sync response came within the last 90 s.
+    /// A process waiting for the sync lease is ready: Matrix is another's job then.
     pub fn connected_probe(&self, clock: SharedClock) -> crate::service::health::ConnectedProbe {
-        crate::service::health::last_sync_probe(self.last_sync.clone(), clock)
+        let synced = crate::service::health::last_sync_probe(self.last_sync.clone(), clock);
+        let leading = self.leadership.leading.clone();
+        Arc::new(move || {
+            let lead = *leading.borrow();
+            let synced = synced.clone();
+            Box::pin(async move { !lead || synced().await })
+        })
+    }
+
+    /// Whether this process holds the sync lease (syncs and posts) now.
+    pub fn is_leading(&self) -> bool {
+        self.leadership.is_leading()
     }
 
     pub async fn stop(self) {
@@ -190,6 +232,7 @@ impl MatrixBot {
         let _ = self.identity_task.await;
         self.sync_task.abort();
         let _ = self.sync_task.await;
+        self.leadership.stop().await;
     }
 }
 
@@ -524,6 +567,10 @@ async fn on_message(
         _ => (&ev.content.msgtype, ev.content.mentions.as_ref(), None),
     };
     let MessageType::Text(text) = msgtype else { return };
+    let sent_ms = i64::try_from(u64::from(ev.origin_server_ts.0)).unwrap_or(i64::MAX);
+    if sent_ms < shared.floor_ms.load(std::sync::atomic::Ordering::Relaxed) {
+        return; // the previous sync leader's to answer
+    }
     let mentioned =
         client.user_id().is_some_and(|me| mentions.is_some_and(|m| m.user_ids.contains(me)));
     let Some(command) = shared.addressing.command_text(&text.body, mentioned).map(str::to_string)
@@ -544,7 +591,11 @@ async fn on_message(
         let to = AnswerTo::of(&ev);
         // A command may take a while (`feeds add` fetches the feed): answer it on its
         // own task so the sync loop, and other rooms, do not wait.
-        tokio::spawn(async move { answer(&shared, &room, &to, role, &command).await });
+        tokio::spawn(async move {
+            if claim_event(&shared, &to.event_id).await {
+                answer(&shared, &room, &to, role, &command).await;
+            }
+        });
         return;
     };
     // An edit is answered once, for its latest text, unless the message it edits was
@@ -569,8 +620,23 @@ async fn on_message(
             }
             command
         };
-        answer(&shared, &room, &to, role, &command).await;
+        if claim_event(&shared, &original).await {
+            answer(&shared, &room, &to, role, &command).await;
+        }
     });
+}
+
+/// Claims `event` in the database, so that no other process (a new sync leader
+/// replaying the old one's last events) answers it too. A database that cannot say
+/// does not keep the command from its answer.
+async fn claim_event(shared: &Shared, event: &EventId) -> bool {
+    match shared.store.claim_event(PLATFORM, event.as_str(), shared.clock.now()).await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            tracing::warn!("recording answered event {event} failed: {e}");
+            true
+        }
+    }
 }
 
 fn lock_answered(shared: &Shared) -> std::sync::MutexGuard<'_, Answered> {
@@ -681,6 +747,9 @@ pub struct MatrixPlatform {
     client: Client,
     /// What starts a command in a room, for the commands herald's text mentions.
     prefix: String,
+    /// Whether this process holds the sync lease: only the syncing process posts, as
+    /// encrypting needs the room's current devices, which syncing keeps.
+    leading: watch::Receiver<bool>,
 }
 
 impl MatrixPlatform {
@@ -749,6 +818,10 @@ impl Platform for MatrixPlatform {
 
     fn digest_limits(&self) -> DigestLimits {
         DigestLimits::MATRIX
+    }
+
+    fn ready(&self) -> bool {
+        *self.leading.borrow()
     }
 
     fn community_noun(&self) -> &'static str {
