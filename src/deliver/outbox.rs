@@ -42,8 +42,8 @@ use crate::reply::Reply;
 use crate::service::metrics::Metrics;
 use crate::store::{Attempt, ChannelJob, DigestJob, NoticeSubject, OutboxRow, Store, StoreError};
 
-/// How long a claimed channel (or digest, or notice) stays claimed if its sender dies.
-const LEASE_S: i64 = 120;
+/// Slack in a claim's lease beyond the sends it covers: database writes, scheduling.
+const LEASE_SLACK_S: i64 = 30;
 /// Posts read from a channel's queue at a time.
 const BATCH: i64 = 50;
 /// How often the housekeeping (digest clocks, expiry, notices, probes) runs in `run`.
@@ -150,6 +150,13 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// How long a claimed channel (or digest, or notice) stays claimed if its sender
+    /// dies. A sender renews it with half left before each send, and a send takes at
+    /// most the send timeout: twice that, and slack, never runs out under a live sender.
+    fn lease_s(&self) -> i64 {
+        2 * self.policy.send_timeout.as_secs().max(1) as i64 + LEASE_SLACK_S
+    }
+
     pub fn new(store: Store, clock: SharedClock, platforms: Vec<Arc<dyn Platform>>) -> Dispatcher {
         let platforms = platforms.into_iter().map(|p| (p.name(), p)).collect();
         Dispatcher {
@@ -197,7 +204,7 @@ impl Dispatcher {
             let free = self.policy.channels_at_once.max(1) - workers.len();
             if free > 0 && failure.is_none() {
                 let now = self.clock.now();
-                match self.store.claim_due_channels(now, LEASE_S, free as i64).await {
+                match self.store.claim_due_channels(now, self.lease_s(), free as i64).await {
                     Ok(channels) => {
                         for ch in channels {
                             let d = self.clone();
@@ -259,7 +266,11 @@ impl Dispatcher {
             }
             let free = this.policy.channels_at_once.max(1).saturating_sub(workers.len());
             if free > 0 {
-                match this.store.claim_due_channels(this.clock.now(), LEASE_S, free as i64).await {
+                match this
+                    .store
+                    .claim_due_channels(this.clock.now(), this.lease_s(), free as i64)
+                    .await
+                {
                     Ok(channels) => {
                         for ch in channels {
                             held.insert(ch.id);
@@ -457,7 +468,8 @@ impl Dispatcher {
             }
             return Ok(report);
         };
-        let mut lease_until = self.clock.now() + LEASE_S;
+        let lease_s = self.lease_s();
+        let mut lease_until = self.clock.now() + lease_s;
         'queue: loop {
             let jobs = self.store.channel_deliveries(ch.id, BATCH).await?;
             if jobs.is_empty() {
@@ -469,8 +481,8 @@ impl Dispatcher {
                     // The first post that is not due holds the rest back: order is kept.
                     break 'queue;
                 }
-                if now + LEASE_S / 2 > lease_until {
-                    lease_until = now + LEASE_S;
+                if now + lease_s / 2 > lease_until {
+                    lease_until = now + lease_s;
                     self.store.renew_channel(ch.id, lease_until).await?;
                 }
                 if self.draining() {
@@ -511,7 +523,7 @@ impl Dispatcher {
         }
         while !self.draining() {
             let now = self.clock.now();
-            let digests = self.store.claim_channel_digests(ch.id, now, LEASE_S, 5).await?;
+            let digests = self.store.claim_channel_digests(ch.id, now, self.lease_s(), 5).await?;
             if digests.is_empty() {
                 break;
             }
@@ -635,7 +647,7 @@ impl Dispatcher {
         let installation = self.store.installation_id().await?;
         loop {
             let now = self.clock.now();
-            let jobs = self.store.claim_due_notices(now, LEASE_S, 20).await?;
+            let jobs = self.store.claim_due_notices(now, self.lease_s(), 20).await?;
             if jobs.is_empty() {
                 return Ok(());
             }

@@ -30,8 +30,8 @@ use crate::store::{
 };
 use crate::summarize::Summarizer;
 
-/// How long a claimed feed stays claimed if its poller dies mid-poll.
-const CLAIM_LEASE_S: i64 = 600;
+/// A claimed feed's lease beyond its poll's limit: the poll's own record is written by then.
+const CLAIM_SLACK_S: i64 = 15;
 /// Below this many characters an extracted page is not trusted over the feed's text.
 const MIN_PAGE_TEXT: usize = 200;
 /// Sentences in a stored summary.
@@ -247,7 +247,10 @@ impl Poller {
             {
                 look = false;
                 let free = (slots - running.len()) as i64;
-                match self.store.claim_due_feeds(self.clock.now(), CLAIM_LEASE_S, free).await {
+                // A claimed feed's poll starts at once and is over within its budget, so
+                // a lease of that (and slack) runs out only for a poller that died.
+                let lease_s = self.poll_budget().as_secs() as i64 + CLAIM_SLACK_S;
+                match self.store.claim_due_feeds(self.clock.now(), lease_s, free).await {
                     Ok(feeds) => {
                         for feed in feeds {
                             let poller = self.clone();

@@ -6,40 +6,18 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use crate::support::fake_discord::{self, Fail, FakeDiscord};
+use crate::support::process::{herald, signal, wait_exit, wait_until};
 use crate::support::{Site, rss};
 use herald::clock;
 use herald::store::{NewArticle, Store};
 use sqlx::Connection;
 
-const BIN: &str = env!("CARGO_BIN_EXE_herald");
 const GUILD: u64 = 700_000_000_000_000_010;
 const CHAN: u64 = 700_000_000_000_000_011;
-
-/// `herald` on the test's data directory (also its working directory, so no stray
-/// `.env` is read), with the fake Discord, loopback allowed and nothing inherited.
-fn herald(dir: &Path, fake: &FakeDiscord) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("HERALD_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .env_remove("MATRIX_HOMESERVER")
-        .env("HERALD_DATA_DIR", dir)
-        .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("HERALD_REQUEST_TIMEOUT", "5s")
-        .env("HERALD_CONNECT_TIMEOUT", "2s")
-        .env("DISCORD_TOKEN", fake_discord::TOKEN)
-        .env("DISCORD_API_BASE", fake.api_base());
-    cmd
-}
 
 /// Starts `herald run --no-console`, its log in `dir/<log>`.
 fn start(dir: &Path, fake: &FakeDiscord, env: &[(&str, &str)], log: &str) -> Child {
@@ -52,35 +30,6 @@ fn start(dir: &Path, fake: &FakeDiscord, env: &[(&str, &str)], log: &str) -> Chi
         .stderr(log)
         .spawn()
         .expect("spawn herald run")
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on our own child's pid; no memory is involved.
-    let r = unsafe { libc::kill(child.id() as i32, sig) };
-    assert_eq!(r, 0, "kill failed");
-}
-
-/// Waits (without blocking the runtime the fake Discord runs on) for the child to exit.
-async fn wait_exit(child: &mut Child, within: Duration) -> (std::process::ExitStatus, Duration) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("child status") {
-            return (status, started.elapsed());
-        }
-        if started.elapsed() > within {
-            let _ = child.kill();
-            panic!("herald did not exit within {within:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_until(what: &str, within: Duration, mut cond: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !cond().await {
-        assert!(started.elapsed() < within, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn open_store(dir: &Path) -> Store {

@@ -216,6 +216,11 @@ struct State {
     hung: HashMap<u64, Duration>,
     /// New gateway connections are closed at once (the gateway is unreachable).
     gateway_refused: bool,
+    /// Every created channel message is answered this late (made at once): a sender
+    /// that dies meanwhile never learns it was posted.
+    answer_delay: Option<Duration>,
+    /// Posts answered with the message an earlier post of the same nonce made.
+    nonce_repeats: usize,
     /// Channels with a type of their own (the guilds' channels are text channels).
     channels: HashMap<u64, ChannelSpec>,
     threads: Vec<Thread>,
@@ -323,6 +328,16 @@ impl FakeDiscord {
     /// An outage: while `down`, every post to a channel gets 502 Bad Gateway.
     pub fn set_down(&self, down: bool) {
         lock(&self.state).down = down;
+    }
+
+    /// Every message created from now on is answered `delay` late (None: at once).
+    pub fn set_answer_delay(&self, delay: Option<Duration>) {
+        lock(&self.state).answer_delay = delay;
+    }
+
+    /// Posts that repeated an earlier post's nonce and got its message back.
+    pub fn nonce_repeats(&self) -> usize {
+        lock(&self.state).nonce_repeats
     }
 
     /// Every post to `channel` hangs for `hang` (then fails) from now on; None ends it.
@@ -1474,8 +1489,12 @@ fn route(
                 }
                 st.fails.get_mut(&channel).and_then(VecDeque::pop_front)
             };
+            let late = lock(state).answer_delay;
             match fail {
-                None | Some(Fail::Pass) => create_message(state, &next_id, channel, body),
+                None | Some(Fail::Pass) => match late {
+                    Some(d) => create_message(state, &next_id, channel, body).delayed(d),
+                    None => create_message(state, &next_id, channel, body),
+                },
                 Some(Fail::SlowAnswer(d)) => {
                     create_message(state, &next_id, channel, body).delayed(d)
                 }
@@ -1527,7 +1546,9 @@ fn create_message(
         && at.elapsed() < NONCE_TTL
         && let Some(m) = st.messages.iter().find(|m| m.id == id)
     {
-        return json_response(200, &message_payload(m.id, channel, None, &m.body));
+        let found = json_response(200, &message_payload(m.id, channel, None, &m.body));
+        st.nonce_repeats += 1;
+        return found;
     }
     let (pinged_roles, pinged_others) = match pings(body) {
         Ok(p) => p,

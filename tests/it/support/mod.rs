@@ -6,6 +6,7 @@ pub mod backends;
 pub mod chat;
 pub mod fake_discord;
 pub mod postgres;
+pub mod process;
 pub mod synapse;
 
 use std::collections::HashMap;
