@@ -93,7 +93,6 @@ const FEED_COLUMNS_F: &str = "f.id, f.url, f.title, f.site_url, f.etag, f.last_m
 /// The console's community: the operator's own, and where CLI-added feeds live.
 pub const CONSOLE: (&str, &str) = ("console", "local");
 
-
 /// Sets a feed's fetch interval to the shortest its followers ask for (`?1`: the feed),
 /// and brings its next poll forward when the interval got shorter. Run in the
 /// transaction that changed the links, holding the feed's row lock.
@@ -108,7 +107,7 @@ const SHARED_INTERVAL: &str = "UPDATE feeds SET
      WHERE feeds.id = ?1 AND asked.interval_s IS NOT NULL";
 
 /// How many times a subscribe starts over when an unsubscribe deletes the row between
-/// its insert and its update (each turn sees the other's commit, so two are enough).
+/// its insert and its update; only repeated races in one call end in an error.
 const SUBSCRIBE_TURNS: usize = 3;
 
 impl Store {
@@ -240,8 +239,10 @@ impl Store {
         // whether it removes the last follower waits for this link (or this link for
         // the feed's deletion, and then fails).
         let done = on_db!(self, writer, |ex, sql| {
-            sqlx::query(sql("INSERT INTO community_feeds (community_id, feed_id, added_by, added_at)
-                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"))
+            sqlx::query(sql(
+                "INSERT INTO community_feeds (community_id, feed_id, added_by, added_at)
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            ))
             .bind(community_id)
             .bind(feed_id)
             .bind(by)
@@ -296,10 +297,8 @@ impl Store {
             .rows_affected()
                 == 1;
             if !linked && let Some(asked) = interval_s {
-                sqlx::query(sql(
-                    "UPDATE community_feeds SET poll_interval_s = ?
-                     WHERE community_id = ? AND feed_id = ?",
-                ))
+                sqlx::query(sql("UPDATE community_feeds SET poll_interval_s = ?
+                     WHERE community_id = ? AND feed_id = ?"))
                 .bind(asked)
                 .bind(community_id)
                 .bind(feed_id)

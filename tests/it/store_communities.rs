@@ -64,18 +64,28 @@ async fn communities_and_channels_exist_once_and_keep_their_names() {
         }
         assert_eq!(s.pause_community_channels("chat", "g9", "x").await.expect("none"), 0);
 
-        s.set_digest_schedule(ch.id, Some(("daily 08:00", "Europe/Berlin")), Some(T0), Some(T0 + 9))
-            .await
-            .expect("schedule");
+        s.set_digest_schedule(
+            ch.id,
+            Some(("daily 08:00", "Europe/Berlin")),
+            Some(T0),
+            Some(T0 + 9),
+        )
+        .await
+        .expect("schedule");
         let c = s.channel(ch.id).await.expect("read").expect("channel");
         assert_eq!(
             (c.digest_spec.as_deref(), c.digest_tz.as_deref(), c.digest_last_end, c.digest_next_at),
             (Some("daily 08:00"), Some("Europe/Berlin"), Some(T0), Some(T0 + 9))
         );
         // A new schedule keeps the end of the last window taken: nothing is sent twice.
-        s.set_digest_schedule(ch.id, Some(("weekly mon 09:00", "UTC")), Some(T0 + 5), Some(T0 + 99))
-            .await
-            .expect("schedule");
+        s.set_digest_schedule(
+            ch.id,
+            Some(("weekly mon 09:00", "UTC")),
+            Some(T0 + 5),
+            Some(T0 + 99),
+        )
+        .await
+        .expect("schedule");
         let c = s.channel(ch.id).await.expect("read").expect("channel");
         assert_eq!((c.digest_tz.as_deref(), c.digest_last_end), (Some("UTC"), Some(T0)));
         assert_eq!(c.digest_next_at, Some(T0 + 99));
@@ -166,7 +176,8 @@ async fn a_shared_feed_is_fetched_at_its_followers_shortest_interval() {
         assert_eq!((feed.poll_interval_s, feed.next_poll_at), (WEEK, T0));
         s.record_poll_success(feed.id, T0 + 10, T0 + 10 + WEEK, None).await.expect("polled");
 
-        let (shared, linked) = s.add_and_link_feed(c, url, Some(60), 900, T0 + 20).await.expect("c");
+        let (shared, linked) =
+            s.add_and_link_feed(c, url, Some(60), 900, T0 + 20).await.expect("c");
         assert!(linked && shared.id == feed.id, "one feed per URL");
         assert_eq!(shared.poll_interval_s, 60);
         assert_eq!(shared.next_poll_at, T0 + 10 + 60, "the next poll comes forward");
@@ -194,7 +205,8 @@ async fn subscriptions_keep_their_options_until_a_subscribe_changes_them() {
         let s = &b.store;
         let g = b.community("g").await;
         let ch = s.ensure_channel(g, "chat", "c1", None, T0).await.expect("channel");
-        let (feed, _) = s.add_and_link_feed(g, "https://a.example/", None, 900, T0).await.expect("a");
+        let (feed, _) =
+            s.add_and_link_feed(g, "https://a.example/", None, 900, T0).await.expect("a");
         let (other, _) =
             s.add_and_link_feed(g, "https://b.example/", None, 900, T0).await.expect("add");
 
@@ -236,8 +248,10 @@ async fn subscriptions_keep_their_options_until_a_subscribe_changes_them() {
         assert_eq!(set, want, "created_by and created_at are the first subscribe's");
 
         // A subscribe without options changes the mode and filters, and keeps the options.
-        let (digest, new) =
-            s.subscribe(ch.id, feed.id, "digest", &[], &[], Some("bob"), T0 + 6).await.expect("sub");
+        let (digest, new) = s
+            .subscribe(ch.id, feed.id, "digest", &[], &[], Some("bob"), T0 + 6)
+            .await
+            .expect("sub");
         assert!(!new);
         let want = SubscriptionRow { mode: "digest".into(), exclude_words: "[]".into(), ..want };
         assert_eq!(digest, want);
@@ -318,8 +332,8 @@ async fn handles_creating_the_same_rows_at_once_make_one_each() {
 
         // Every handle adds the same URL for its own community and for the shared one.
         let mut communities = vec![g; 5];
-        for i in 0..5 {
-            let c = handles[i].ensure_community("chat", &format!("own{i}"), None, T0).await;
+        for (i, h) in handles.iter().enumerate() {
+            let c = h.ensure_community("chat", &format!("own{i}"), None, T0).await;
             communities.push(c.expect("community"));
         }
         let url = "https://same.example/feed";
@@ -375,5 +389,76 @@ async fn handles_creating_the_same_rows_at_once_make_one_each() {
         for h in handles {
             h.close().await;
         }
+    }
+}
+
+/// The command core's feed list and subscriptions (the commands that need nothing but
+/// this part of the store) on each backend, as an adapter runs them.
+#[tokio::test]
+async fn a_communitys_feed_commands_run_on_each_backend() {
+    use std::sync::Arc;
+
+    use herald::commands::parse::Role;
+    use herald::commands::{Core, CoreLimits, Ctx, Scope};
+    use herald::reply::{Reply, Tone};
+
+    let site = crate::support::Site::start().await;
+    site.feed("/x.xml", "application/rss+xml", &crate::support::rss("Xenon Times", &[]));
+    let url = site.url("/x.xml");
+    for b in backends::each().await {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = herald::clock::ManualClock::new(T0);
+        let app = crate::support::app(dir.path(), &clock, |c| c.database_url = b.url.clone()).await;
+        assert_eq!(app.store.backend(), b.name);
+        let core = Core::new(
+            app.store.clone(),
+            app.fetcher.clone(),
+            app.clock.clone(),
+            CoreLimits::default(),
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let community = app.store.ensure_community("chat", "g", Some("G"), T0).await;
+        let community = community.expect("community");
+        let channel = app.store.ensure_channel(community, "chat", "c", None, T0).await;
+        let ctx = Ctx {
+            community_id: community,
+            channel: channel.expect("channel"),
+            user: "admin".into(),
+            role: Role::Admin,
+            operator: false,
+            local_files: false,
+            scope: Scope::Community,
+        };
+        let ok = |text: String| {
+            let (core, ctx) = (&core, &ctx);
+            async move {
+                let reply: Reply = core.handle_text(ctx, &text).await;
+                assert_ne!(reply.tone, Tone::Error, "`{text}` on {}: {reply:#?}", b.name);
+                format!("{reply:?}")
+            }
+        };
+
+        ok(format!("feeds add {url}")).await;
+        let listed = app.store.community_feeds(community).await.expect("feeds");
+        assert_eq!(listed.len(), 1);
+        let feed = listed[0].feed.id;
+        let list = ok("feeds list".into()).await;
+        assert!(list.contains(&url), "the list shows the feed: {list}");
+        assert!(
+            ok(format!("subscribe {feed} instant --include volcano")).await.contains("Subscribed")
+        );
+        let sub = app.store.subscription(ctx.channel.id, feed).await.expect("read").expect("sub");
+        assert_eq!(sub.include(), words(&["volcano"]));
+        ok(format!("feeds pause {feed}")).await;
+        assert!(app.store.community_feeds(community).await.expect("feeds")[0].paused);
+        assert!(app.store.instant_subscriptions(feed).await.expect("subs").is_empty());
+        ok(format!("feeds resume {feed}")).await;
+        assert_eq!(app.store.instant_subscriptions(feed).await.expect("subs").len(), 1);
+        ok(format!("unsubscribe {feed}")).await;
+        assert!(app.store.subscription(ctx.channel.id, feed).await.expect("read").is_none());
+        assert!(ok(format!("feeds remove {feed}")).await.contains("stopped fetching"));
+        assert!(app.store.feed_by_id(feed).await.expect("read").is_none(), "no one follows it");
+        app.store.close().await;
     }
 }
