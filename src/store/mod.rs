@@ -304,15 +304,13 @@ impl Store {
         })
     }
 
-    /// The SQLite pools, for the modules not yet written for PostgreSQL
-    /// (`communities.rs`, `deliveries.rs`): on PostgreSQL they fail with a clear error
-    /// instead of touching the wrong database.
+    /// The SQLite pools, for the module not yet written for PostgreSQL
+    /// (`deliveries.rs`): on PostgreSQL it fails with a clear error instead of touching
+    /// the wrong database.
     fn lite(&self) -> Result<&Lite, StoreError> {
         match &self.db {
             Db::Sqlite(lite) => Ok(lite),
-            Db::Postgres(_) => Err(StoreError::NotOnPostgres(
-                "communities, channels, subscriptions and the outbox",
-            )),
+            Db::Postgres(_) => Err(StoreError::NotOnPostgres("the outbox, digests and notices")),
         }
     }
 }

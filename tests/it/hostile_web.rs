@@ -345,11 +345,18 @@ async fn retention_removes_old_articles_but_never_an_owed_one() {
 
 /// A shared feed is fetched at the shortest interval any follower asked for; each
 /// community keeps and sees its own; the interval grows back when that follower leaves.
+/// On each store backend.
 #[tokio::test]
 async fn a_community_cannot_slow_a_shared_feed_for_the_others() {
+    for b in crate::support::backends::each().await {
+        a_community_cannot_slow_a_shared_feed_on(&b.url).await;
+    }
+}
+
+async fn a_community_cannot_slow_a_shared_feed_on(database_url: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
-    let app = app(dir.path(), &clock, |_| {}).await;
+    let app = app(dir.path(), &clock, |c| c.database_url = database_url.to_string()).await;
     let limits = IntervalLimits { default: Duration::from_secs(900), min: Duration::from_secs(60) };
     let a = app.store.console_community(T0).await.expect("a");
     let b = app.store.ensure_community("matrix", "!room", None, T0).await.expect("b");

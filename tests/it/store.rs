@@ -279,7 +279,7 @@ async fn unconverted_parts_refuse_clearly_on_postgres() {
     for b in backends::each().await.filter(|b| b.name == "postgres") {
         let s = &b.store;
         assert_eq!(s.backend(), "postgres");
-        let e = s.ensure_community("chat", "g", None, T0).await.expect_err("not converted");
+        let e = s.installation_id().await.expect_err("not converted");
         assert!(matches!(e, StoreError::NotOnPostgres(_)), "{e:?}");
         assert!(e.to_string().contains("not yet on PostgreSQL"), "{e}");
         let e = s.backup_into(std::path::Path::new("/tmp/x.db")).await.expect_err("no backup");
@@ -345,6 +345,12 @@ async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
     let other = SearchScope::Community(community + 1);
     assert!(target.search_articles("volcano", other, None, 5, 0).await.expect("search").is_empty());
     target.check_search_index().await.expect("articles scoped to their communities");
+    // The copied community is the one the platform's id names, with its feed list.
+    assert_eq!(target.ensure_community("chat", "g", None, T0).await.expect("same"), community);
+    let listed = target.community_feeds(community).await.expect("its feeds");
+    assert_eq!(listed.iter().map(|cf| cf.feed.id).collect::<Vec<_>>(), vec![feeds[1].0.id]);
+    let newer = target.ensure_community("chat", "new", None, T0).await.expect("new community");
+    assert!(newer > community, "new community ids start after the copied ones");
     let (fresh, new) = target.add_feed("https://new.example/", 900, T0).await.expect("add");
     assert!(new && fresh.id > feeds[2].0.id, "new ids start after the copied ones");
     let id = target.insert_article(&article(fresh.id, "n", T0)).await.expect("insert");
