@@ -18,6 +18,7 @@ mod golden_feeds;
 mod hostile_web;
 mod ingest;
 mod matrix;
+mod multiprocess;
 mod postgres;
 mod search;
 mod service;
