@@ -10,16 +10,16 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::process::herald_bare as herald;
 use crate::support::{Site, rss, seed_page, seed_text};
 use herald::localserver::Response;
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_herald");
 /// How long any one expected output may take.
 const WAIT: Duration = Duration::from_secs(20);
 /// The test feed's title (the typo tests misspell it).
@@ -41,25 +41,6 @@ struct Console {
     /// Numbers for the `article N` markers that end each `cmd`.
     next_mark: u32,
     finished: bool,
-}
-
-/// The environment of every herald the tests start: the test's data directory (also the
-/// working directory, so no stray `.env` is read), loopback allowed, nothing inherited.
-fn herald(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("HERALD_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .env("HERALD_DATA_DIR", dir)
-        .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("HERALD_REQUEST_TIMEOUT", "5s")
-        .env("HERALD_CONNECT_TIMEOUT", "2s");
-    cmd
 }
 
 impl Console {

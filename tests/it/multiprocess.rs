@@ -9,12 +9,12 @@
 //! claims are single statements there too); the test moves to PostgreSQL with it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::fake_discord::FakeDiscord;
-use crate::support::process::{herald, signal, wait_exit, wait_until};
+use crate::support::process::{herald, signal, spawn_run, wait_exit, wait_until};
 use crate::support::{Site, postgres, rss};
 use herald::clock;
 use herald::localserver::Response;
@@ -87,18 +87,12 @@ fn text(feed: usize, item: usize) -> String {
 fn start(n: usize, dir: &std::path::Path, url: &str, fake: &FakeDiscord) -> Child {
     let dir = dir.join(format!("p{n}"));
     std::fs::create_dir_all(&dir).expect("process dir");
-    let log = std::fs::File::create(dir.join("herald.log")).expect("log");
-    herald(&dir, fake)
-        .envs(ENV.iter().copied())
+    let mut cmd = herald(&dir, fake);
+    cmd.envs(ENV.iter().copied())
         .env("DATABASE_URL", url)
         .env("HERALD_DISCORD_SHARDS", format!("{n}/3"))
-        .env("RUST_LOG", "herald=info")
-        .args(["run", "--no-console"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn herald run")
+        .env("RUST_LOG", "herald=info");
+    spawn_run(cmd, &dir.join("herald.log"))
 }
 
 fn logs(dir: &std::path::Path) -> String {

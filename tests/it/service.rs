@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use crate::support::fake_discord::{self, Fail, FakeDiscord};
-use crate::support::process::{herald, signal, wait_exit, wait_until};
+use crate::support::process::{herald, signal, spawn_run, wait_exit, wait_until};
 use crate::support::{Site, rss};
 use herald::clock;
 use herald::store::{NewArticle, Store};
@@ -21,15 +21,9 @@ const CHAN: u64 = 700_000_000_000_000_011;
 
 /// Starts `herald run --no-console`, its log in `dir/<log>`.
 fn start(dir: &Path, fake: &FakeDiscord, env: &[(&str, &str)], log: &str) -> Child {
-    let log = std::fs::File::create(dir.join(log)).expect("log file");
-    herald(dir, fake)
-        .envs(env.iter().copied())
-        .args(["run", "--no-console"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn herald run")
+    let mut cmd = herald(dir, fake);
+    cmd.envs(env.iter().copied());
+    spawn_run(cmd, &dir.join(log))
 }
 
 async fn open_store(dir: &Path) -> Store {
