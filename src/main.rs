@@ -402,7 +402,7 @@ async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()
     Ok(())
 }
 
-/// `herald db copy`: feeds and articles, then the row counts of both sides compared.
+/// `herald db copy`: the whole installation, then the row counts of both sides compared.
 async fn db_copy_cmd(from: &str, to: &str) -> anyhow::Result<ExitCode> {
     use herald::config::redact_password;
     for url in [from, to] {
@@ -425,7 +425,7 @@ async fn db_copy_cmd(from: &str, to: &str) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let source = herald::store::Store::open(from).await?;
     let target = herald::store::Store::open(to).await?;
-    let report = herald::store::copy_feeds_and_articles(&source, &target).await?;
+    let report = herald::store::copy_installation(&source, &target).await?;
     source.close().await;
     target.close().await;
     say!(
@@ -449,6 +449,9 @@ async fn db_copy_cmd(from: &str, to: &str) -> anyhow::Result<ExitCode> {
         report.articles.0,
         report.articles.1
     );
+    for t in &report.tables {
+        say!("{}: copied {}, source / target {} / {}", t.table, t.copied, t.source, t.target);
+    }
     if !report.verified() {
         esay!("herald: the counts differ: the target held other rows, or the source changed");
         return Ok(ExitCode::FAILURE);

@@ -201,7 +201,7 @@ async fn on_postgres(lite: &Store, community: i64, url: Option<String>) -> anyho
     if pg.count_articles().await? < stored {
         println!("bench search: copying the archive to PostgreSQL…");
         let t = Instant::now();
-        let report = crate::store::copy_feeds_and_articles(lite, &pg).await?;
+        let report = crate::store::copy_installation(lite, &pg).await?;
         let s = t.elapsed().as_secs_f64();
         println!(
             "  copied {} articles in {s:.0} s ({:.0}/s); verified: {}",

@@ -1,7 +1,7 @@
 //! `herald db copy`: an installation's feeds, the communities following them and the
 //! articles, from one store into another (SQLite into PostgreSQL, or back), ids kept, so
-//! a re-run adds only what is missing. Channels, subscriptions and the outbox are not
-//! copied yet (issue #17).
+//! a re-run adds only what is missing. Channels, subscriptions and the outbox follow
+//! (`copy_rows.rs`), so the whole installation moves.
 
 use sqlx::AssertSqlSafe;
 
@@ -25,20 +25,24 @@ pub struct CopyReport {
     pub communities: (i64, i64),
     pub links: (i64, i64),
     pub articles: (i64, i64),
+    /// Channels, subscriptions, the outbox and the console's posts, table by table.
+    pub tables: Vec<super::copy_rows::TableCopy>,
 }
 
 impl CopyReport {
     /// Both sides hold the same number of feeds and of articles.
     pub fn verified(&self) -> bool {
         [self.feeds, self.communities, self.links, self.articles].iter().all(|(a, b)| a == b)
+            && self.tables.iter().all(|t| t.source == t.target)
     }
 }
 
-/// Copies every feed, the communities and their links to feeds, then every article in
-/// id order, from `from` into `to`. Rows the target already has (same id, or the same
-/// URL / feed item / platform id) are left as they are. Links go before articles, so
-/// each article is scoped to its communities as it is written.
-pub async fn copy_feeds_and_articles(from: &Store, to: &Store) -> Result<CopyReport, StoreError> {
+/// Copies every feed, the communities and their links to feeds, every article in
+/// id order, then channels, subscriptions and the outbox, from `from` into `to`. Rows
+/// the target already has (same id, or the same URL / feed item / platform id) are left
+/// as they are. Links go before articles, so each article is scoped to its communities
+/// as it is written.
+pub async fn copy_installation(from: &Store, to: &Store) -> Result<CopyReport, StoreError> {
     let feeds_copied = to.import_feeds(&from.list_feeds().await?).await?;
     let (communities, links) = from.community_links().await?;
     let (communities_copied, links_copied) =
@@ -51,6 +55,7 @@ pub async fn copy_feeds_and_articles(from: &Store, to: &Store) -> Result<CopyRep
         after = last.id;
         articles_copied += to.import_articles(&batch).await?;
     }
+    let tables = super::copy_rows::copy_tables(from, to).await?;
     to.after_import().await?;
     let source_links = from.count_community_links().await?;
     let target_links = to.count_community_links().await?;
@@ -63,6 +68,7 @@ pub async fn copy_feeds_and_articles(from: &Store, to: &Store) -> Result<CopyRep
         communities: (source_links.0, target_links.0),
         links: (source_links.1, target_links.1),
         articles: (from.count_articles().await?, to.count_articles().await?),
+        tables,
     })
 }
 

@@ -4,6 +4,7 @@
 mod articles;
 mod communities;
 mod copy;
+mod copy_rows;
 mod deliveries;
 mod feeds;
 mod leases;
@@ -25,7 +26,8 @@ pub use articles::{
     ArticleRow, MAX_SEARCH_TERMS, NewArticle, SearchHit, SearchScope, search_term_count,
 };
 pub use communities::{ChannelRow, CommunityFeed, OptionsChange, SubscriptionRow};
-pub use copy::{CopyReport, copy_feeds_and_articles};
+pub use copy::{CopyReport, copy_installation};
+pub use copy_rows::TableCopy;
 pub use deliveries::{
     Attempt, ChannelJob, DeliveryJob, DigestJob, DigestSource, Enqueued, NoticeJob, NoticeSubject,
     OutboxRow, delivery_key, notice_key,

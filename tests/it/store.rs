@@ -291,7 +291,7 @@ async fn unconverted_parts_refuse_clearly_on_postgres() {
 /// `herald db copy` as an operator runs it: SQLite into PostgreSQL, twice (the second
 /// run copies nothing and still verifies), then the copy searched and written to.
 #[tokio::test]
-async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
+async fn db_copy_moves_the_installation_once_and_verifies_the_counts() {
     let Some(cluster) = crate::support::postgres::shared() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let from = format!("sqlite://{}/herald.db", dir.path().display());
@@ -309,6 +309,29 @@ async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
     let mut volcano = article(feeds[1].0.id, "v", T0 + 9999);
     volcano.title = Some("Volcano erupts".into());
     let volcano_id = source.insert_article(&volcano).await.expect("insert").expect("new");
+    // A channel with a subscription and its options, a post owed, one sent, a digest
+    // window, a console post: the rest of an installation.
+    let ch = source.ensure_channel(community, "chat", "c1", Some("news"), T0).await.expect("ch");
+    let options = herald::store::OptionsChange {
+        style: Some("compact".into()),
+        notify: Some(true),
+        thread: Some(true),
+        ..Default::default()
+    };
+    let keep = ["volcano".to_string()];
+    source
+        .subscribe_with(ch.id, feeds[1].0.id, "instant", &keep, &[], &options, Some("ann"), T0)
+        .await
+        .expect("subscribe");
+    for key in ["owed", "sent"] {
+        let a = article(feeds[1].0.id, key, T0 + 20_000);
+        source.insert_article_with_deliveries(&a, &[ch.id], T0).await.expect("enqueue");
+    }
+    let jobs = source.claim_due_deliveries(T0, 60, 10).await.expect("claim");
+    let sent = jobs.iter().find(|j| j.title.as_deref() == Some("Story sent")).expect("sent one");
+    source.mark_delivery_sent(sent.id, T0, Some("m1")).await.expect("sent");
+    source.record_console_post("k1", "console", "a post", T0).await.expect("console post");
+    let installation = source.installation_id().await.expect("installation");
     source.close().await;
     let to = cluster.fresh_database().await;
 
@@ -325,14 +348,23 @@ async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
     let (code, out, err) = copy();
     assert_eq!(code, Some(0), "{out}{err}");
     // The console's community is in every new database already.
-    assert!(out.contains("copied 3 feeds, 1 communities, 1 links and 2501 articles"), "{out}");
+    assert!(out.contains("copied 3 feeds, 1 communities, 1 links and 2503 articles"), "{out}");
     assert!(
-        out.contains("feeds 3 / 3, communities 2 / 2, links 1 / 1, articles 2501 / 2501"),
+        out.contains("feeds 3 / 3, communities 2 / 2, links 1 / 1, articles 2503 / 2503"),
         "{out}"
     );
+    for line in [
+        "channels: copied 1, source / target 1 / 1",
+        "subscriptions: copied 1,",
+        "deliveries: copied 2, source / target 2 / 2",
+        "console_posts: copied 1,",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
     let (code, out, err) = copy();
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("copied 0 feeds, 0 communities, 0 links and 0 articles"), "{out}");
+    assert!(out.contains("deliveries: copied 0, source / target 2 / 2"), "{out}");
 
     let target = Store::open(&to).await.expect("open the copy");
     let copied = target.feed_by_id(feeds[2].0.id).await.expect("feed").expect("same id");
@@ -342,6 +374,27 @@ async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
             target.search_articles("volcano", scope, None, 5, 0).await.expect("search the copy");
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![volcano_id], "{scope:?}");
     }
+    // The channel and its subscription, options and all; the outbox as it was, under
+    // the same installation id (part of every idempotency key).
+    let copied_ch = target.channel_by_external("chat", "c1").await.expect("read").expect("ch");
+    assert_eq!((copied_ch.id, copied_ch.name.as_deref()), (ch.id, Some("news")));
+    let sub = target.subscription(ch.id, feeds[1].0.id).await.expect("read").expect("sub");
+    assert_eq!(
+        (sub.style.as_str(), sub.notify, sub.thread, sub.webhook),
+        ("compact", true, true, false)
+    );
+    assert_eq!(sub.include(), keep);
+    let pg = sqlx::PgPool::connect(&to).await.expect("connect");
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM deliveries GROUP BY state ORDER BY state")
+            .fetch_all(&pg)
+            .await
+            .expect("outbox");
+    assert_eq!(states, [("pending".to_string(), 1), ("sent".to_string(), 1)]);
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM installation").fetch_one(&pg).await.expect("id");
+    assert_eq!(id, installation, "the installation keeps its id");
+    pg.close().await;
     let other = SearchScope::Community(community + 1);
     assert!(target.search_articles("volcano", other, None, 5, 0).await.expect("search").is_empty());
     target.check_search_index().await.expect("articles scoped to their communities");
