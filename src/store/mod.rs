@@ -141,6 +141,11 @@ pub fn postgres_migrator() -> Migrator {
             "article_categories",
             include_str!("../../migrations/postgres/0003_article_categories.sql"),
         ),
+        (
+            5,
+            "console_post_order",
+            include_str!("../../migrations/postgres/0005_console_post_order.sql"),
+        ),
     ])
 }
 

@@ -22,4 +22,5 @@ mod postgres;
 mod search;
 mod service;
 mod store;
+mod store_deliveries;
 mod tidy;

@@ -119,3 +119,105 @@ impl Backend {
         orphan
     }
 }
+
+// Channels and subscriptions for the outbox tests (`store_deliveries.rs`), the same way:
+// the store's own methods on SQLite, the same rows by SQL on PostgreSQL until
+// communities.rs runs there.
+impl Backend {
+    /// The channel's id, created on first sight (platform `chat`).
+    pub async fn channel(&self, community: i64, external_id: &str, created_at: i64) -> i64 {
+        match &self.pg {
+            None => {
+                self.store
+                    .ensure_channel(community, "chat", external_id, None, created_at)
+                    .await
+                    .expect("channel")
+                    .id
+            }
+            Some(pg) => sqlx::query_scalar(
+                "INSERT INTO channels (community_id, platform, external_id, created_at)
+                 VALUES ($1, 'chat', $2, $3)
+                 ON CONFLICT (platform, external_id) DO UPDATE SET name = channels.name
+                 RETURNING id",
+            )
+            .bind(community)
+            .bind(external_id)
+            .bind(created_at)
+            .fetch_one(pg)
+            .await
+            .expect("channel"),
+        }
+    }
+
+    /// Subscribes the channel to the feed in `mode` (`instant` or `digest`), with
+    /// notifications on (an option that must reach the delivery job).
+    pub async fn subscribe(&self, channel: i64, feed: i64, mode: &str, at: i64) {
+        match &self.pg {
+            None => {
+                let notify =
+                    herald::store::OptionsChange { notify: Some(true), ..Default::default() };
+                self.store
+                    .subscribe_with(channel, feed, mode, &[], &[], &notify, None, at)
+                    .await
+                    .expect("subscribe");
+            }
+            Some(pg) => {
+                sqlx::query(
+                    "INSERT INTO subscriptions (channel_id, feed_id, mode, created_at, notify)
+                     VALUES ($1, $2, $3, $4, true)",
+                )
+                .bind(channel)
+                .bind(feed)
+                .bind(mode)
+                .bind(at)
+                .execute(pg)
+                .await
+                .expect("subscribe");
+            }
+        }
+    }
+
+    /// Pauses (Some) or resumes (None) a channel.
+    pub async fn pause_channel(&self, channel: i64, reason: Option<&str>) {
+        match &self.pg {
+            None => self.store.set_channel_paused(channel, reason).await.expect("pause"),
+            Some(pg) => {
+                sqlx::query("UPDATE channels SET paused_reason = $1 WHERE id = $2")
+                    .bind(reason)
+                    .bind(channel)
+                    .execute(pg)
+                    .await
+                    .expect("pause");
+            }
+        }
+    }
+
+    /// Gives the channel a digest schedule whose last window ended at `last_end` and
+    /// whose next one is due at `next_at`.
+    pub async fn digest_schedule(&self, channel: i64, last_end: i64, next_at: i64) {
+        match &self.pg {
+            None => self
+                .store
+                .set_digest_schedule(
+                    channel,
+                    Some(("daily 09:00", "UTC")),
+                    Some(last_end),
+                    Some(next_at),
+                )
+                .await
+                .expect("schedule"),
+            Some(pg) => {
+                sqlx::query(
+                    "UPDATE channels SET digest_spec = 'daily 09:00', digest_tz = 'UTC',
+                         digest_last_end = $1, digest_next_at = $2 WHERE id = $3",
+                )
+                .bind(last_end)
+                .bind(next_at)
+                .bind(channel)
+                .execute(pg)
+                .await
+                .expect("schedule");
+            }
+        }
+    }
+}
