@@ -1,8 +1,15 @@
-//! Communities, their feeds, channels and subscriptions.
+//! Communities, their feeds, channels and subscriptions, on both backends.
+//!
+//! On PostgreSQL several processes write these tables at once. A row that must exist
+//! once (a community, a channel, a link, a subscription) is created by an upsert against
+//! its unique constraint, never by a read and then an insert. What depends on who follows
+//! a feed (the last follower deletes it; it is fetched at its followers' shortest
+//! interval) is decided while holding the feed's row lock, so adds and unlinks of one
+//! feed take turns.
 
 use sqlx::FromRow;
 
-use super::{FeedRow, Store, StoreError};
+use super::{Db, FeedRow, Store, StoreError, on_db};
 use crate::clock::Timestamp;
 
 /// A place herald posts to: a Discord channel, a Matrix room, the console.
@@ -86,6 +93,23 @@ const FEED_COLUMNS_F: &str = "f.id, f.url, f.title, f.site_url, f.etag, f.last_m
 /// The console's community: the operator's own, and where CLI-added feeds live.
 pub const CONSOLE: (&str, &str) = ("console", "local");
 
+/// Sets a feed's fetch interval to the shortest its followers ask for (`?1`: the feed),
+/// and brings its next poll forward when the interval got shorter. Run in the
+/// transaction that changed the links, holding the feed's row lock.
+const SHARED_INTERVAL: &str = "UPDATE feeds SET
+         poll_interval_s = asked.interval_s,
+         next_poll_at = CASE WHEN last_polled_at IS NULL THEN next_poll_at
+                             WHEN last_polled_at + asked.interval_s < next_poll_at
+                             THEN last_polled_at + asked.interval_s
+                             ELSE next_poll_at END
+     FROM (SELECT min(poll_interval_s) AS interval_s FROM community_feeds
+           WHERE feed_id = ?1 AND poll_interval_s IS NOT NULL) AS asked
+     WHERE feeds.id = ?1 AND asked.interval_s IS NOT NULL";
+
+/// How many times a subscribe starts over when an unsubscribe deletes the row between
+/// its insert and its update; only repeated races in one call end in an error.
+const SUBSCRIBE_TURNS: usize = 3;
+
 impl Store {
     pub async fn console_community(&self, now: Timestamp) -> Result<i64, StoreError> {
         self.ensure_community(CONSOLE.0, CONSOLE.1, Some("console"), now).await
@@ -99,17 +123,21 @@ impl Store {
         name: Option<&str>,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO communities (platform, external_id, name, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT(platform, external_id) DO UPDATE SET name = coalesce(excluded.name, name)
-             RETURNING id",
-        )
-        .bind(platform)
-        .bind(external_id)
-        .bind(name)
-        .bind(now)
-        .fetch_one(&self.lite()?.writer)
-        .await?)
+        Ok(on_db!(self, writer, |ex, sql| {
+            sqlx::query_scalar(sql(
+                "INSERT INTO communities (platform, external_id, name, created_at)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT(platform, external_id)
+                 DO UPDATE SET name = coalesce(excluded.name, communities.name)
+                 RETURNING id",
+            ))
+            .bind(platform)
+            .bind(external_id)
+            .bind(name)
+            .bind(now)
+            .fetch_one(ex)
+            .await?
+        }))
     }
 
     /// The channel, creating it on first sight.
@@ -121,28 +149,30 @@ impl Store {
         name: Option<&str>,
         now: Timestamp,
     ) -> Result<ChannelRow, StoreError> {
-        let sql = format!(
+        let statement = format!(
             "INSERT INTO channels (community_id, platform, external_id, name, created_at)
              VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT(platform, external_id) DO UPDATE SET name = coalesce(excluded.name, name)
+             ON CONFLICT(platform, external_id)
+             DO UPDATE SET name = coalesce(excluded.name, channels.name)
              RETURNING {CHANNEL_COLUMNS}"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(community_id)
-            .bind(platform)
-            .bind(external_id)
-            .bind(name)
-            .bind(now)
-            .fetch_one(&self.lite()?.writer)
-            .await?)
+        Ok(on_db!(self, writer, |ex, sql| {
+            sqlx::query_as(sql(&statement))
+                .bind(community_id)
+                .bind(platform)
+                .bind(external_id)
+                .bind(name)
+                .bind(now)
+                .fetch_one(ex)
+                .await?
+        }))
     }
 
     pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>, StoreError> {
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.lite()?.pool)
-            .await?)
+        let statement = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?");
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&statement)).bind(id).fetch_optional(ex).await?
+        }))
     }
 
     pub async fn channel_by_external(
@@ -150,14 +180,16 @@ impl Store {
         platform: &str,
         external_id: &str,
     ) -> Result<Option<ChannelRow>, StoreError> {
-        let sql = format!(
+        let statement = format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels WHERE platform = ? AND external_id = ?"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(platform)
-            .bind(external_id)
-            .fetch_optional(&self.lite()?.pool)
-            .await?)
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&statement))
+                .bind(platform)
+                .bind(external_id)
+                .fetch_optional(ex)
+                .await?
+        }))
     }
 
     /// Pauses (Some) or resumes (None) everything posted to a channel.
@@ -166,11 +198,13 @@ impl Store {
         channel_id: i64,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE channels SET paused_reason = ? WHERE id = ?")
-            .bind(reason)
-            .bind(channel_id)
-            .execute(&self.lite()?.writer)
-            .await?;
+        on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("UPDATE channels SET paused_reason = ? WHERE id = ?"))
+                .bind(reason)
+                .bind(channel_id)
+                .execute(ex)
+                .await?;
+        });
         Ok(())
     }
 
@@ -181,16 +215,16 @@ impl Store {
         community_external_id: &str,
         reason: &str,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE channels SET paused_reason = ? WHERE community_id IN
-             (SELECT id FROM communities WHERE platform = ? AND external_id = ?)",
-        )
-        .bind(reason)
-        .bind(platform)
-        .bind(community_external_id)
-        .execute(&self.lite()?.writer)
-        .await?;
-        Ok(done.rows_affected())
+        Ok(on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("UPDATE channels SET paused_reason = ? WHERE community_id IN
+                 (SELECT id FROM communities WHERE platform = ? AND external_id = ?)"))
+            .bind(reason)
+            .bind(platform)
+            .bind(community_external_id)
+            .execute(ex)
+            .await?
+            .rows_affected()
+        }))
     }
 
     /// Adds a feed to a community's list. Returns whether it was new there.
@@ -201,17 +235,23 @@ impl Store {
         by: Option<&str>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO community_feeds (community_id, feed_id, added_by, added_at)
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(community_id)
-        .bind(feed_id)
-        .bind(by)
-        .bind(now)
-        .execute(&self.lite()?.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        // The link's foreign key share-locks the feed's row, so an unlink deciding
+        // whether it removes the last follower waits for this link (or this link for
+        // the feed's deletion, and then fails).
+        let done = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql(
+                "INSERT INTO community_feeds (community_id, feed_id, added_by, added_at)
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            ))
+            .bind(community_id)
+            .bind(feed_id)
+            .bind(by)
+            .bind(now)
+            .execute(ex)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Adds a feed (unless its URL is stored) and links it to a community, in one
@@ -227,45 +267,48 @@ impl Store {
         default_interval_s: i64,
         now: Timestamp,
     ) -> Result<(FeedRow, bool), StoreError> {
-        let mut tx = self.lite()?.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT(url) DO NOTHING",
-        )
-        .bind(url)
-        .bind(interval_s.unwrap_or(default_interval_s))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let feed_id: i64 = sqlx::query_scalar("SELECT id FROM feeds WHERE url = ?")
+        let (feed_id, linked) = on_db!(self, writer, |ex, sql| {
+            let mut tx = ex.begin().await?;
+            // An upsert that touches the stored row, rather than "insert or ignore, then
+            // read": it returns the id either way and holds the feed's row lock to the
+            // end, so a concurrent unlink cannot delete the feed under the new link and
+            // concurrent adds compute the shared interval one after the other.
+            let feed_id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT(url) DO UPDATE SET url = excluded.url RETURNING id",
+            ))
             .bind(url)
+            .bind(interval_s.unwrap_or(default_interval_s))
+            .bind(now)
+            .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        let linked = sqlx::query(
-            "INSERT INTO community_feeds (community_id, feed_id, added_at, poll_interval_s)
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(community_id)
-        .bind(feed_id)
-        .bind(now)
-        .bind(interval_s.unwrap_or(default_interval_s))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !linked && let Some(asked) = interval_s {
-            sqlx::query(
-                "UPDATE community_feeds SET poll_interval_s = ? WHERE community_id = ? AND feed_id = ?",
-            )
-            .bind(asked)
+            let linked = sqlx::query(sql(
+                "INSERT INTO community_feeds (community_id, feed_id, added_at, poll_interval_s)
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            ))
             .bind(community_id)
             .bind(feed_id)
+            .bind(now)
+            .bind(interval_s.unwrap_or(default_interval_s))
             .execute(&mut *tx)
-            .await?;
-        }
-        shared_interval(&mut tx, feed_id).await?;
-        tx.commit().await?;
+            .await?
+            .rows_affected()
+                == 1;
+            if !linked && let Some(asked) = interval_s {
+                sqlx::query(sql("UPDATE community_feeds SET poll_interval_s = ?
+                     WHERE community_id = ? AND feed_id = ?"))
+                .bind(asked)
+                .bind(community_id)
+                .bind(feed_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(sql(SHARED_INTERVAL)).bind(feed_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            (feed_id, linked)
+        });
         let feed = self.feed_by_id(feed_id).await?.ok_or(sqlx::Error::RowNotFound)?;
         Ok((feed, linked))
     }
@@ -274,39 +317,48 @@ impl Store {
     /// no community follows the feed any more it is deleted, so it is no longer fetched.
     /// Returns whether the feed itself was deleted.
     pub async fn unlink_feed(&self, community_id: i64, feed_id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.lite()?.writer.begin().await?;
-        sqlx::query(
-            "DELETE FROM subscriptions WHERE feed_id = ?
-             AND channel_id IN (SELECT id FROM channels WHERE community_id = ?)",
-        )
-        .bind(feed_id)
-        .bind(community_id)
-        .execute(&mut *tx)
-        .await?;
-        // The last community to drop a feed deletes it (its articles go with it);
-        // otherwise only the link goes, and a trigger re-tags the feed's articles.
-        let orphan = sqlx::query(
-            "DELETE FROM feeds WHERE id = ?
-             AND NOT EXISTS (SELECT 1 FROM community_feeds WHERE feed_id = ? AND community_id != ?)",
-        )
-        .bind(feed_id)
-        .bind(feed_id)
-        .bind(community_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !orphan {
-            sqlx::query("DELETE FROM community_feeds WHERE community_id = ? AND feed_id = ?")
+        // Whether this is the last follower is read under the feed's row lock: a link
+        // being added by another process commits first (and is seen) or waits for this
+        // transaction. SQLite's one writer runs the transaction alone already.
+        let lock = match self.db {
+            Db::Sqlite(_) => None,
+            Db::Postgres(_) => Some("SELECT id FROM feeds WHERE id = ? FOR UPDATE"),
+        };
+        Ok(on_db!(self, writer, |ex, sql| {
+            let mut tx = ex.begin().await?;
+            if let Some(lock) = lock {
+                sqlx::query(sql(lock)).bind(feed_id).execute(&mut *tx).await?;
+            }
+            sqlx::query(sql("DELETE FROM subscriptions WHERE feed_id = ?
+                 AND channel_id IN (SELECT id FROM channels WHERE community_id = ?)"))
+            .bind(feed_id)
+            .bind(community_id)
+            .execute(&mut *tx)
+            .await?;
+            // The last community to drop a feed deletes it (its articles go with it);
+            // otherwise only the link goes, and a trigger re-tags the feed's articles.
+            let orphan = sqlx::query(sql("DELETE FROM feeds WHERE id = ?1 AND NOT EXISTS
+                 (SELECT 1 FROM community_feeds WHERE feed_id = ?1 AND community_id != ?2)"))
+            .bind(feed_id)
+            .bind(community_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !orphan {
+                sqlx::query(sql(
+                    "DELETE FROM community_feeds WHERE community_id = ? AND feed_id = ?",
+                ))
                 .bind(community_id)
                 .bind(feed_id)
                 .execute(&mut *tx)
                 .await?;
-            // The one who asked for the shortest interval may have gone.
-            shared_interval(&mut tx, feed_id).await?;
-        }
-        tx.commit().await?;
-        Ok(orphan)
+                // The one who asked for the shortest interval may have gone.
+                sqlx::query(sql(SHARED_INTERVAL)).bind(feed_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            orphan
+        }))
     }
 
     pub async fn set_community_feed_paused(
@@ -315,15 +367,18 @@ impl Store {
         feed_id: i64,
         paused: bool,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE community_feeds SET paused = ? WHERE community_id = ? AND feed_id = ?",
-        )
-        .bind(paused)
-        .bind(community_id)
-        .bind(feed_id)
-        .execute(&self.lite()?.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql(
+                "UPDATE community_feeds SET paused = ? WHERE community_id = ? AND feed_id = ?",
+            ))
+            .bind(paused)
+            .bind(community_id)
+            .bind(feed_id)
+            .execute(ex)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// The community's feeds, in the order they were added.
@@ -331,22 +386,23 @@ impl Store {
         &self,
         community_id: i64,
     ) -> Result<Vec<CommunityFeed>, StoreError> {
-        let sql = format!(
+        let statement = format!(
             "SELECT {FEED_COLUMNS_F}, cf.paused, cf.poll_interval_s AS asked_interval_s
              FROM community_feeds cf
              JOIN feeds f ON f.id = cf.feed_id WHERE cf.community_id = ? ORDER BY cf.added_at, f.id"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(community_id)
-            .fetch_all(&self.lite()?.pool)
-            .await?)
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&statement)).bind(community_id).fetch_all(ex).await?
+        }))
     }
 
     pub async fn count_community_feeds(&self, community_id: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM community_feeds WHERE community_id = ?")
-            .bind(community_id)
-            .fetch_one(&self.lite()?.pool)
-            .await?)
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_scalar(sql("SELECT count(*) FROM community_feeds WHERE community_id = ?"))
+                .bind(community_id)
+                .fetch_one(ex)
+                .await?
+        }))
     }
 
     /// Creates or updates a channel's subscription to a feed. The flag says whether it is new.
@@ -379,33 +435,11 @@ impl Store {
         by: Option<&str>,
         now: Timestamp,
     ) -> Result<(SubscriptionRow, bool), StoreError> {
-        let mut tx = self.lite()?.writer.begin().await?;
-        let existed: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
-                .bind(channel_id)
-                .bind(feed_id)
-                .fetch_optional(&mut *tx)
-                .await?;
         let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO subscriptions (channel_id, feed_id, mode, include_words, exclude_words,
-                 created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(channel_id, feed_id) DO UPDATE SET mode = excluded.mode,
-                 include_words = excluded.include_words, exclude_words = excluded.exclude_words
-             RETURNING id",
-        )
-        .bind(channel_id)
-        .bind(feed_id)
-        .bind(mode)
-        .bind(json(include))
-        .bind(json(exclude))
-        .bind(by)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (include, exclude) = (json(include), json(exclude));
         // Each option: (whether it is set, its new value); unset ones keep theirs.
         let o = options;
-        let sql = format!(
+        let set_options = format!(
             "UPDATE subscriptions SET
                  template = CASE WHEN ?1 THEN ?2 ELSE template END,
                  style = coalesce(?3, style),
@@ -415,20 +449,64 @@ impl Store {
                  webhook = coalesce(?8, webhook)
              WHERE id = ?9 RETURNING {SUB_COLUMNS}"
         );
-        let row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(o.template.is_some())
-            .bind(o.template.clone().flatten())
-            .bind(o.style.clone())
-            .bind(o.mention.is_some())
-            .bind(o.mention.clone().flatten())
-            .bind(o.notify)
-            .bind(o.thread)
-            .bind(o.webhook)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok((row, existed.is_none()))
+        Ok(on_db!(self, writer, |ex, sql| {
+            let mut tx = ex.begin().await?;
+            // Insert, else update: the insert alone says whether the row is new, also
+            // when another process subscribes the same channel at the same moment (its
+            // insert waits for ours, then finds the row and updates it).
+            let mut found = None;
+            for _ in 0..SUBSCRIBE_TURNS {
+                let inserted: Option<i64> = sqlx::query_scalar(sql(
+                    "INSERT INTO subscriptions (channel_id, feed_id, mode, include_words,
+                         exclude_words, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT(channel_id, feed_id) DO NOTHING RETURNING id",
+                ))
+                .bind(channel_id)
+                .bind(feed_id)
+                .bind(mode)
+                .bind(&include)
+                .bind(&exclude)
+                .bind(by)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = inserted {
+                    found = Some((id, true));
+                    break;
+                }
+                let updated: Option<i64> = sqlx::query_scalar(sql(
+                    "UPDATE subscriptions SET mode = ?, include_words = ?, exclude_words = ?
+                     WHERE channel_id = ? AND feed_id = ? RETURNING id",
+                ))
+                .bind(mode)
+                .bind(&include)
+                .bind(&exclude)
+                .bind(channel_id)
+                .bind(feed_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = updated {
+                    found = Some((id, false));
+                    break;
+                }
+                // Unsubscribed between the two statements: insert again.
+            }
+            let (id, new) = found.ok_or(sqlx::Error::RowNotFound)?;
+            let row = sqlx::query_as(sql(&set_options))
+                .bind(o.template.is_some())
+                .bind(o.template.clone().flatten())
+                .bind(o.style.clone())
+                .bind(o.mention.is_some())
+                .bind(o.mention.clone().flatten())
+                .bind(o.notify)
+                .bind(o.thread)
+                .bind(o.webhook)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (row, new)
+        }))
     }
 
     /// A channel's subscription to a feed, if it has one.
@@ -437,22 +515,27 @@ impl Store {
         channel_id: i64,
         feed_id: i64,
     ) -> Result<Option<SubscriptionRow>, StoreError> {
-        let sql =
+        let statement =
             format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? AND feed_id = ?");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(channel_id)
-            .bind(feed_id)
-            .fetch_optional(&self.lite()?.pool)
-            .await?)
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&statement))
+                .bind(channel_id)
+                .bind(feed_id)
+                .fetch_optional(ex)
+                .await?
+        }))
     }
 
     pub async fn unsubscribe(&self, channel_id: i64, feed_id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM subscriptions WHERE channel_id = ? AND feed_id = ?")
-            .bind(channel_id)
-            .bind(feed_id)
-            .execute(&self.lite()?.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("DELETE FROM subscriptions WHERE channel_id = ? AND feed_id = ?"))
+                .bind(channel_id)
+                .bind(feed_id)
+                .execute(ex)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// A channel's subscriptions with their feeds.
@@ -460,12 +543,11 @@ impl Store {
         &self,
         channel_id: i64,
     ) -> Result<Vec<(SubscriptionRow, FeedRow)>, StoreError> {
-        let sql =
+        let statement =
             format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE channel_id = ? ORDER BY id");
-        let subs: Vec<SubscriptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(channel_id)
-            .fetch_all(&self.lite()?.pool)
-            .await?;
+        let subs: Vec<SubscriptionRow> = on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&statement)).bind(channel_id).fetch_all(ex).await?
+        });
         let mut out = Vec::with_capacity(subs.len());
         for s in subs {
             if let Some(f) = self.feed_by_id(s.feed_id).await? {
@@ -481,14 +563,21 @@ impl Store {
         &self,
         feed_id: i64,
     ) -> Result<Vec<SubscriptionRow>, StoreError> {
-        let sql = "SELECT s.id, s.channel_id, s.feed_id, s.mode, s.include_words, s.exclude_words,
-                s.created_by, s.created_at, s.template, s.style, s.mention, s.notify, s.thread,
-                s.webhook
-             FROM subscriptions s JOIN channels c ON c.id = s.channel_id
-             JOIN community_feeds cf ON cf.feed_id = s.feed_id AND cf.community_id = c.community_id
-             WHERE s.feed_id = ? AND s.mode = 'instant' AND c.paused_reason IS NULL
-               AND cf.paused = 0";
-        Ok(sqlx::query_as(sql).bind(feed_id).fetch_all(&self.lite()?.pool).await?)
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(
+                "SELECT s.id, s.channel_id, s.feed_id, s.mode, s.include_words, s.exclude_words,
+                    s.created_by, s.created_at, s.template, s.style, s.mention, s.notify,
+                    s.thread, s.webhook
+                 FROM subscriptions s JOIN channels c ON c.id = s.channel_id
+                 JOIN community_feeds cf
+                   ON cf.feed_id = s.feed_id AND cf.community_id = c.community_id
+                 WHERE s.feed_id = ? AND s.mode = 'instant' AND c.paused_reason IS NULL
+                   AND cf.paused = FALSE",
+            ))
+            .bind(feed_id)
+            .fetch_all(ex)
+            .await?
+        }))
     }
 
     pub async fn set_digest_schedule(
@@ -498,48 +587,28 @@ impl Store {
         last_end: Option<Timestamp>,
         next_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE channels SET digest_spec = ?, digest_tz = ?,
-                 digest_last_end = coalesce(digest_last_end, ?), digest_next_at = ?
-             WHERE id = ?",
-        )
-        .bind(spec.map(|s| s.0))
-        .bind(spec.map(|s| s.1))
-        .bind(last_end)
-        .bind(next_at)
-        .bind(channel_id)
-        .execute(&self.lite()?.writer)
-        .await?;
+        on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("UPDATE channels SET digest_spec = ?, digest_tz = ?,
+                     digest_last_end = coalesce(digest_last_end, ?), digest_next_at = ?
+                 WHERE id = ?"))
+            .bind(spec.map(|s| s.0))
+            .bind(spec.map(|s| s.1))
+            .bind(last_end)
+            .bind(next_at)
+            .bind(channel_id)
+            .execute(ex)
+            .await?;
+        });
         Ok(())
     }
 
     /// Ids of the feeds a community follows (search and reading are scoped to them).
     pub async fn community_feed_ids(&self, community_id: i64) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT feed_id FROM community_feeds WHERE community_id = ?")
-            .bind(community_id)
-            .fetch_all(&self.lite()?.pool)
-            .await?)
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_scalar(sql("SELECT feed_id FROM community_feeds WHERE community_id = ?"))
+                .bind(community_id)
+                .fetch_all(ex)
+                .await?
+        }))
     }
-}
-
-/// Sets a feed's fetch interval to the shortest its followers ask for, and brings its
-/// next poll forward when the interval got shorter.
-async fn shared_interval(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    feed_id: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE feeds SET
-             poll_interval_s = asked.interval_s,
-             next_poll_at = CASE WHEN last_polled_at IS NOT NULL
-                                 THEN min(next_poll_at, last_polled_at + asked.interval_s)
-                                 ELSE next_poll_at END
-         FROM (SELECT min(poll_interval_s) AS interval_s FROM community_feeds
-               WHERE feed_id = ?1 AND poll_interval_s IS NOT NULL) AS asked
-         WHERE feeds.id = ?1 AND asked.interval_s IS NOT NULL",
-    )
-    .bind(feed_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -98,9 +98,6 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
-    /// A part of the store that has no PostgreSQL implementation yet (issue #17).
-    #[error("{0}: not yet on PostgreSQL (use a sqlite:// DATABASE_URL for these)")]
-    NotOnPostgres(&'static str),
     #[error("{0}")]
     Unsupported(&'static str),
     #[error("search index check: {0}")]
@@ -303,18 +300,6 @@ impl Store {
                 q.fetch_all(pg).await?
             }
         })
-    }
-
-    /// The SQLite pools, for the modules not yet written for PostgreSQL
-    /// (`communities.rs`, `deliveries.rs`): on PostgreSQL they fail with a clear error
-    /// instead of touching the wrong database.
-    fn lite(&self) -> Result<&Lite, StoreError> {
-        match &self.db {
-            Db::Sqlite(lite) => Ok(lite),
-            Db::Postgres(_) => Err(StoreError::NotOnPostgres(
-                "communities, channels, subscriptions and the outbox",
-            )),
-        }
     }
 }
 

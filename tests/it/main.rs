@@ -22,5 +22,6 @@ mod postgres;
 mod search;
 mod service;
 mod store;
+mod store_communities;
 mod store_deliveries;
 mod tidy;

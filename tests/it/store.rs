@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use herald::store::{FeedStatus, NewArticle, PollSuccess, SearchScope, Store, StoreError};
+use herald::store::{FeedStatus, NewArticle, PollSuccess, SearchScope, Store};
 
 use crate::support::backends;
 
@@ -273,15 +273,12 @@ async fn the_operator_sees_feeds_by_state_and_a_writable_database() {
     }
 }
 
-/// What is not yet on PostgreSQL says so, and leaves the database alone.
+/// What herald does not do on PostgreSQL says so, and leaves the database alone.
 #[tokio::test]
-async fn unconverted_parts_refuse_clearly_on_postgres() {
+async fn backups_on_postgres_refuse_clearly() {
     for b in backends::each().await.filter(|b| b.name == "postgres") {
         let s = &b.store;
         assert_eq!(s.backend(), "postgres");
-        let e = s.ensure_community("chat", "g", None, T0).await.expect_err("not converted");
-        assert!(matches!(e, StoreError::NotOnPostgres(_)), "{e:?}");
-        assert!(e.to_string().contains("not yet on PostgreSQL"), "{e}");
         let e = s.backup_into(std::path::Path::new("/tmp/x.db")).await.expect_err("no backup");
         assert!(e.to_string().contains("pg_dump"), "{e}");
         assert_eq!(s.count_feeds().await.expect("count"), 0);
@@ -345,6 +342,12 @@ async fn db_copy_moves_feeds_and_articles_once_and_verifies_the_counts() {
     let other = SearchScope::Community(community + 1);
     assert!(target.search_articles("volcano", other, None, 5, 0).await.expect("search").is_empty());
     target.check_search_index().await.expect("articles scoped to their communities");
+    // The copied community is the one the platform's id names, with its feed list.
+    assert_eq!(target.ensure_community("chat", "g", None, T0).await.expect("same"), community);
+    let listed = target.community_feeds(community).await.expect("its feeds");
+    assert_eq!(listed.iter().map(|cf| cf.feed.id).collect::<Vec<_>>(), vec![feeds[1].0.id]);
+    let newer = target.ensure_community("chat", "new", None, T0).await.expect("new community");
+    assert!(newer > community, "new community ids start after the copied ones");
     let (fresh, new) = target.add_feed("https://new.example/", 900, T0).await.expect("add");
     assert!(new && fresh.id > feeds[2].0.id, "new ids start after the copied ones");
     let id = target.insert_article(&article(fresh.id, "n", T0)).await.expect("insert");
