@@ -23,7 +23,7 @@ use herald::store::NewArticle;
 
 use crate::support::chat::{
     Answer, DeliveryRow, Message, PLATFORM, World, all_text, article_id_from_footer, digest_titles,
-    key_in, on_each_backend, read_deliveries, world, world_at,
+    key_in, on_each_backend, read_outbox, world, world_at,
 };
 use crate::support::{T0, app};
 
@@ -664,6 +664,8 @@ async fn digest_now_twice_from_contexts_read_at_the_same_time_sends_once() {
 // 9. A dispatcher process killed mid-round
 
 const KILL_ENV: &str = "HERALD_KILL_CHILD_DB";
+/// The child's DATABASE_URL when the test runs on PostgreSQL.
+const KILL_URL_ENV: &str = "HERALD_KILL_CHILD_URL";
 const KILL_CHANNELS: usize = 300;
 
 /// Wraps the console platform so that each send takes a while, and the kill lands
@@ -709,7 +711,12 @@ impl Write for CountingSink {
 async fn kill_child() {
     let Some(dir) = std::env::var_os(KILL_ENV) else { return };
     let clock = ManualClock::new(T0);
-    let app = app(Path::new(&dir), &clock, |_| {}).await;
+    let app = app(Path::new(&dir), &clock, |config| {
+        if let Ok(url) = std::env::var(KILL_URL_ENV) {
+            config.database_url = url;
+        }
+    })
+    .await;
     let out: Output = Arc::new(Mutex::new(Box::new(std::io::sink())));
     let console = ConsolePlatform::new(app.store.clone(), app.clock.clone(), out);
     let platforms: Vec<Arc<dyn Platform>> = vec![Arc::new(SlowPlatform(console))];
@@ -724,9 +731,27 @@ async fn kill_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_round_leaves_nothing_lost_or_doubled() {
+    killed_mid_round(None).await;
+}
+
+/// The same on PostgreSQL: the killed process's connections die with it, its channel
+/// leases stay until they run out, and then another process sends the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_killed_mid_round_on_postgres_leaves_nothing_lost_or_doubled() {
+    let Some(cluster) = crate::support::postgres::shared() else { return };
+    killed_mid_round(Some(cluster.fresh_database().await)).await;
+}
+
+async fn killed_mid_round(database: Option<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
-    let app = app(dir.path(), &clock, |_| {}).await;
+    let url = database.clone();
+    let app = app(dir.path(), &clock, |config| {
+        if let Some(url) = url {
+            config.database_url = url;
+        }
+    })
+    .await;
     let store = &app.store;
     let community = store.console_community(T0).await.expect("community");
     let (feed, _) = store.add_feed("http://127.0.0.1:9/kill.xml", 900, T0).await.expect("feed");
@@ -756,9 +781,14 @@ async fn a_dispatcher_killed_mid_round_leaves_nothing_lost_or_doubled() {
     let enqueued = enqueued.expect("new article");
     assert_eq!(enqueued.deliveries, KILL_CHANNELS);
 
-    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    child
         .args(["delivery::kill_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(KILL_ENV, dir.path())
+        .env(KILL_ENV, dir.path());
+    if let Some(url) = &database {
+        child.env(KILL_URL_ENV, url);
+    }
+    let mut child = child
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -784,7 +814,7 @@ async fn a_dispatcher_killed_mid_round_leaves_nothing_lost_or_doubled() {
 
     let posted_by_child = store.console_posts().await.expect("read posts").len();
     assert!(posted_by_child < KILL_CHANNELS, "the child finished before the kill");
-    let rows = read_deliveries(dir.path()).await;
+    let rows = read_outbox(&app.config.database_url, dir.path()).await;
     let marked = rows.iter().filter(|d| d.state == "sent").count();
     assert!(marked <= posted_by_child, "marked {marked}, posted {posted_by_child}");
     eprintln!(

@@ -335,20 +335,25 @@ impl World {
 
     /// Every delivery row, straight from the database (on a connection of its own).
     pub async fn deliveries(&self) -> Vec<DeliveryRow> {
-        let url = &self.app.config.database_url;
-        if !herald::store::is_postgres_url(url) {
-            return read_deliveries(self.dir.path()).await;
-        }
-        let pool = sqlx::PgPool::connect(url).await.expect("connect");
-        let rows = sqlx::query_as(DELIVERY_ROWS).fetch_all(&pool).await.expect("read deliveries");
-        pool.close().await;
-        rows
+        read_outbox(&self.app.config.database_url, self.dir.path()).await
     }
 
     /// The idempotency key the outbox gave the post of `article` to `channel`.
     pub async fn key(&self, article: i64, channel: i64) -> String {
         key_in(&self.deliveries().await, article, channel)
     }
+}
+
+/// Every delivery row of the database at `url` (SQLite's: the file in `dir`), on a
+/// connection of its own.
+pub async fn read_outbox(url: &str, dir: &Path) -> Vec<DeliveryRow> {
+    if !herald::store::is_postgres_url(url) {
+        return read_deliveries(dir).await;
+    }
+    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    let rows = sqlx::query_as(DELIVERY_ROWS).fetch_all(&pool).await.expect("read deliveries");
+    pool.close().await;
+    rows
 }
 
 const DELIVERY_ROWS: &str = "SELECT channel_id, article_id, idem_key, state, attempts, \
