@@ -15,7 +15,7 @@ use chrono::{TimeZone, Utc};
 use herald::clock::{ManualClock, SharedClock};
 use herald::commands::parse::Role;
 use herald::deliver::digest::DigestLimits;
-use herald::deliver::outbox::{DispatchReport, Dispatcher};
+use herald::deliver::outbox::{DeliveryPolicy, DispatchReport, Dispatcher};
 use herald::platform::terminal::{ConsolePlatform, Output};
 use herald::platform::{Platform, SendFuture};
 use herald::reply::{Reply, Tone, Visibility};
@@ -852,6 +852,115 @@ async fn killed_mid_round(database: Option<String>) {
         KILL_CHANNELS - posted_by_child,
         "this process printed exactly the posts the child had not"
     );
+}
+
+/// Every send two dispatchers make, with how many sends were in flight per channel.
+#[derive(Default)]
+struct Sends {
+    /// (channel, key) in the order the sends began.
+    log: Vec<(String, String)>,
+    in_flight: HashMap<String, usize>,
+    /// The most sends to one channel at once: a channel has one sender, so 1.
+    most_at_once: usize,
+}
+
+/// A platform that records sends and takes a few milliseconds for each, so that two
+/// senders of one channel would overlap.
+struct Recorder(Arc<Mutex<Sends>>);
+
+impl Platform for Recorder {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn send<'a>(&'a self, external_id: &'a str, _reply: &'a Reply, key: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            {
+                let mut s = self.0.lock().expect("sends");
+                s.log.push((external_id.to_string(), key.to_string()));
+                let n = s.in_flight.entry(external_id.to_string()).or_default();
+                *n += 1;
+                let n = *n;
+                s.most_at_once = s.most_at_once.max(n);
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            *self.0.lock().expect("sends").in_flight.entry(external_id.to_string()).or_default() -=
+                1;
+            Ok(herald::platform::Sent { message_id: None })
+        })
+    }
+
+    fn digest_limits(&self) -> DigestLimits {
+        DigestLimits::DISCORD
+    }
+}
+
+/// Two dispatchers on one PostgreSQL database (each with its own connections, as two
+/// processes have) send the same outbox at the same time: each post goes out once, each
+/// channel's in order, and no channel is ever sent to by both at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_dispatchers_on_one_postgres_database_send_each_post_once_in_order() {
+    let Some(cluster) = crate::support::postgres::shared() else { return };
+    let url = cluster.fresh_database().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let database = url.clone();
+    let app = app(dir.path(), &clock, |config| config.database_url = database).await;
+    let store = &app.store;
+    let community = store.ensure_community(PLATFORM, "guild", None, T0).await.expect("guild");
+    let (feed, _) = store.add_feed("http://127.0.0.1:9/two.xml", 900, T0).await.expect("feed");
+    store.link_feed(community, feed.id, None, T0).await.expect("link");
+    let mut channels = Vec::new();
+    for n in 0..20 {
+        let room = format!("room-{n:02}");
+        let ch = store.ensure_channel(community, PLATFORM, &room, None, T0).await.expect("channel");
+        channels.push(ch.id);
+    }
+    for i in 0..10 {
+        let a = NewArticle {
+            feed_id: feed.id,
+            item_key: format!("item-{i}"),
+            title: Some(format!("Story {i}")),
+            fetched_at: T0 + i,
+            summary: format!("Story {i}."),
+            text_source: "feed",
+            ..NewArticle::default()
+        };
+        store.insert_article_with_deliveries(&a, &channels, T0).await.expect("insert");
+    }
+    let sends: Arc<Mutex<Sends>> = Arc::default();
+    let shared: SharedClock = Arc::new(clock.clone());
+    let mut dispatchers = Vec::new();
+    for _ in 0..2 {
+        let handle = herald::store::Store::open(&url).await.expect("a process's own handle");
+        let platforms: Vec<Arc<dyn Platform>> = vec![Arc::new(Recorder(sends.clone()))];
+        // A few channels at a time, so both keep claiming while the other sends.
+        let policy = DeliveryPolicy { channels_at_once: 3, ..DeliveryPolicy::default() };
+        dispatchers.push(Dispatcher::new(handle, shared.clone(), platforms).with_policy(policy));
+    }
+    let mut rounds = 0;
+    while store.delivery_counts().await.expect("counts") != [("sent".to_string(), 200)] {
+        rounds += 1;
+        assert!(rounds <= 20, "{:?}", store.delivery_counts().await);
+        let (a, b) = futures_util::join!(dispatchers[0].run_once(), dispatchers[1].run_once());
+        let (a, b) = (a.expect("dispatch"), b.expect("dispatch"));
+        eprintln!("round {rounds}: {} and {} sent", a.sent, b.sent);
+    }
+    let sends = sends.lock().expect("sends");
+    assert_eq!(sends.most_at_once, 1, "two senders in one channel at once");
+    let keys: HashSet<&(String, String)> = sends.log.iter().collect();
+    assert_eq!((sends.log.len(), keys.len()), (200, 200), "every post sent once");
+    let rows = read_outbox(&url, dir.path()).await;
+    for (n, channel) in channels.iter().enumerate() {
+        let room = format!("room-{n:02}");
+        let sent: Vec<&String> =
+            sends.log.iter().filter(|(c, _)| *c == room).map(|(_, k)| k).collect();
+        let mut queue: Vec<&DeliveryRow> =
+            rows.iter().filter(|d| d.channel_id == *channel).collect();
+        queue.sort_by_key(|d| d.article_id);
+        let order: Vec<&String> = queue.iter().map(|d| &d.idem_key).collect();
+        assert_eq!(sent, order, "{room}: its posts in publication order");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
