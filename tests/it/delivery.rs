@@ -946,11 +946,11 @@ async fn two_dispatchers_on_one_postgres_database_send_each_post_once_in_order()
         let (a, b) = (a.expect("dispatch"), b.expect("dispatch"));
         eprintln!("round {rounds}: {} and {} sent", a.sent, b.sent);
     }
+    let rows = read_outbox(&url, dir.path()).await;
     let sends = sends.lock().expect("sends");
     assert_eq!(sends.most_at_once, 1, "two senders in one channel at once");
     let keys: HashSet<&(String, String)> = sends.log.iter().collect();
     assert_eq!((sends.log.len(), keys.len()), (200, 200), "every post sent once");
-    let rows = read_outbox(&url, dir.path()).await;
     for (n, channel) in channels.iter().enumerate() {
         let room = format!("room-{n:02}");
         let sent: Vec<&String> =
