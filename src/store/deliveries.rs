@@ -160,7 +160,8 @@ const DELIVERY_JOB_FROM: &str = "deliveries d JOIN channels c ON c.id = d.channe
 const CHANNEL_ORDER: &str = "d.sort_at, d.article_id";
 
 impl Store {
-    /// This database's installation id (8 hex digits, drawn once by its first migration).
+    /// This database's installation id (8 hex digits, drawn once by a migration: 0006 on
+    /// SQLite, 0001 on PostgreSQL).
     pub async fn installation_id(&self) -> Result<String, StoreError> {
         Ok(on_db!(self, pool, |ex, sql| {
             sqlx::query_scalar(sql(INSTALLATION)).fetch_one(ex).await?
