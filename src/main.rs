@@ -210,6 +210,10 @@ enum BenchCmd {
     Fanout {
         #[arg(long, default_value_t = 10_000)]
         channels: usize,
+        /// Measure on this empty PostgreSQL database (postgres://…) instead of a
+        /// temporary SQLite file.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Search latency over N stored articles.
     Search {
@@ -384,7 +388,9 @@ async fn bench_cmd_run(bench_cmd: BenchCmd, config: Config) -> anyhow::Result<()
         BenchCmd::ServeFeeds { feeds, hosts, opml } => {
             bench::corpus::serve_feeds(feeds, hosts, &opml).await?
         }
-        BenchCmd::Fanout { channels } => bench::deliver::fanout(channels).await?,
+        BenchCmd::Fanout { channels, postgres } => {
+            bench::deliver::fanout(channels, postgres).await?
+        }
         BenchCmd::Search { articles, keep, postgres } => {
             bench::deliver::search(articles, keep, postgres).await?
         }

@@ -1,7 +1,7 @@
 //! `herald bench fanout` and `herald bench search`: the outbox's enqueue cost for one
 //! article followed by many channels, and search latency over a large archive. Both run
-//! on a fresh SQLite file in a temporary folder, as production would; search also on
-//! PostgreSQL when given one (the archive copied there with `herald db copy`'s code).
+//! on a fresh SQLite file in a temporary folder, as production would, or on PostgreSQL
+//! when given one (search copies the archive there with `herald db copy`'s code).
 
 use std::time::Instant;
 
@@ -24,13 +24,21 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
-/// One new article of a feed that `channels` channels follow (one community each).
-pub async fn fanout(channels: usize) -> anyhow::Result<()> {
-    let (dir, url) = temp_db("fanout")?;
+/// One new article of a feed that `channels` channels follow (one community each), on a
+/// temporary SQLite file or on the given (empty) PostgreSQL database.
+pub async fn fanout(channels: usize, postgres: Option<String>) -> anyhow::Result<()> {
+    let (dir, url) = match postgres {
+        Some(url) => (None, url),
+        None => {
+            let (dir, url) = temp_db("fanout")?;
+            (Some(dir), url)
+        }
+    };
     let store = Store::open(&url).await?;
     let now = SystemClock.now();
     let (feed, _) = store.add_feed("https://news.example/feed.xml", 900, now).await?;
-    println!("bench fanout: preparing {channels} channels subscribed to one feed…");
+    let backend = store.backend();
+    println!("bench fanout: preparing {channels} channels subscribed to one feed ({backend})…");
     for i in 0..channels {
         let community = store.ensure_community("bench", &format!("guild-{i}"), None, now).await?;
         store.link_feed(community, feed.id, None, now).await?;
@@ -66,7 +74,9 @@ pub async fn fanout(channels: usize) -> anyhow::Result<()> {
         quantile(&mut times, 1.0)
     );
     store.close().await;
-    let _ = std::fs::remove_dir_all(dir);
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     Ok(())
 }
 

@@ -102,9 +102,6 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
-    /// A part of the store that has no PostgreSQL implementation yet (issue #17).
-    #[error("{0}: not yet on PostgreSQL (use a sqlite:// DATABASE_URL for these)")]
-    NotOnPostgres(&'static str),
     #[error("{0}")]
     Unsupported(&'static str),
     #[error("search index check: {0}")]
@@ -147,6 +144,11 @@ pub fn postgres_migrator() -> Migrator {
             include_str!("../../migrations/postgres/0003_article_categories.sql"),
         ),
         (4, "leases", include_str!("../../migrations/postgres/0004_leases.sql")),
+        (
+            5,
+            "console_post_order",
+            include_str!("../../migrations/postgres/0005_console_post_order.sql"),
+        ),
     ])
 }
 
@@ -304,16 +306,6 @@ impl Store {
                 q.fetch_all(pg).await?
             }
         })
-    }
-
-    /// The SQLite pools, for the module not yet written for PostgreSQL
-    /// (`deliveries.rs`): on PostgreSQL it fails with a clear error instead of touching
-    /// the wrong database.
-    fn lite(&self) -> Result<&Lite, StoreError> {
-        match &self.db {
-            Db::Sqlite(lite) => Ok(lite),
-            Db::Postgres(_) => Err(StoreError::NotOnPostgres("the outbox, digests and notices")),
-        }
     }
 }
 

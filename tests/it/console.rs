@@ -284,7 +284,7 @@ fn poll_now(dir: &Path, id: i64) {
 struct World {
     dir: TempDir,
     site: Site,
-    _rt: tokio::runtime::Runtime,
+    rt: tokio::runtime::Runtime,
 }
 
 type Entry = (String, String, String, String);
@@ -297,7 +297,19 @@ impl World {
             .build()
             .expect("runtime");
         let site = rt.block_on(Site::start());
-        World { dir: tempfile::tempdir().expect("temp dir"), site, _rt: rt }
+        World { dir: tempfile::tempdir().expect("temp dir"), site, rt }
+    }
+
+    /// A world whose herald runs on a fresh PostgreSQL database: its URL is in the data
+    /// directory's `.env`, which every herald started there reads. None when skipped.
+    fn on_postgres() -> Option<World> {
+        let cluster = crate::support::postgres::shared()?;
+        let w = World::new();
+        let url = w.rt.block_on(cluster.fresh_database());
+        std::fs::write(w.dir().join(".env"), format!("DATABASE_URL={url}\n")).expect(".env");
+        let status = cli(w.dir(), &["status"]);
+        assert!(status.contains("postgres://"), "herald is not on PostgreSQL:\n{status}");
+        Some(w)
     }
 
     fn dir(&self) -> &Path {
@@ -696,7 +708,18 @@ fn subscribe_modes_filters_and_unsubscribe() {
 
 #[test]
 fn a_new_item_is_posted_once_with_its_summary_and_link() {
-    let w = World::new();
+    new_item_posted_once(World::new());
+}
+
+/// The same with herald on PostgreSQL.
+#[test]
+fn a_new_item_is_posted_once_with_its_summary_and_link_on_postgres() {
+    if let Some(w) = World::on_postgres() {
+        new_item_posted_once(w);
+    }
+}
+
+fn new_item_posted_once(w: World) {
     let mut c = w.console_with_feed(2);
     let sub = c.cmd("subscribe 1");
     assert!(sub.contains("Subscribed"), "{sub}");
@@ -849,7 +872,18 @@ fn title_and_regex_filters_pick_their_articles() {
 
 #[test]
 fn digest_schedule_errors_preview_and_now() {
-    let w = World::new();
+    digest_schedule_preview_and_now(World::new());
+}
+
+/// The same with herald on PostgreSQL.
+#[test]
+fn digest_schedule_errors_preview_and_now_on_postgres() {
+    if let Some(w) = World::on_postgres() {
+        digest_schedule_preview_and_now(w);
+    }
+}
+
+fn digest_schedule_preview_and_now(w: World) {
     let mut c = w.console_with_feed(2);
 
     let set = c.cmd("digest schedule daily 08:00 Europe/Paris");
@@ -1091,7 +1125,18 @@ fn typos_get_suggestions() {
 
 #[test]
 fn a_restart_keeps_subscriptions_and_posts_nothing_twice() {
-    let w = World::new();
+    restart_posts_nothing_twice(World::new());
+}
+
+/// The same with herald on PostgreSQL.
+#[test]
+fn a_restart_keeps_subscriptions_and_posts_nothing_twice_on_postgres() {
+    if let Some(w) = World::on_postgres() {
+        restart_posts_nothing_twice(w);
+    }
+}
+
+fn restart_posts_nothing_twice(w: World) {
     let mut c = w.console_with_feed(2);
     let sub = c.cmd("subscribe 1 --include korea");
     assert!(sub.contains("Subscribed"), "{sub}");

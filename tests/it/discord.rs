@@ -45,6 +45,19 @@ async fn world() -> World {
 }
 
 async fn world_with(dev_guild: Option<u64>) -> World {
+    world_on(dev_guild, None).await
+}
+
+/// A world whose herald stores everything in a fresh PostgreSQL database (None when
+/// PostgreSQL is skipped).
+async fn world_on_postgres() -> Option<World> {
+    let cluster = crate::support::postgres::shared()?;
+    let w = world_on(None, Some(cluster.fresh_database().await)).await;
+    assert_eq!(w.app.store.backend(), "postgres");
+    Some(w)
+}
+
+async fn world_on(dev_guild: Option<u64>, database: Option<String>) -> World {
     if std::env::var("HERALD_TEST_LOG").is_ok() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("debug,rustls=info,sqlx=warn,hyper=info")
@@ -54,7 +67,7 @@ async fn world_with(dev_guild: Option<u64>) -> World {
     let clock = ManualClock::new(T0);
     let site = Site::start().await;
     let fake = FakeDiscord::start(&[(GUILD, "News Guild", &[CHAN, CHAN2])]).await;
-    let app = open(&dir, &clock, &fake, dev_guild).await;
+    let app = open_on(&dir, &clock, &fake, dev_guild, database).await;
     let running = start(&app, sink(), false).await.expect("herald starts");
     let w = World { dir, clock, site, fake, app, running: Some(running) };
     w.ready(1).await;
@@ -67,8 +80,21 @@ async fn open(
     fake: &FakeDiscord,
     dev_guild: Option<u64>,
 ) -> App {
+    open_on(dir, clock, fake, dev_guild, None).await
+}
+
+async fn open_on(
+    dir: &tempfile::TempDir,
+    clock: &ManualClock,
+    fake: &FakeDiscord,
+    dev_guild: Option<u64>,
+    database: Option<String>,
+) -> App {
     let base = fake.api_base();
     app(dir.path(), clock, |c| {
+        if let Some(url) = database {
+            c.database_url = url;
+        }
         c.discord = Some(DiscordConfig {
             token: fake_discord::TOKEN.into(),
             dev_guild,
@@ -598,7 +624,18 @@ fn fake_message(_fake: &FakeDiscord, data: &Value) -> Value {
 
 #[tokio::test]
 async fn an_article_is_posted_as_an_embed_with_nonce_and_no_mentions() {
-    let mut w = world().await;
+    article_posted_as_embed(world().await).await;
+}
+
+/// The same with herald on PostgreSQL.
+#[tokio::test]
+async fn an_article_is_posted_as_an_embed_with_nonce_and_no_mentions_on_postgres() {
+    if let Some(w) = world_on_postgres().await {
+        article_posted_as_embed(w).await;
+    }
+}
+
+async fn article_posted_as_embed(mut w: World) {
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
     let s = w.cmd(MANAGER, "subscribe", opts(&[("feed", json!(format!("#{feed}")))])).await;
     assert!(s.text().contains("Subscribed"), "{}", s.text());
@@ -639,7 +676,18 @@ async fn an_article_is_posted_as_an_embed_with_nonce_and_no_mentions() {
 
 #[tokio::test]
 async fn a_digest_goes_out_at_its_scheduled_time_as_embeds() {
-    let mut w = world().await;
+    digest_at_its_time(world().await).await;
+}
+
+/// The same with herald on PostgreSQL.
+#[tokio::test]
+async fn a_digest_goes_out_at_its_scheduled_time_as_embeds_on_postgres() {
+    if let Some(w) = world_on_postgres().await {
+        digest_at_its_time(w).await;
+    }
+}
+
+async fn digest_at_its_time(mut w: World) {
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
     let f = json!(format!("#{feed}"));
     w.cmd(MANAGER, "subscribe", opts(&[("feed", f), ("mode", json!("digest"))])).await;
@@ -1049,7 +1097,18 @@ async fn after_a_six_hour_outage_every_owed_post_arrives_within_a_minute() {
 
 #[tokio::test]
 async fn a_paused_channel_and_a_disabled_feed_are_announced_once() {
-    let mut w = world().await;
+    pause_and_disable_announced_once(world().await).await;
+}
+
+/// The same with herald on PostgreSQL.
+#[tokio::test]
+async fn a_paused_channel_and_a_disabled_feed_are_announced_once_on_postgres() {
+    if let Some(w) = world_on_postgres().await {
+        pause_and_disable_announced_once(w).await;
+    }
+}
+
+async fn pause_and_disable_announced_once(mut w: World) {
     let feed = w.feed_with("/feed.xml", "Asia Desk", "korea", 1).await;
     let f = json!(format!("#{feed}"));
     w.cmd_in(CHAN, MANAGER, "subscribe", opts(&[("feed", f.clone())])).await;

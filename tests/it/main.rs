@@ -24,4 +24,5 @@ mod search;
 mod service;
 mod store;
 mod store_communities;
+mod store_deliveries;
 mod tidy;

@@ -4,9 +4,6 @@
 //! once, no feed is fetched by two processes in one interval, and each digest goes out
 //! once. The feeds are a real HTTP server on loopback, the database a real PostgreSQL,
 //! Discord the protocol-faithful fake (its gateway split in three shards).
-//!
-//! Until the outbox runs on PostgreSQL the three processes share one SQLite file (the
-//! claims are single statements there too); the test moves to PostgreSQL with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Child;
@@ -130,7 +127,7 @@ async fn prepare(store: &Store, url: &str, site: &Site, digest_at: i64) -> i64 {
         feeds.push(feed.id);
     }
     // As if each feed had been polled once before (its items are news, not history).
-    let pg = sqlx::SqlitePool::connect(url).await.expect("connect");
+    let pg = sqlx::PgPool::connect(url).await.expect("connect");
     sqlx::query("UPDATE feeds SET primed = TRUE").execute(&pg).await.expect("primed");
     pg.close().await;
     for c in 0..CHANNELS {
@@ -158,9 +155,8 @@ async fn prepare(store: &Store, url: &str, site: &Site, digest_at: i64) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_post_every_article_once_though_one_dies_polling_and_one_posting() {
     let Some(pg) = postgres::shared() else { return };
-    let _ = pg; // PostgreSQL once the outbox runs there
+    let url = pg.fresh_database().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}/shared.db", dir.path().display());
     let site = Site::start().await;
     // When each feed was fetched: a second fetch must wait for the first's lease.
     let fetched: Arc<Mutex<BTreeMap<usize, Vec<Instant>>>> = Arc::default();

@@ -9,13 +9,15 @@ use sqlx::{PgPool, Row};
 
 use crate::support::{T0, app, postgres};
 
-/// Columns that exist for search only and differ by design: SQLite's FTS5 tokens
-/// (`feed_tag`, `community_tags`), PostgreSQL's tsvector and community id array.
+/// Columns that differ by design: for search, SQLite's FTS5 tokens (`feed_tag`,
+/// `community_tags`), PostgreSQL's tsvector and community id array; the console posts'
+/// order, which SQLite keeps in the rowid and PostgreSQL in `seq`.
 const SEARCH_ONLY: &[(&str, &str)] = &[
     ("articles", "feed_tag"),
     ("articles", "community_tags"),
     ("articles", "search"),
     ("articles", "community_ids"),
+    ("console_posts", "seq"),
 ];
 
 async fn migrated() -> Option<PgPool> {

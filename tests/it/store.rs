@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use herald::store::{FeedStatus, NewArticle, PollSuccess, SearchScope, Store, StoreError};
+use herald::store::{FeedStatus, NewArticle, PollSuccess, SearchScope, Store};
 
 use crate::support::backends;
 
@@ -273,15 +273,12 @@ async fn the_operator_sees_feeds_by_state_and_a_writable_database() {
     }
 }
 
-/// What is not yet on PostgreSQL says so, and leaves the database alone.
+/// What herald does not do on PostgreSQL says so, and leaves the database alone.
 #[tokio::test]
-async fn unconverted_parts_refuse_clearly_on_postgres() {
+async fn backups_on_postgres_refuse_clearly() {
     for b in backends::each().await.filter(|b| b.name == "postgres") {
         let s = &b.store;
         assert_eq!(s.backend(), "postgres");
-        let e = s.installation_id().await.expect_err("not converted");
-        assert!(matches!(e, StoreError::NotOnPostgres(_)), "{e:?}");
-        assert!(e.to_string().contains("not yet on PostgreSQL"), "{e}");
         let e = s.backup_into(std::path::Path::new("/tmp/x.db")).await.expect_err("no backup");
         assert!(e.to_string().contains("pg_dump"), "{e}");
         assert_eq!(s.count_feeds().await.expect("count"), 0);

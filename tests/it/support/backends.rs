@@ -59,3 +59,37 @@ impl Backend {
         self.store.unlink_feed(community, feed).await.expect("unlink")
     }
 }
+
+/// Channels and subscriptions for the outbox tests (`store_deliveries.rs`).
+impl Backend {
+    /// The channel's id, created on first sight (platform `chat`).
+    pub async fn channel(&self, community: i64, external_id: &str, created_at: i64) -> i64 {
+        let channel = self.store.ensure_channel(community, "chat", external_id, None, created_at);
+        channel.await.expect("channel").id
+    }
+
+    /// Subscribes the channel to the feed in `mode` (`instant` or `digest`), with
+    /// notifications on (an option that must reach the delivery job).
+    pub async fn subscribe(&self, channel: i64, feed: i64, mode: &str, at: i64) {
+        let notify = herald::store::OptionsChange { notify: Some(true), ..Default::default() };
+        self.store
+            .subscribe_with(channel, feed, mode, &[], &[], &notify, None, at)
+            .await
+            .expect("subscribe");
+    }
+
+    /// Pauses (Some) or resumes (None) a channel.
+    pub async fn pause_channel(&self, channel: i64, reason: Option<&str>) {
+        self.store.set_channel_paused(channel, reason).await.expect("pause");
+    }
+
+    /// Gives the channel a digest schedule whose last window ended at `last_end` and
+    /// whose next one is due at `next_at`.
+    pub async fn digest_schedule(&self, channel: i64, last_end: i64, next_at: i64) {
+        let spec = Some(("daily 09:00", "UTC"));
+        self.store
+            .set_digest_schedule(channel, spec, Some(last_end), Some(next_at))
+            .await
+            .expect("schedule");
+    }
+}

@@ -20,7 +20,7 @@ use herald::platform::{Platform, SendError, SendFuture, Sent};
 use herald::reply::{Reply, Tone};
 use tokio::sync::Notify;
 
-use super::{Site, T0, app, rss};
+use super::{Site, T0, app, postgres, rss};
 
 /// The `channels.platform` of the scripted chat platform.
 pub const PLATFORM: &str = "chat";
@@ -180,11 +180,45 @@ pub async fn world() -> World {
     world_at(T0).await
 }
 
+tokio::task_local! {
+    /// The database the worlds of a test run use: see [`on_each_backend`].
+    static BACKEND: &'static str;
+}
+
+/// Runs `test` on SQLite and then (unless `HERALD_SKIP_POSTGRES=1`) on PostgreSQL: every
+/// [`world`] it makes opens a fresh database of that backend.
+pub async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    eprintln!("--- on sqlite");
+    BACKEND.scope("sqlite", test()).await;
+    if postgres::shared().is_some() {
+        eprintln!("--- on postgres");
+        BACKEND.scope("postgres", test()).await;
+    }
+}
+
 pub async fn world_at(start: i64) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(start);
     let site = Site::start().await;
-    let app = app(dir.path(), &clock, |_| {}).await;
+    let database = match BACKEND.try_with(|b| *b) {
+        Ok("postgres") => {
+            let cluster = postgres::shared().expect("PostgreSQL for on_each_backend");
+            Some(cluster.fresh_database().await)
+        }
+        _ => None,
+    };
+    let backend = if database.is_some() { "postgres" } else { "sqlite" };
+    let app = app(dir.path(), &clock, |config| {
+        if let Some(url) = database {
+            config.database_url = url;
+        }
+    })
+    .await;
+    assert_eq!(app.store.backend(), backend);
     let core = Core::new(
         app.store.clone(),
         app.fetcher.clone(),
@@ -299,9 +333,9 @@ impl World {
         self.app.store.delivery_counts().await.expect("counts")
     }
 
-    /// Every delivery row, straight from the database file.
+    /// Every delivery row, straight from the database (on a connection of its own).
     pub async fn deliveries(&self) -> Vec<DeliveryRow> {
-        read_deliveries(self.dir.path()).await
+        read_outbox(&self.app.config.database_url, self.dir.path()).await
     }
 
     /// The idempotency key the outbox gave the post of `article` to `channel`.
@@ -310,16 +344,25 @@ impl World {
     }
 }
 
+/// Every delivery row of the database at `url` (SQLite's: the file in `dir`), on a
+/// connection of its own.
+pub async fn read_outbox(url: &str, dir: &Path) -> Vec<DeliveryRow> {
+    if !herald::store::is_postgres_url(url) {
+        return read_deliveries(dir).await;
+    }
+    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    let rows = sqlx::query_as(DELIVERY_ROWS).fetch_all(&pool).await.expect("read deliveries");
+    pool.close().await;
+    rows
+}
+
+const DELIVERY_ROWS: &str = "SELECT channel_id, article_id, idem_key, state, attempts, \
+     next_attempt_at FROM deliveries ORDER BY id";
+
 pub async fn read_deliveries(dir: &Path) -> Vec<DeliveryRow> {
     let url = format!("sqlite://{}?mode=ro", dir.join("herald.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.expect("open database read-only");
-    let rows = sqlx::query_as(
-        "SELECT channel_id, article_id, idem_key, state, attempts, next_attempt_at
-         FROM deliveries ORDER BY id",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("read deliveries");
+    let rows = sqlx::query_as(DELIVERY_ROWS).fetch_all(&pool).await.expect("read deliveries");
     pool.close().await;
     rows
 }
