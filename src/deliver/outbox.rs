@@ -20,7 +20,7 @@
 //! id, and the platform drops a second message with the same key, so a resend after a
 //! crash or a timeout shows nothing twice.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -147,6 +147,10 @@ pub struct Dispatcher {
     grace: Duration,
     /// Set when `run` is stopping: senders finish the send in hand and take no more.
     draining: Arc<AtomicBool>,
+    /// The channels this dispatcher's senders hold, with their current leases: a
+    /// sender renews and releases only its own lease, and a stop releases what the
+    /// senders cut short still held.
+    leases: Arc<Mutex<HashMap<i64, Timestamp>>>,
 }
 
 impl Dispatcher {
@@ -168,7 +172,19 @@ impl Dispatcher {
             metrics: None,
             grace: Duration::from_secs(10),
             draining: Arc::default(),
+            leases: Arc::default(),
         }
+    }
+
+    /// The platforms this process posts to now: channels of others are left to the
+    /// process that serves them (a Matrix sync leader elsewhere).
+    fn ready_platforms(&self) -> Vec<&'static str> {
+        self.platforms.values().filter(|p| p.ready()).map(|p| p.name()).collect()
+    }
+
+    fn held_leases(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Timestamp>> {
+        // A poisoned lock only means a sender panicked mid-update of the map.
+        self.leases.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Counts sends in `metrics` and lets sends in flight at shutdown take up to `grace`.
@@ -204,7 +220,9 @@ impl Dispatcher {
             let free = self.policy.channels_at_once.max(1) - workers.len();
             if free > 0 && failure.is_none() {
                 let now = self.clock.now();
-                match self.store.claim_due_channels(now, self.lease_s(), free as i64).await {
+                let ready = self.ready_platforms();
+                match self.store.claim_due_channels(now, self.lease_s(), free as i64, &ready).await
+                {
                     Ok(channels) => {
                         for ch in channels {
                             let d = self.clone();
@@ -239,9 +257,9 @@ impl Dispatcher {
         // (the console's last round after /quit) is not drained by it.
         let mut me = self.clone();
         me.draining = Arc::default();
+        me.leases = Arc::default();
         let this = &me;
         let mut workers = JoinSet::new();
-        let mut held: HashSet<i64> = HashSet::new();
         let mut next_housekeeping = tokio::time::Instant::now();
         let mut totals = DispatchReport::default();
         while !*shutdown.borrow() {
@@ -266,14 +284,11 @@ impl Dispatcher {
             }
             let free = this.policy.channels_at_once.max(1).saturating_sub(workers.len());
             if free > 0 {
-                match this
-                    .store
-                    .claim_due_channels(this.clock.now(), this.lease_s(), free as i64)
-                    .await
+                let (now, ready) = (this.clock.now(), this.ready_platforms());
+                match this.store.claim_due_channels(now, this.lease_s(), free as i64, &ready).await
                 {
                     Ok(channels) => {
                         for ch in channels {
-                            held.insert(ch.id);
                             let (id, d) = (ch.id, this.clone());
                             workers.spawn(async move { (id, d.serve_channel(ch).await) });
                         }
@@ -284,14 +299,8 @@ impl Dispatcher {
             tokio::select! {
                 Some(done) = workers.join_next(), if !workers.is_empty() => {
                     match done {
-                        Ok((id, Ok(r))) => {
-                            held.remove(&id);
-                            totals.add(&r);
-                        }
-                        Ok((id, Err(e))) => {
-                            held.remove(&id);
-                            warn!(channel = id, "sending failed: {e}");
-                        }
+                        Ok((_, Ok(r))) => totals.add(&r),
+                        Ok((id, Err(e))) => warn!(channel = id, "sending failed: {e}"),
                         Err(e) => warn!("a channel's sender ended abnormally: {e}"),
                     }
                 }
@@ -306,11 +315,7 @@ impl Dispatcher {
         tokio::pin!(grace);
         while !workers.is_empty() {
             tokio::select! {
-                Some(done) = workers.join_next() => {
-                    if let Ok((id, _)) = done {
-                        held.remove(&id);
-                    }
-                }
+                Some(_) = workers.join_next() => {}
                 _ = &mut grace => {
                     warn!(
                         senders = workers.len(),
@@ -324,7 +329,7 @@ impl Dispatcher {
         // What is left is cancelled; its channels are handed back now rather than after
         // the lease.
         workers.shutdown().await;
-        let held: Vec<i64> = held.into_iter().collect();
+        let held: Vec<(i64, Timestamp)> = this.held_leases().drain().collect();
         if let Err(e) = this.store.release_channels(&held).await {
             warn!("releasing channels at shutdown failed: {e}");
         }
@@ -432,11 +437,38 @@ impl Dispatcher {
 
     /// Posts a held channel's queue in order, then its due digests, then lets it go.
     async fn serve_channel(&self, ch: ChannelJob) -> Result<DispatchReport, StoreError> {
+        self.held_leases().insert(ch.id, ch.lease_until);
         let result = self.serve_channel_held(&ch).await;
-        let released = self.store.release_channel(ch.id).await;
+        // Still ours unless a renewal found it taken (then the map lost it too).
+        let held = self.held_leases().remove(&ch.id);
+        let released = match held {
+            Some(lease) => self.store.release_channel(ch.id, lease).await,
+            None => Ok(()),
+        };
         let report = result?;
         released?;
         Ok(report)
+    }
+
+    /// Renews the channel's lease when half of it is gone. False when it was lost (the
+    /// sender stalled past it and another took the channel): this sender must stop.
+    async fn keep_lease(
+        &self,
+        ch: &ChannelJob,
+        lease_until: &mut Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (now, lease_s) = (self.clock.now(), self.lease_s());
+        if now + lease_s / 2 <= *lease_until {
+            return Ok(true);
+        }
+        if self.store.renew_channel(ch.id, *lease_until, now + lease_s).await? {
+            *lease_until = now + lease_s;
+            self.held_leases().insert(ch.id, *lease_until);
+            return Ok(true);
+        }
+        warn!(channel = ch.id, "lost the channel's lease to another sender; leaving it");
+        self.held_leases().remove(&ch.id);
+        Ok(false)
     }
 
     async fn serve_channel_held(&self, ch: &ChannelJob) -> Result<DispatchReport, StoreError> {
@@ -468,8 +500,7 @@ impl Dispatcher {
             }
             return Ok(report);
         };
-        let lease_s = self.lease_s();
-        let mut lease_until = self.clock.now() + lease_s;
+        let mut lease_until = ch.lease_until;
         'queue: loop {
             let jobs = self.store.channel_deliveries(ch.id, BATCH).await?;
             if jobs.is_empty() {
@@ -481,9 +512,8 @@ impl Dispatcher {
                     // The first post that is not due holds the rest back: order is kept.
                     break 'queue;
                 }
-                if now + lease_s / 2 > lease_until {
-                    lease_until = now + lease_s;
-                    self.store.renew_channel(ch.id, lease_until).await?;
+                if !self.keep_lease(ch, &mut lease_until).await? {
+                    return Ok(report);
                 }
                 if self.draining() {
                     // Shutting down: what is left stays owed.
@@ -528,6 +558,9 @@ impl Dispatcher {
                 break;
             }
             for job in digests {
+                if !self.keep_lease(ch, &mut lease_until).await? {
+                    return Ok(report);
+                }
                 if !self.send_digest(job, platform.as_ref(), &mut report).await? {
                     return Ok(report);
                 }

@@ -31,6 +31,9 @@ pub struct ChannelJob {
     pub community_id: i64,
     pub platform: String,
     pub external_id: String,
+    /// The claim's lease: renewing and releasing name it, so a sender whose lease ran
+    /// out (and was taken by another) cannot touch the new holder's.
+    pub lease_until: Timestamp,
 }
 
 /// A claimed delivery with everything needed to post it.
@@ -252,12 +255,21 @@ impl Store {
     /// the claim atomic. On PostgreSQL other processes claim at the same moment: the due
     /// channels are locked `FOR UPDATE SKIP LOCKED` and leased in the same statement, so
     /// a concurrent claimer passes over channels being claimed and then finds them held.
+    /// Only channels of `platforms` are claimed: those this process posts to now.
     pub async fn claim_due_channels(
         &self,
         now: Timestamp,
         lease_s: i64,
         limit: i64,
+        platforms: &[&str],
     ) -> Result<Vec<ChannelJob>, StoreError> {
+        // Platform names are herald's own words; anything else never matches.
+        let names: Vec<String> = platforms
+            .iter()
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            .map(|p| format!("'{p}'"))
+            .collect();
+        let names = if names.is_empty() { "NULL".to_string() } else { names.join(", ") };
         let due = format!(
             "SELECT c.id FROM channels c
              JOIN (SELECT channel_id, min(next_attempt_at) AS due FROM (
@@ -270,7 +282,7 @@ impl Store {
                      SELECT g.channel_id, g.next_attempt_at FROM digests g
                      WHERE g.state = 'pending' AND g.next_attempt_at <= ?1) heads
                    GROUP BY channel_id) w ON w.channel_id = c.id
-             WHERE c.paused_reason IS NULL
+             WHERE c.paused_reason IS NULL AND c.platform IN ({names})
                AND (c.send_lease_until IS NULL OR c.send_lease_until <= ?1)
              ORDER BY w.due, c.id LIMIT ?3",
             head_order = CHANNEL_ORDER.replace("d.", "h."),
@@ -279,7 +291,8 @@ impl Store {
             Db::Sqlite(lite) => {
                 let sql = format!(
                     "UPDATE channels SET send_lease_until = ?1 + ?2 WHERE id IN ({due})
-                     RETURNING id, community_id, platform, external_id"
+                     RETURNING id, community_id, platform, external_id,
+                         send_lease_until AS lease_until"
                 );
                 sqlx::query_as(AssertSqlSafe(sql))
                     .bind(now)
@@ -295,7 +308,7 @@ impl Store {
                      UPDATE channels SET send_lease_until = ?1 + ?2 FROM due
                      WHERE channels.id = due.id
                      RETURNING channels.id, channels.community_id, channels.platform,
-                         channels.external_id"
+                         channels.external_id, channels.send_lease_until AS lease_until"
                 );
                 sqlx::query_as(AssertSqlSafe(dollars(&sql)))
                     .bind(now)
@@ -309,47 +322,69 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Extends a held channel's lease (a long run of posts).
-    pub async fn renew_channel(&self, channel_id: i64, until: Timestamp) -> Result<(), StoreError> {
-        on_db!(self, writer, |ex, sql| {
-            sqlx::query(sql("UPDATE channels SET send_lease_until = ? WHERE id = ?"))
-                .bind(until)
-                .bind(channel_id)
-                .execute(ex)
-                .await?;
+    /// Extends a held channel's lease from `held` to `until` (a long run of posts).
+    /// False when the lease is no longer `held`: it ran out and another sender took the
+    /// channel, which is then that sender's alone.
+    pub async fn renew_channel(
+        &self,
+        channel_id: i64,
+        held: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let renewed = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql(
+                "UPDATE channels SET send_lease_until = ? WHERE id = ? AND send_lease_until = ?",
+            ))
+            .bind(until)
+            .bind(channel_id)
+            .bind(held)
+            .execute(ex)
+            .await?
+            .rows_affected()
         });
-        Ok(())
+        Ok(renewed == 1)
     }
 
-    /// Lets another sender (or the next round) take the channel.
-    pub async fn release_channel(&self, channel_id: i64) -> Result<(), StoreError> {
-        self.renew_channel_to_null(&[channel_id]).await
+    /// Lets another sender (or the next round) take the channel, if its lease is still
+    /// the one `held`.
+    pub async fn release_channel(
+        &self,
+        channel_id: i64,
+        held: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.release_channels(&[(channel_id, held)]).await
     }
 
-    /// Releases several channels at once (a dispatcher shutting down).
-    pub async fn release_channels(&self, channel_ids: &[i64]) -> Result<(), StoreError> {
-        self.renew_channel_to_null(channel_ids).await
-    }
-
-    async fn renew_channel_to_null(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
+    /// Releases several held channels at once (a dispatcher shutting down): each
+    /// `(channel, lease)` whose lease is still that one.
+    pub async fn release_channels(&self, held: &[(i64, Timestamp)]) -> Result<(), StoreError> {
+        if held.is_empty() {
             return Ok(());
         }
+        let (ids, leases): (Vec<i64>, Vec<Timestamp>) = held.iter().copied().unzip();
         match &self.db {
             Db::Sqlite(lite) => {
                 sqlx::query(
                     "UPDATE channels SET send_lease_until = NULL
-                     WHERE id IN (SELECT value FROM json_each(?))",
+                     WHERE (id, send_lease_until) IN
+                         (SELECT i.value, l.value FROM json_each(?1) i
+                          JOIN json_each(?2) l ON l.key = i.key)",
                 )
-                .bind(json_ids(ids)?)
+                .bind(json_ids(&ids)?)
+                .bind(json_ids(&leases)?)
                 .execute(&lite.writer)
                 .await?;
             }
             Db::Postgres(pg) => {
-                sqlx::query("UPDATE channels SET send_lease_until = NULL WHERE id = ANY($1)")
-                    .bind(ids)
-                    .execute(pg)
-                    .await?;
+                sqlx::query(
+                    "UPDATE channels SET send_lease_until = NULL
+                     FROM unnest($1::BIGINT[], $2::BIGINT[]) AS h(id, lease)
+                     WHERE channels.id = h.id AND channels.send_lease_until = h.lease",
+                )
+                .bind(&ids)
+                .bind(&leases)
+                .execute(pg)
+                .await?;
             }
         }
         Ok(())

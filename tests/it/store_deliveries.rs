@@ -12,6 +12,8 @@ use herald::store::{
 
 use crate::support::backends::{self, Backend};
 
+/// The platform the tests' channels are on, as a dispatcher that posts there asks.
+const CHAT: &[&str] = &["chat"];
 const T0: i64 = 1_780_000_000;
 const HOUR: i64 = 3600;
 
@@ -161,20 +163,27 @@ async fn a_channel_is_held_by_one_sender_until_released_or_its_lease_runs_out() 
         b.pause_channel(ch[2], Some("no access")).await;
 
         let claim = |at: i64, limit: i64| async move {
-            let jobs = s.claim_due_channels(at, 120, limit).await.expect("claim");
+            let jobs = s.claim_due_channels(at, 120, limit, CHAT).await.expect("claim");
             jobs.iter().map(|j| j.id).collect::<Vec<_>>()
         };
+        let elsewhere = s.claim_due_channels(T0, 120, 10, &["matrix"]).await.expect("claim");
+        assert!(elsewhere.is_empty(), "only channels of the platforms asked for");
         assert_eq!(claim(T0, 1).await, [ch[4]], "the longest waiting first");
-        let jobs = s.claim_due_channels(T0, 120, 10).await.expect("claim");
+        let jobs = s.claim_due_channels(T0, 120, 10, CHAT).await.expect("claim");
         assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [ch[0]]);
         assert_eq!((jobs[0].platform.as_str(), jobs[0].external_id.as_str()), ("chat", "room0"));
+        assert_eq!(jobs[0].lease_until, T0 + 120, "the claim names its lease");
         assert!(claim(T0 + 119, 10).await.is_empty(), "both are held");
 
-        s.renew_channel(ch[0], T0 + 300).await.expect("renew");
+        // Renewing and releasing name the lease held: a stale one changes nothing.
+        assert!(!s.renew_channel(ch[0], T0 + 1, T0 + 300).await.expect("renew"), "not that lease");
+        assert!(s.renew_channel(ch[0], T0 + 120, T0 + 300).await.expect("renew"));
         assert_eq!(claim(T0 + 200, 10).await, [ch[4]], "a lease ran out, the renewed one holds");
-        s.release_channel(ch[0]).await.expect("release");
+        s.release_channel(ch[0], T0 + 120).await.expect("a stale release");
+        assert!(claim(T0 + 200, 10).await.is_empty(), "a stale release frees nothing");
+        s.release_channel(ch[0], T0 + 300).await.expect("release");
         assert_eq!(claim(T0 + 200, 10).await, [ch[0]], "released");
-        s.release_channels(&[ch[0], ch[4]]).await.expect("release");
+        s.release_channels(&[(ch[0], T0 + 320), (ch[4], T0 + 320)]).await.expect("release");
         s.release_channels(&[]).await.expect("nothing to release");
         assert_eq!(claim(T0 + 200, 10).await, [ch[0], ch[4]]);
         assert_eq!(claim(T0 + 500, 10).await, [ch[0], ch[1], ch[4]], "ch[1]'s first post is due");
@@ -235,11 +244,18 @@ async fn concurrent_channel_claims_never_share_a_channel() {
         let want: BTreeSet<i64> = ch.iter().copied().collect();
         for round in 0..6 {
             let now = T0 + round;
-            let claims =
-                hs.iter().chain([s]).cycle().take(16).map(|h| h.claim_due_channels(now, 120, 3));
+            let claims = hs
+                .iter()
+                .chain([s])
+                .cycle()
+                .take(16)
+                .map(|h| h.claim_due_channels(now, 120, 3, CHAT));
             let mut taken = Vec::new();
+            let mut held = Vec::new();
             for claim in join_all(claims).await {
-                taken.extend(claim.expect("claim").iter().map(|c| c.id));
+                let claim = claim.expect("claim");
+                taken.extend(claim.iter().map(|c| c.id));
+                held.extend(claim.iter().map(|c| (c.id, c.lease_until)));
             }
             let distinct: BTreeSet<i64> = taken.iter().copied().collect();
             assert_eq!(
@@ -248,8 +264,8 @@ async fn concurrent_channel_claims_never_share_a_channel() {
                 "round {round}: a channel held twice: {taken:?}"
             );
             assert_eq!(distinct, want, "round {round}: every due channel once");
-            assert!(s.claim_due_channels(now, 120, 100).await.expect("claim").is_empty());
-            s.release_channels(&ch).await.expect("release");
+            assert!(s.claim_due_channels(now, 120, 100, CHAT).await.expect("claim").is_empty());
+            s.release_channels(&held).await.expect("release");
         }
         for h in hs {
             h.close().await;
@@ -430,7 +446,8 @@ async fn digests_collect_their_window_and_go_out_part_by_part() {
         s.finish_digest(first, "sent", T0 + 2 * HOUR).await.expect("finish");
         s.finish_digest(jobs[1].id, "empty", T0 + 2 * HOUR).await.expect("finish");
         assert!(s.claim_channel_digests(c, T0 + 3 * HOUR, 120, 5).await.expect("claim").is_empty());
-        assert!(s.claim_due_channels(T0 + 3 * HOUR, 120, 5).await.expect("claim").is_empty());
+        let due = s.claim_due_channels(T0 + 3 * HOUR, 120, 5, CHAT).await.expect("claim");
+        assert!(due.is_empty());
     }
 }
 
