@@ -1133,7 +1133,9 @@ impl Store {
     ) -> Result<Option<ChannelJob>, StoreError> {
         let target = |refused: &str| {
             format!(
-                "SELECT c.id, c.community_id, c.platform, c.external_id FROM channels c
+                // Not a claim: no lease (a notice is claimed as a row of its own).
+                "SELECT c.id, c.community_id, c.platform, c.external_id,
+                     CAST(0 AS BIGINT) AS lease_until FROM channels c
                  WHERE c.community_id = ?1 AND c.paused_reason IS NULL
                    AND c.id NOT IN ({refused})
                  ORDER BY c.id = ?3 DESC,
