@@ -141,6 +141,7 @@ pub fn postgres_migrator() -> Migrator {
             "article_categories",
             include_str!("../../migrations/postgres/0003_article_categories.sql"),
         ),
+        (6, "search_keys", include_str!("../../migrations/postgres/0006_search_keys.sql")),
     ])
 }
 
