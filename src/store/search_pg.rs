@@ -140,21 +140,24 @@ pub(super) async fn search(
         }
         // The next window from the density so far, with a quarter to spare (each
         // window's matches are all read from the heap, so a window far too wide costs
-        // as much as one too narrow); four times wider when nothing matched yet.
+        // as much as one too narrow); four times wider when nothing matched yet. Bucket
+        // keys cost GIN a walk of the window's postings (8 buckets: about 10 ms), so
+        // when the older matches are expected to be few (at most twice those wanted)
+        // the last query asks for the words alone and reads them all.
         let width = newest - reached + 1;
-        let span = if scored.is_empty() {
-            width * 4
-        } else {
-            let covered = (last - (reached << BUCKET_BITS) + 1) as f64;
-            let wanted = (SEARCH_CANDIDATES - scored.len() as i64) as f64;
-            let ids = wanted * covered / scored.len() as f64 * 1.25;
-            ((ids / BUCKET_IDS as f64).ceil() as i64).clamp(1, width * 4)
-        };
+        let below = reached << BUCKET_BITS;
         newest = reached - 1;
-        // Past a few buckets their keys cost GIN more than the words and community do
-        // (a 62-bucket window walked a million postings: 220 ms), and a word that
-        // sparse has few matches left to read.
-        oldest = (span <= MAX_WINDOW_BUCKETS).then(|| (newest - span + 1).max(low));
+        let span = if scored.is_empty() {
+            Some(width * 4).filter(|&s| s <= MAX_WINDOW_BUCKETS)
+        } else {
+            let density = scored.len() as f64 / (last - below + 1) as f64;
+            let wanted = (SEARCH_CANDIDATES - scored.len() as i64) as f64;
+            let left = density * (below - min_id) as f64;
+            let ids = wanted / density * 1.25;
+            (left > 2.0 * wanted)
+                .then(|| ((ids / BUCKET_IDS as f64).ceil() as i64).clamp(1, MAX_WINDOW_BUCKETS))
+        };
+        oldest = span.map(|span| (newest - span + 1).max(low));
     }
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     let page: Vec<(i64, f64)> =
@@ -195,9 +198,8 @@ pub(super) async fn search(
 const BUCKET_BITS: u32 = 14;
 const BUCKET_IDS: i64 = 1 << BUCKET_BITS;
 
-/// The widest window of bucket keys one search query asks GIN for; wider, it asks for
-/// the words alone below the last window.
-const MAX_WINDOW_BUCKETS: i64 = 16;
+/// The widest window of bucket keys one search query asks GIN for.
+const MAX_WINDOW_BUCKETS: i64 = 8;
 
 /// The keys of buckets `oldest..=newest` as a tsquery: any of them.
 fn bucket_keys(oldest: i64, newest: i64) -> String {
