@@ -7,10 +7,11 @@
 //!
 //! The index is one GIN index of the search keys (`herald_search_keys`,
 //! `migrations/postgres/0006_search_keys.sql`): the `search` tsvector (title weight A,
-//! summary B, text C) plus a key per community following the article's feed and one for
-//! its id bucket. A search asks GIN for the words, the community's key and the newest
-//! buckets' keys at once, widening the buckets until it has its candidates: a common
-//! word then costs the few newest buckets, not its million matches.
+//! summary B, text C) plus keys for each community following the article's feed, for
+//! its id bucket, and for the two together. A search asks GIN for the words and the
+//! community's newest buckets' keys at once, widening the window until it has its
+//! candidates: a common word then costs the community's few newest buckets, not its
+//! million matches.
 
 use sqlx::{AssertSqlSafe, PgPool};
 
@@ -69,10 +70,13 @@ pub(super) async fn search(
         return Ok(Vec::new());
     }
     let idfs = term_idfs(pg, &terms, first, last).await?;
-    let mut every = join(&terms, " & ");
-    if let SearchScope::Community(id) = scope {
-        every = format!("{every} & ' c{id}'");
-    }
+    let every = join(&terms, " & ");
+    // Bucket keys are the community's own where there is one: their postings are only
+    // its articles, so GIN walks a window of the community, not of the archive.
+    let (bucket_prefix, everywhere) = match scope {
+        SearchScope::Community(id) => (format!(" c{id}b"), format!("({every}) & ' c{id}'")),
+        _ => (" b".to_string(), every.clone()),
+    };
     let feeds: &[i64] = match scope {
         SearchScope::Feeds(ids) => ids,
         _ => &[],
@@ -118,8 +122,11 @@ pub(super) async fn search(
     loop {
         // `oldest == None`: every older match, without bucket keys.
         let (window, below) = match oldest {
-            Some(oldest) => (format!("({every}) & ({})", bucket_keys(oldest, newest)), i64::MAX),
-            None => (every.clone(), (newest + 1) << BUCKET_BITS),
+            Some(oldest) => {
+                let keys = bucket_keys(&bucket_prefix, oldest, newest);
+                (format!("({every}) & ({keys})"), i64::MAX)
+            }
+            None => (everywhere.clone(), (newest + 1) << BUCKET_BITS),
         };
         let found: Vec<(i64, f64)> = sqlx::query_as(AssertSqlSafe(sql.clone()))
             .bind(&window)
@@ -201,9 +208,10 @@ const BUCKET_IDS: i64 = 1 << BUCKET_BITS;
 /// The widest window of bucket keys one search query asks GIN for.
 const MAX_WINDOW_BUCKETS: i64 = 8;
 
-/// The keys of buckets `oldest..=newest` as a tsquery: any of them.
-fn bucket_keys(oldest: i64, newest: i64) -> String {
-    (oldest..=newest).rev().map(|b| format!("' b{b}'")).collect::<Vec<_>>().join(" | ")
+/// The keys of buckets `oldest..=newest` (` b<n>`, or a community's ` c<id>b<n>`) as
+/// a tsquery: any of them.
+fn bucket_keys(prefix: &str, oldest: i64, newest: i64) -> String {
+    (oldest..=newest).rev().map(|b| format!("'{prefix}{b}'")).collect::<Vec<_>>().join(" | ")
 }
 
 /// Each word or phrase as its own tsquery (text form), by `websearch_to_tsquery` of the
@@ -273,7 +281,7 @@ async fn term_idfs(
     if !rare.is_empty() {
         let oldest = (last - IDF_WINDOW + 1).max(first) >> BUCKET_BITS;
         let window = (last - (oldest << BUCKET_BITS).max(first) + 1) as f64;
-        let buckets = bucket_keys(oldest, last >> BUCKET_BITS);
+        let buckets = bucket_keys(" b", oldest, last >> BUCKET_BITS);
         let counted: Vec<String> =
             rare.iter().map(|&i| format!("({}) & ({buckets})", terms[i])).collect();
         let found: Vec<i64> = sqlx::query_scalar(
@@ -330,7 +338,7 @@ mod tests {
 
     #[test]
     fn bucket_keys_name_every_bucket_newest_first() {
-        assert_eq!(bucket_keys(3, 5), "' b5' | ' b4' | ' b3'");
-        assert_eq!(bucket_keys(0, 0), "' b0'");
+        assert_eq!(bucket_keys(" b", 3, 5), "' b5' | ' b4' | ' b3'");
+        assert_eq!(bucket_keys(" c7b", 0, 0), "' c7b0'");
     }
 }
