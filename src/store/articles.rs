@@ -419,7 +419,7 @@ impl Store {
     /// Reads the whole full-text index once and returns its size in bytes, so the OS
     /// file cache holds it as it would in a bot that has been answering searches for a
     /// while (benchmarks measure that state, not a cold disk).
-    /// On PostgreSQL the search column and its GIN index are read whole.
+    /// On PostgreSQL the search column is read whole (the GIN index is only sized).
     pub async fn warm_search_index(&self) -> Result<i64, StoreError> {
         let bytes: Option<i64> = match &self.db {
             Db::Sqlite(db) => {
@@ -428,9 +428,12 @@ impl Store {
                     .await?
             }
             Db::Postgres(pg) => {
+                // `length` reads each tsvector whole (from TOAST), as ranking does;
+                // `pg_column_size` alone would read only the pointers to them.
                 sqlx::query_scalar(
                     "SELECT sum(pg_column_size(search))::bigint
-                            + pg_relation_size('articles_search') FROM articles",
+                            + pg_relation_size('articles_search_keys')
+                     FROM articles WHERE length(search) >= 0",
                 )
                 .fetch_one(pg)
                 .await?

@@ -149,6 +149,7 @@ pub fn postgres_migrator() -> Migrator {
             "console_post_order",
             include_str!("../../migrations/postgres/0005_console_post_order.sql"),
         ),
+        (6, "search_keys", include_str!("../../migrations/postgres/0006_search_keys.sql")),
     ])
 }
 

@@ -5,9 +5,13 @@
 //! scores put the newer article first, so pages never overlap; the snippet comes from
 //! the article's text with the matches marked.
 //!
-//! The index is the `search` tsvector (title weight A, summary B, text C; GIN), and a
-//! community's scope the trigger-kept `community_ids` array (GIN), as
-//! `migrations/postgres/0001_schema.sql` builds them.
+//! The index is one GIN index of the search keys (`herald_search_keys`,
+//! `migrations/postgres/0006_search_keys.sql`): the `search` tsvector (title weight A,
+//! summary B, text C) plus keys for each community following the article's feed, for
+//! its id bucket, and for the two together. A search asks GIN for the words and the
+//! community's newest buckets' keys at once, widening the window until it has its
+//! candidates: a common word then costs the community's few newest buckets, not its
+//! million matches.
 
 use sqlx::{AssertSqlSafe, PgPool};
 
@@ -49,21 +53,39 @@ pub(super) async fn search(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let every = join(&terms, " & ");
+    let (first, last): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT min(id), max(id) FROM articles").fetch_one(pg).await?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
     let min_id: i64 = match since {
         Some(t) => sqlx::query_scalar("SELECT min(id) FROM articles WHERE fetched_at >= $1")
             .bind(t)
             .fetch_one(pg)
             .await
             .map(|id: Option<i64>| id.unwrap_or(i64::MAX))?,
-        None => 0,
+        None => first,
     };
-    let idfs = term_idfs(pg, &terms).await?;
-    let scope_sql = match scope {
-        SearchScope::All => "",
-        SearchScope::Community(_) => "AND community_ids @> ARRAY[$9::bigint]",
-        SearchScope::Feeds(_) => "AND feed_id = ANY($9)",
+    if min_id > last {
+        return Ok(Vec::new());
+    }
+    let idfs = term_idfs(pg, &terms, first, last).await?;
+    let every = join(&terms, " & ");
+    // Bucket keys are the community's own where there is one: their postings are only
+    // its articles, so GIN walks a window of the community, not of the archive.
+    let (bucket_prefix, everywhere) = match scope {
+        SearchScope::Community(id) => (format!(" c{id}b"), format!("({every}) & ' c{id}'")),
+        _ => (" b".to_string(), every.clone()),
     };
+    let feeds: &[i64] = match scope {
+        SearchScope::Feeds(ids) => ids,
+        _ => &[],
+    };
+    // The newest matches, window of id buckets by window, each older than the last and
+    // the first holding the newest bucket's worth of ids: GIN walks only the windows'
+    // keys, so a common word costs the few buckets holding its newest matches. Each
+    // window's matches are scored as they are found, reading each tsvector once.
+    //
     // BM25's shape from PostgreSQL's parts: each term is scored on its own and scaled by
     // its IDF (ranking the whole query would know no IDF). `ts_rank_cd` of one term is
     // its column-weighted frequency (a phrase's: of its occurrences), and normalization
@@ -71,36 +93,82 @@ pub(super) async fn search(
     // is no length normalization (b = 0): `ts_rank`'s log-length one let a short text
     // mentioning a word once beat a text about it.
     //
-    // The scope is written first: when the planner walks the primary key backwards (a
-    // common word), it tests quals of equal cost in written order, and the scope needs
-    // no tsvector read from TOAST. Custom plans (`persistent(false)`): a generic plan
-    // cannot tell a rare word (use the GIN index) from a common one (walk the ids); at
-    // a million articles the generic plan made common words 5x slower.
+    // The score is one sum written out per term: a subquery over the terms per row cost
+    // more than ranking (12 of 27 ms for 817 rows). With several terms `|| ''` reads
+    // each tsvector from TOAST once, not once per term; `OFFSET 0` keeps that after the
+    // limit.
+    //
+    // Custom plans (`persistent(false)`): the keys' statistics tell the planner how few
+    // rows a window holds, which a generic plan cannot know.
+    let feed_sql = if feeds.is_empty() { "" } else { "AND feed_id = ANY($8)" };
+    let score_sql = (1..=terms.len())
+        .map(|n| format!("($6::float8[])[{n}] * ts_rank_cd($4::real[], c.doc, ($5::text[])[{n}]::tsquery, 32)"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let doc_sql = if terms.len() > 1 { "search || ''::tsvector" } else { "search" };
     let sql = format!(
-        "WITH cand AS (
-             SELECT id, search FROM articles
-             WHERE id >= $2 {scope_sql} AND search @@ $1::tsquery
-             ORDER BY id DESC LIMIT $3)
-         SELECT id, (SELECT coalesce(sum(t.idf * ts_rank_cd($4::real[], cand.search, t.q::tsquery, 32)), 0)
-                     FROM unnest($5::text[], $6::float8[]) AS t(q, idf))::float8 AS score
-         FROM cand ORDER BY score DESC, id DESC LIMIT $7 OFFSET $8"
+        "SELECT id, ({score_sql})::float8 AS score
+         FROM (SELECT id, {doc_sql} AS doc
+               FROM (SELECT id, search FROM articles
+                     WHERE herald_search_keys(search, community_ids, id) @@ $1::tsquery
+                       AND id >= $2 AND id < $7 {feed_sql}
+                     ORDER BY id DESC LIMIT $3) m
+               OFFSET 0) c"
     );
-    let ranked = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(&every)
-        .bind(min_id)
-        .bind(SEARCH_CANDIDATES)
-        .bind(rank_weights())
-        .bind(&terms)
-        .bind(&idfs)
-        .bind(limit.max(0))
-        .bind(offset.max(0))
-        .persistent(false);
-    let ranked = match scope {
-        SearchScope::All => ranked,
-        SearchScope::Community(id) => ranked.bind(id),
-        SearchScope::Feeds(ids) => ranked.bind(ids),
-    };
-    let page: Vec<(i64, f64)> = ranked.fetch_all(pg).await?;
+    let mut scored: Vec<(i64, f64)> = Vec::new();
+    let low = min_id >> BUCKET_BITS;
+    let mut newest = last >> BUCKET_BITS;
+    let mut oldest = Some(((last - BUCKET_IDS + 1).max(0) >> BUCKET_BITS).max(low));
+    loop {
+        // `oldest == None`: every older match, without bucket keys.
+        let (window, below) = match oldest {
+            Some(oldest) => {
+                let keys = bucket_keys(&bucket_prefix, oldest, newest);
+                (format!("({every}) & ({keys})"), i64::MAX)
+            }
+            None => (everywhere.clone(), (newest + 1) << BUCKET_BITS),
+        };
+        let found: Vec<(i64, f64)> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(&window)
+            .bind(min_id)
+            .bind(SEARCH_CANDIDATES - scored.len() as i64)
+            .bind(rank_weights())
+            .bind(&terms)
+            .bind(&idfs)
+            .bind(below)
+            .bind(feeds)
+            .persistent(false)
+            .fetch_all(pg)
+            .await?;
+        scored.extend(found);
+        let Some(reached) = oldest else { break };
+        if scored.len() as i64 >= SEARCH_CANDIDATES || reached <= low {
+            break;
+        }
+        // The next window from the density so far, with a quarter to spare (each
+        // window's matches are all read from the heap, so a window far too wide costs
+        // as much as one too narrow); four times wider when nothing matched yet. Bucket
+        // keys cost GIN a walk of the window's postings (8 buckets: about 10 ms), so
+        // when the older matches are expected to be few (at most twice those wanted)
+        // the last query asks for the words alone and reads them all.
+        let width = newest - reached + 1;
+        let below = reached << BUCKET_BITS;
+        newest = reached - 1;
+        let span = if scored.is_empty() {
+            Some(width * 4).filter(|&s| s <= MAX_WINDOW_BUCKETS)
+        } else {
+            let density = scored.len() as f64 / (last - below + 1) as f64;
+            let wanted = (SEARCH_CANDIDATES - scored.len() as i64) as f64;
+            let left = density * (below - min_id) as f64;
+            let ids = wanted / density * 1.25;
+            (left > 2.0 * wanted)
+                .then(|| ((ids / BUCKET_IDS as f64).ceil() as i64).clamp(1, MAX_WINDOW_BUCKETS))
+        };
+        oldest = span.map(|span| (newest - span + 1).max(low));
+    }
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    let page: Vec<(i64, f64)> =
+        scored.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();
     if page.is_empty() {
         return Ok(Vec::new());
     }
@@ -132,6 +200,20 @@ pub(super) async fn search(
     Ok(hits)
 }
 
+/// The bits of an article id below its bucket key, as `herald_search_keys` computes it
+/// (`migrations/postgres/0006_search_keys.sql`).
+const BUCKET_BITS: u32 = 14;
+const BUCKET_IDS: i64 = 1 << BUCKET_BITS;
+
+/// The widest window of bucket keys one search query asks GIN for.
+const MAX_WINDOW_BUCKETS: i64 = 8;
+
+/// The keys of buckets `oldest..=newest` (` b<n>`, or a community's ` c<id>b<n>`) as
+/// a tsquery: any of them.
+fn bucket_keys(prefix: &str, oldest: i64, newest: i64) -> String {
+    (oldest..=newest).rev().map(|b| format!("'{prefix}{b}'")).collect::<Vec<_>>().join(" | ")
+}
+
 /// Each word or phrase as its own tsquery (text form), by `websearch_to_tsquery` of the
 /// phrase in quotes: the person's words never become operators, and a phrase keeps its
 /// word order. Stop words alone give no term and are dropped, as they match nothing.
@@ -153,34 +235,110 @@ fn join(terms: &[String], op: &str) -> String {
     terms.iter().map(|t| format!("({t})")).collect::<Vec<_>>().join(op)
 }
 
-/// Newest articles whose matches estimate a term's document frequency.
+/// Newest articles whose matches estimate a rare term's document frequency.
 const IDF_WINDOW: i64 = 10_000;
 
-/// The IDF of each term from its density among the newest [`IDF_WINDOW`] articles
-/// (the archive's, exactly, when it is smaller), all terms in one round trip. SQLite
-/// samples a term's newest 1,000 matches instead (`articles.rs`); here that
-/// `ORDER BY id DESC LIMIT` would read every match of a common word from the GIN index
-/// and sort them, while a count in an id range is a bitmap AND that skips heap pages
-/// the visibility map marks all-visible.
-async fn term_idfs(pg: &PgPool, terms: &[String]) -> Result<Vec<f64>, StoreError> {
+/// The IDF of each term. A term whose words are all among the column's most common
+/// elements (the planner's statistics, kept by ANALYZE) has its rarest word's share of
+/// the archive: counting a common word's matches costs GIN a walk of long posting lists
+/// (40 ms a term at a million articles), the statistics nothing. Any other term is
+/// counted among the newest articles: the id buckets holding the newest
+/// [`IDF_WINDOW`] ids (up to one bucket more; the archive's, exactly, when it is
+/// smaller), a walk of the term's own short posting list. SQLite samples a term's
+/// newest 1,000 matches instead (`articles.rs`).
+async fn term_idfs(
+    pg: &PgPool,
+    terms: &[String],
+    first: i64,
+    last: i64,
+) -> Result<Vec<f64>, StoreError> {
     if terms.len() < 2 {
         return Ok(vec![1.0; terms.len()]);
     }
-    let (first, last): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT min(id), max(id) FROM articles").fetch_one(pg).await?;
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(vec![1.0; terms.len()]);
-    };
     let span = (last - first + 1) as f64;
-    let from = (last - IDF_WINDOW + 1).max(first);
-    let window = (last - from + 1) as f64;
-    let found: Vec<i64> = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM articles WHERE search @@ t.q::tsquery AND id >= $2)
-         FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY t.n",
+    let words: Vec<Vec<String>> = terms.iter().map(|t| lexemes(t)).collect();
+    let all: Vec<&String> = words.iter().flatten().collect();
+    let common: std::collections::HashMap<String, f64> = sqlx::query_as(
+        "SELECT e, f::float8 FROM pg_stats s,
+                unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(e, f)
+         WHERE s.schemaname = current_schema() AND s.tablename = 'articles'
+           AND s.attname = 'search' AND e = ANY($1)",
     )
-    .bind(terms)
-    .bind(from)
+    .bind(&all)
     .fetch_all(pg)
-    .await?;
-    Ok(found.into_iter().map(|n| rank::idf(n as f64 * span / window, span)).collect())
+    .await?
+    .into_iter()
+    .collect();
+    let mut dfs: Vec<Option<f64>> = words
+        .iter()
+        .map(|w| {
+            let shares: Option<Vec<f64>> = w.iter().map(|l| common.get(l).copied()).collect();
+            let rarest = shares?.into_iter().reduce(f64::min)?;
+            Some(rarest * span)
+        })
+        .collect();
+    let rare: Vec<usize> = (0..terms.len()).filter(|&i| dfs[i].is_none()).collect();
+    if !rare.is_empty() {
+        let oldest = (last - IDF_WINDOW + 1).max(first) >> BUCKET_BITS;
+        let window = (last - (oldest << BUCKET_BITS).max(first) + 1) as f64;
+        let buckets = bucket_keys(" b", oldest, last >> BUCKET_BITS);
+        let counted: Vec<String> =
+            rare.iter().map(|&i| format!("({}) & ({buckets})", terms[i])).collect();
+        let found: Vec<i64> = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM articles
+                     WHERE herald_search_keys(search, community_ids, id) @@ t.q::tsquery)
+             FROM unnest($1::text[]) WITH ORDINALITY AS t(q, n) ORDER BY t.n",
+        )
+        .bind(&counted)
+        .fetch_all(pg)
+        .await?;
+        for (&i, n) in rare.iter().zip(found) {
+            dfs[i] = Some(n as f64 * span / window);
+        }
+    }
+    Ok(dfs.into_iter().map(|df| rank::idf(df.unwrap_or(0.0), span)).collect())
+}
+
+/// The words of a term in tsquery text form (`'north' <-> 'korea'`): each quoted
+/// lexeme, with `''` standing for a quote inside one.
+fn lexemes(term: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = term.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            word.push(c);
+        }
+        out.push(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bucket_keys, lexemes};
+
+    #[test]
+    fn a_terms_lexemes_are_its_quoted_words() {
+        assert_eq!(lexemes("'north' <-> 'korea'"), ["north", "korea"]);
+        assert_eq!(lexemes("'o''brien'"), ["o'brien"]);
+        assert_eq!(lexemes("'a' <2> 'b''' <-> 'c'"), ["a", "b'", "c"]);
+        assert!(lexemes("").is_empty());
+    }
+
+    #[test]
+    fn bucket_keys_name_every_bucket_newest_first() {
+        assert_eq!(bucket_keys(" b", 3, 5), "' b5' | ' b4' | ' b3'");
+        assert_eq!(bucket_keys(" c7b", 0, 0), "' c7b0'");
+    }
 }

@@ -275,3 +275,68 @@ async fn a_communitys_search_follows_its_feed_list_history_included() {
         );
     }
 }
+
+/// On PostgreSQL the next article ids start at `id` (a jump into a later id bucket of
+/// the search keys, as years of articles make); SQLite's ids stay contiguous.
+async fn skip_ids_to(b: &Backend, id: i64) {
+    if b.name == "postgres" {
+        let pg = sqlx::PgPool::connect(&b.url).await.expect("connect");
+        sqlx::query("SELECT setval(pg_get_serial_sequence('articles', 'id'), $1, false)")
+            .bind(id)
+            .execute(&pg)
+            .await
+            .expect("setval");
+        pg.close().await;
+    }
+}
+
+#[tokio::test]
+async fn only_the_newest_thousand_matches_are_ranked_however_far_apart_their_ids() {
+    for a in archives().await {
+        let a = a.await;
+        let s = &a.store;
+        let b = &a.backend;
+        let ours = b.community("ours").await;
+        b.link(ours, a.feed).await;
+        // The best match by far, but older than a thousand others.
+        let titled =
+            put(s, a.feed, "old", "Zeppelin airship", "A zeppelin airship flew.", T0).await;
+        let mention = |i: usize| NewArticle {
+            feed_id: a.feed,
+            item_key: format!("m{i}"),
+            url: Some(format!("https://a.example/m{i}")),
+            title: Some(format!("Sky report {i}")),
+            fetched_at: T0 + 10 + i as i64,
+            summary: "Something flew.".into(),
+            text: "Something flew. It was a zeppelin.".into(),
+            text_source: "feed",
+            ..NewArticle::default()
+        };
+        skip_ids_to(b, 20_000).await;
+        let older: Vec<NewArticle> = (0..600).map(mention).collect();
+        assert_eq!(s.insert_articles_bulk(&older).await.expect("bulk"), 600);
+        skip_ids_to(b, 100_000).await;
+        let newer: Vec<NewArticle> = (600..1000).map(mention).collect();
+        assert_eq!(s.insert_articles_bulk(&newer).await.expect("bulk"), 400);
+        let newest = put(s, a.feed, "new", "Landing news", "An airship landed.", T0 + 5000).await;
+
+        let scope = SearchScope::Community(ours);
+        let search = |q: &'static str, offset| async move {
+            s.search_articles(q, scope, None, 10, offset).await.expect("search")
+        };
+        let first = search("zeppelin", 0).await;
+        assert_eq!(first.len(), 10);
+        assert!(first.iter().all(|h| h.id != titled), "the 1,001st newest match was ranked");
+        assert!(first.windows(2).all(|w| w[0].id > w[1].id), "equal scores: newest first");
+        assert_eq!(search("zeppelin", 995).await.len(), 5, "a thousand ranked, no more");
+        assert!(search("zeppelin", 1000).await.is_empty());
+
+        // A word found in the oldest and the newest ids only: every window is walked.
+        let ids: Vec<i64> = search("airship", 0).await.iter().map(|h| h.id).collect();
+        assert_eq!(ids, vec![titled, newest], "title match first, both found");
+        let since = s.search_articles("airship", scope, Some(T0 + 1), 10, 0).await.expect("search");
+        assert_eq!(since.iter().map(|h| h.id).collect::<Vec<_>>(), vec![newest]);
+        let two = s.search_articles("zeppelin airship", scope, None, 10, 0).await.expect("search");
+        assert_eq!(two.first().map(|h| h.id), Some(titled), "both words, among 1,000 newer");
+    }
+}
