@@ -2,7 +2,10 @@
 //! process on SQLite (issue #17): polls per second and deliveries per second, end to
 //! end, with real processes, a real feed server on loopback and the fake Discord of
 //! `tests/it/support`. Run with `cargo bench --bench processes`; the figures go in the
-//! README. `HERALD_BENCH_FEEDS` / `HERALD_BENCH_RUNS` change the size and the repeats.
+//! README. `HERALD_BENCH_FEEDS` / `HERALD_BENCH_RUNS` change the size and the repeats;
+//! `HERALD_BENCH_LATENCY_MS` makes every feed response and every Discord answer that
+//! late, as on the internet (then one process's concurrent polls and channels bound
+//! its rate, and more processes add more of them).
 //!
 //! Each round: `FEEDS` feeds of `ITEMS` new items each, followed by a guild whose
 //! `CHANNELS` channels each take `FEEDS / CHANNELS` feeds. The processes start together;
@@ -41,15 +44,57 @@ fn env_number(name: &str, default: usize) -> usize {
 struct Figures {
     polls_per_s: f64,
     deliveries_per_s: f64,
+    /// CPU seconds over the round: the herald processes, this harness (feed server and
+    /// fake Discord), everything else (PostgreSQL), and how busy the machine was.
+    herald_cpu: f64,
+    harness_cpu: f64,
+    other_cpu: f64,
+    busy: f64,
+}
+
+/// (busy, total) CPU seconds of the whole machine so far, from /proc/stat.
+fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    let total: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    // SAFETY: sysconf reads a constant of the running system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ((total - idle) / hz, total / hz)
+}
+
+/// User and system CPU seconds of this process (`RUSAGE_SELF`) or of its children that
+/// were waited for (`RUSAGE_CHILDREN`).
+fn cpu_of(who: i32) -> f64 {
+    // SAFETY: getrusage fills the struct it is given; zeroed is a valid rusage.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `who` is one of the two constants.
+    unsafe { libc::getrusage(who, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 async fn run() {
     let feeds = env_number("HERALD_BENCH_FEEDS", 1000);
     let runs = env_number("HERALD_BENCH_RUNS", 3);
+    let latency = Duration::from_millis(env_number("HERALD_BENCH_LATENCY_MS", 0) as u64);
     let pg = support::postgres::shared();
-    println!("{feeds} feeds × {ITEMS} new items, {CHANNELS} channels, median of {runs} runs");
-    println!("| store | processes | polls/s | deliveries/s |");
-    println!("|---|---|---|---|");
+    println!(
+        "{feeds} feeds × {ITEMS} new items, {CHANNELS} channels, {} ms latency, median of {runs} runs",
+        latency.as_millis()
+    );
+    println!(
+        "| store | processes | polls/s | deliveries/s | CPU s: herald / harness / PostgreSQL and rest | machine busy |"
+    );
+    println!("|---|---|---|---|---|---|");
     let mut setups = vec![("sqlite", 1)];
     if pg.is_some() {
         setups.extend([("postgres", 1), ("postgres", 2), ("postgres", 3)]);
@@ -57,20 +102,28 @@ async fn run() {
     for (backend, processes) in setups {
         let mut polls = Vec::new();
         let mut deliveries = Vec::new();
+        let mut cpu = Vec::new();
         for _ in 0..runs {
             let dir = tempfile::tempdir().expect("tempdir");
             let url = match (backend, pg) {
                 ("postgres", Some(pg)) => pg.fresh_database().await,
                 _ => format!("sqlite://{}/herald.db", dir.path().display()),
             };
-            let f = round(dir.path(), &url, feeds, processes).await;
+            let f = round(dir.path(), &url, feeds, processes, latency).await;
             polls.push(f.polls_per_s);
             deliveries.push(f.deliveries_per_s);
+            cpu.push(f);
         }
+        // The CPU split of the run with the median delivery rate.
+        let mid = median(&mut deliveries);
+        let f = cpu.iter().find(|f| f.deliveries_per_s == mid).expect("a run has the median");
         println!(
-            "| {backend} | {processes} | {:.0} | {:.0} |",
+            "| {backend} | {processes} | {:.0} | {mid:.0} | {:.1} / {:.1} / {:.1} | {:.0} % |",
             median(&mut polls),
-            median(&mut deliveries)
+            f.herald_cpu,
+            f.harness_cpu,
+            f.other_cpu,
+            f.busy * 100.0
         );
     }
 }
@@ -80,7 +133,13 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-async fn round(dir: &std::path::Path, url: &str, feeds: usize, processes: usize) -> Figures {
+async fn round(
+    dir: &std::path::Path,
+    url: &str,
+    feeds: usize,
+    processes: usize,
+    latency: Duration,
+) -> Figures {
     let site = Site::start().await;
     let fetched: Arc<Mutex<Vec<Instant>>> = Arc::default();
     for f in 0..feeds {
@@ -94,11 +153,15 @@ async fn round(dir: &std::path::Path, url: &str, feeds: usize, processes: usize)
         let seen = fetched.clone();
         site.route(&format!("/f{f}.xml"), move |_| {
             seen.lock().expect("lock").push(Instant::now());
-            Response::new(200, "application/rss+xml", body.clone())
+            let feed = Response::new(200, "application/rss+xml", body.clone());
+            if latency.is_zero() { feed } else { feed.delayed(latency) }
         });
     }
     let channels: Vec<u64> = (0..CHANNELS).map(|c| GUILD + 1 + c as u64).collect();
     let fake = FakeDiscord::start(&[(GUILD, "Bench", &channels)]).await;
+    if !latency.is_zero() {
+        fake.set_answer_delay(Some(latency));
+    }
 
     let store = Store::open(url).await.expect("open store");
     let now = clock::system().now();
@@ -125,6 +188,8 @@ async fn round(dir: &std::path::Path, url: &str, feeds: usize, processes: usize)
     mark_primed(url).await;
 
     let started = Instant::now();
+    let (busy0, total0) = machine_cpu();
+    let (me0, kids0) = (cpu_of(libc::RUSAGE_SELF), cpu_of(libc::RUSAGE_CHILDREN));
     let mut procs: Vec<Child> = (0..processes)
         .map(|n| {
             let pdir = dir.join(format!("p{n}"));
@@ -164,6 +229,9 @@ async fn round(dir: &std::path::Path, url: &str, feeds: usize, processes: usize)
     for p in &mut procs {
         wait_exit(p, Duration::from_secs(30)).await;
     }
+    let (busy1, total1) = machine_cpu();
+    let herald_cpu = cpu_of(libc::RUSAGE_CHILDREN) - kids0;
+    let harness_cpu = cpu_of(libc::RUSAGE_SELF) - me0;
     let fetched = fetched.lock().expect("lock").clone();
     let span = |a: Option<&Instant>, b: Option<&Instant>, n: usize| match (a, b) {
         (Some(a), Some(b)) if b > a => n as f64 / (*b - *a).as_secs_f64(),
@@ -172,6 +240,10 @@ async fn round(dir: &std::path::Path, url: &str, feeds: usize, processes: usize)
     Figures {
         polls_per_s: span(fetched.first(), fetched.last(), fetched.len()),
         deliveries_per_s: span(first_post.as_ref(), last_post.as_ref(), total_posts),
+        herald_cpu,
+        harness_cpu,
+        other_cpu: (busy1 - busy0 - herald_cpu - harness_cpu).max(0.0),
+        busy: (busy1 - busy0) / (total1 - total0).max(1e-9),
     }
 }
 
