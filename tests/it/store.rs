@@ -6,23 +6,9 @@ use std::time::Duration;
 
 use herald::store::{FeedStatus, NewArticle, PollSuccess, SearchScope, Store};
 
-use crate::support::backends;
+use crate::support::backends::{self, article};
 
 const T0: i64 = 1_780_000_000;
-
-fn article(feed: i64, key: &str, at: i64) -> NewArticle {
-    NewArticle {
-        feed_id: feed,
-        item_key: key.into(),
-        url: Some(format!("https://a.example/{key}")),
-        title: Some(format!("Story {key}")),
-        fetched_at: at,
-        text: format!("The story {key} in full. It goes on for a while. Then it ends."),
-        summary: format!("The story {key}."),
-        text_source: "feed",
-        ..NewArticle::default()
-    }
-}
 
 #[tokio::test]
 async fn feeds_are_added_once_paused_resumed_and_removed() {

@@ -10,26 +10,12 @@ use herald::store::{
     Attempt, NewArticle, NoticeSubject, OutboxRow, PollRecord, PollSuccess, Store, delivery_key,
 };
 
-use crate::support::backends::{self, Backend};
+use crate::support::backends::{self, Backend, article};
 
 /// The platform the tests' channels are on, as a dispatcher that posts there asks.
 const CHAT: &[&str] = &["chat"];
 const T0: i64 = 1_780_000_000;
 const HOUR: i64 = 3600;
-
-fn article(feed: i64, key: &str, at: i64) -> NewArticle {
-    NewArticle {
-        feed_id: feed,
-        item_key: key.into(),
-        url: Some(format!("https://a.example/{key}")),
-        title: Some(format!("Story {key}")),
-        fetched_at: at,
-        text: format!("The story {key} in full."),
-        summary: format!("The story {key}."),
-        text_source: "feed",
-        ..NewArticle::default()
-    }
-}
 
 /// A community following one feed, and `n` channels in it.
 async fn world(b: &Backend, n: usize) -> (i64, i64, Vec<i64>) {

@@ -3,7 +3,7 @@
 //! of the binary's PostgreSQL cluster (`postgres.rs`), opened through `Store::open` with
 //! a `postgres://` URL as `DATABASE_URL` would.
 
-use herald::store::Store;
+use herald::store::{NewArticle, Store};
 
 use super::postgres;
 
@@ -91,5 +91,21 @@ impl Backend {
             .set_digest_schedule(channel, spec, Some(last_end), Some(next_at))
             .await
             .expect("schedule");
+    }
+}
+
+/// An article of `feed` with item key `key`, fetched at `at`: title "Story KEY" and a
+/// few sentences of text.
+pub fn article(feed: i64, key: &str, at: i64) -> NewArticle {
+    NewArticle {
+        feed_id: feed,
+        item_key: key.into(),
+        url: Some(format!("https://a.example/{key}")),
+        title: Some(format!("Story {key}")),
+        fetched_at: at,
+        text: format!("The story {key} in full. It goes on for a while. Then it ends."),
+        summary: format!("The story {key}."),
+        text_source: "feed",
+        ..NewArticle::default()
     }
 }
