@@ -74,6 +74,23 @@ pub async fn status(app: &App) -> anyhow::Result<(Vec<String>, bool)> {
         s.owed_notices,
         ago(s.last_sent_at)
     ));
+    // Work shared between processes (several on one PostgreSQL database).
+    let sending = app.store.channels_being_sent(now).await?;
+    let leases = app.store.leases_held(now).await?;
+    let held: Vec<String> = leases
+        .iter()
+        .map(|l| {
+            format!(
+                "{} by {} since {}, renewed {}",
+                l.name,
+                l.holder,
+                ago(Some(l.since)),
+                ago(Some(l.renewed_at))
+            )
+        })
+        .collect();
+    let held = if held.is_empty() { "none held".to_string() } else { held.join("; ") };
+    lines.push(format!("work:      {sending} channel(s) being sent now; leases: {held}"));
     let troubled: Vec<_> = app
         .store
         .list_feeds()

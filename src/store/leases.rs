@@ -15,6 +15,16 @@ pub struct LeaseHeld {
     pub previous_renewal: Option<Timestamp>,
 }
 
+/// A lease as `herald status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LeaseRow {
+    pub name: String,
+    pub holder: String,
+    pub since: Timestamp,
+    pub renewed_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// How long answered events are remembered: longer than any homeserver replays.
 const ANSWERED_KEPT_S: i64 = 7 * 24 * 3600;
 
@@ -60,6 +70,27 @@ impl Store {
         Ok(since.map(|since| LeaseHeld {
             since,
             previous_renewal: before.filter(|(h, _)| h != holder).map(|(_, at)| at),
+        }))
+    }
+
+    /// The leases held at `now` (not run out), by name.
+    pub async fn leases_held(&self, now: Timestamp) -> Result<Vec<LeaseRow>, StoreError> {
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql("SELECT name, holder, since, renewed_at, expires_at FROM leases
+                 WHERE expires_at > ? ORDER BY name"))
+            .bind(now)
+            .fetch_all(ex)
+            .await?
+        }))
+    }
+
+    /// How many channels a sender holds at `now` (posting to them, in some process).
+    pub async fn channels_being_sent(&self, now: Timestamp) -> Result<i64, StoreError> {
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_scalar(sql("SELECT count(*) FROM channels WHERE send_lease_until > ?"))
+                .bind(now)
+                .fetch_one(ex)
+                .await?
         }))
     }
 

@@ -33,7 +33,7 @@ pub use deliveries::{
     OutboxRow, delivery_key, notice_key,
 };
 pub use feeds::{FeedRow, FeedStatus, PollRecord, PollSuccess, UnchangedPoll};
-pub use leases::LeaseHeld;
+pub use leases::{LeaseHeld, LeaseRow};
 pub use ops::OpsSnapshot;
 
 /// Runs `$body` once per backend, with `$ex` bound to that backend's executor (on

@@ -430,6 +430,11 @@ async fn a_lease_has_one_holder_until_it_runs_out_and_events_are_answered_once()
         );
         assert_eq!(s.take_lease("sync", "a", T0 + 41, 30).await.expect("ask"), None);
         assert!(s.take_lease("other", "a", T0 + 41, 30).await.expect("take").is_some());
+        let held = s.leases_held(T0 + 41).await.expect("leases");
+        let names: Vec<(&str, &str)> =
+            held.iter().map(|l| (l.name.as_str(), l.holder.as_str())).collect();
+        assert_eq!(names, [("other", "a"), ("sync", "b")], "what status shows");
+        assert!(s.leases_held(T0 + 100).await.expect("leases").is_empty(), "run out");
         s.release_lease("sync", "a").await.expect("not a's to release");
         assert_eq!(s.take_lease("sync", "a", T0 + 42, 30).await.expect("ask"), None);
         s.release_lease("sync", "b").await.expect("release");

@@ -160,6 +160,7 @@ async fn a_channel_is_held_by_one_sender_until_released_or_its_lease_runs_out() 
         assert_eq!((jobs[0].platform.as_str(), jobs[0].external_id.as_str()), ("chat", "room0"));
         assert_eq!(jobs[0].lease_until, T0 + 120, "the claim names its lease");
         assert!(claim(T0 + 119, 10).await.is_empty(), "both are held");
+        assert_eq!(s.channels_being_sent(T0 + 119).await.expect("count"), 2, "status counts them");
 
         // Renewing and releasing name the lease held: a stale one changes nothing.
         assert!(!s.renew_channel(ch[0], T0 + 1, T0 + 300).await.expect("renew"), "not that lease");
