@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod discord;
+pub mod held;
 pub mod matrix;
 pub mod terminal;
 
@@ -49,6 +50,7 @@ pub async fn start_configured(app: &App, core: &Core) -> anyhow::Result<Vec<Box<
             app.store.clone(),
             app.clock.clone(),
             app.config.community.clone(),
+            (&held::holder_id(&app.config.data_dir), app.config.service.leader_ttl),
         )
         .await?;
         adapters.push(Box::new(bot));

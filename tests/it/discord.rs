@@ -1633,3 +1633,40 @@ async fn processes_splitting_the_shards_each_answer_their_own_guilds_once() {
         app.store.close().await;
     }
 }
+
+/// Two processes on one database both running shard 0 of 1 (HERALD_DISCORD_SHARDS
+/// forgotten) would each answer every command: the second refuses to start, saying
+/// which process holds the shard; once the first stops, it starts.
+#[tokio::test]
+async fn a_second_process_for_the_same_shard_refuses_to_start() {
+    let fake = FakeDiscord::start(&[(GUILD, "Guild", &[CHAN])]).await;
+    let clock = ManualClock::new(T0);
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let db = format!("sqlite://{}/shared.db", dir_a.path().display());
+    let open_one = |dir: std::path::PathBuf| {
+        let (db, base, clock) = (db.clone(), fake.api_base(), clock.clone());
+        async move {
+            app(&dir, &clock, move |c| {
+                c.database_url = db;
+                c.discord = Some(DiscordConfig {
+                    token: fake_discord::TOKEN.into(),
+                    dev_guild: None,
+                    api_base: Some(base),
+                    shards: Default::default(),
+                });
+            })
+            .await
+        }
+    };
+    let app_a = open_one(dir_a.path().to_path_buf()).await;
+    let running_a = start(&app_a, sink(), false).await.expect("the first starts");
+    let app_b = open_one(dir_b.path().to_path_buf()).await;
+    let refused = start(&app_b, sink(), false).await.err().expect("the second refuses");
+    let why = format!("{refused:#}");
+    assert!(why.contains("HERALD_DISCORD_SHARDS=0/1"), "{why}");
+    assert!(why.contains(&dir_a.path().display().to_string()), "names the holder: {why}");
+    assert_eq!(fake.shard_takeovers(), 0, "shard 0 ran in one process only");
+    running_a.stop().await;
+    let running_b = start(&app_b, sink(), false).await.expect("free once the first stopped");
+    running_b.stop().await;
+}

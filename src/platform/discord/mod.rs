@@ -22,6 +22,7 @@ use serenity::builder::{CreateAllowedMentions, CreateMessage};
 use serenity::http::HttpError;
 use serenity::model::channel::Nonce;
 
+use super::held::HeldLeases;
 use super::{Platform, SendError, SendFuture, Sent};
 use crate::clock::SharedClock;
 use crate::commands::Core;
@@ -204,18 +205,41 @@ pub struct DiscordBot {
     pub http: Arc<Http>,
     shards: Arc<ShardManager>,
     task: tokio::task::JoinHandle<()>,
+    /// One lease per gateway shard this process runs: a second process configured
+    /// with the same shard refuses to start instead of answering every command twice.
+    leases: Option<super::held::HeldLeases>,
 }
 
 impl DiscordBot {
     /// Builds the client (REST + gateway) and starts it; slash commands are registered
     /// when the gateway is ready.
+    /// `lease` is this process's holder id and the length of its shard leases.
     pub async fn start(
         cfg: &DiscordConfig,
         core: Core,
         store: Store,
         clock: SharedClock,
         community: CommunityConfig,
+        lease: (&str, Duration),
     ) -> anyhow::Result<DiscordBot> {
+        // `auto` takes the count Discord gives when it connects: one process only.
+        let leases = match cfg.shards.span() {
+            Some((first, last, total)) => {
+                let names = (first..=last).map(|n| format!("discord-shard-{n}-of-{total}"));
+                let (holder, ttl) = lease;
+                let held = HeldLeases::take(&store, clock.clone(), holder, names.collect(), ttl)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "HERALD_DISCORD_SHARDS={}: {e}; give each process sharing this \
+                             database its own shards (e.g. 0-1/4 and 2-3/4)",
+                            cfg.shards
+                        )
+                    })?;
+                Some(held)
+            }
+            None => None,
+        };
         let handler = Handler::new(core, store, clock, community, cfg.dev_guild);
         // new_with_http: `.token()` would replace the configured Http (proxy and all).
         let mut client =
@@ -234,7 +258,7 @@ impl DiscordBot {
                 tracing::error!("Discord client stopped: {e}");
             }
         });
-        Ok(DiscordBot { http, shards, task })
+        Ok(DiscordBot { http, shards, task, leases })
     }
 
     /// The platform that posts through this bot's REST client (and its rate limiter).
@@ -261,6 +285,9 @@ impl DiscordBot {
         self.shards.shutdown_all().await;
         self.task.abort();
         let _ = self.task.await;
+        if let Some(leases) = self.leases {
+            leases.release().await;
+        }
     }
 }
 

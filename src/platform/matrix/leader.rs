@@ -9,7 +9,6 @@
 //! takes over. Events the old leader may have missed are answered by the new one, once:
 //! answered events are claimed in the database ([`Store::claim_event`]).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -33,19 +32,7 @@ pub struct Leadership {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Who holds the lease: the host and data directory, so a restarted process (same
-/// directory, same Matrix device) takes its own lease back at once, and processes with
-/// their own directories never pass for each other.
-pub fn holder_id(data_dir: &Path) -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    format!("{host}:{}", dir.display())
-}
+pub use crate::platform::held::holder_id;
 
 impl Leadership {
     /// Starts asking for (and then renewing) the lease.
