@@ -36,9 +36,9 @@ pub struct ServiceConfig {
     pub http_addr: Option<std::net::SocketAddr>,
     /// Logs as JSON lines (for log shippers) instead of for people.
     pub log_json: bool,
-    /// How long a process's hold on one-at-a-time work (the Matrix sync) lasts without
-    /// renewal: after a crash another process takes over within this time. Renewed
-    /// every third of it.
+    /// How long a process's hold on one-at-a-time work (the Matrix sync, each Discord
+    /// shard) lasts without renewal: after a crash another process takes over within
+    /// this time. Renewed every third of it.
     pub leader_ttl: Duration,
 }
 

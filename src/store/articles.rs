@@ -141,11 +141,32 @@ fn all_phrases(input: &str) -> Vec<String> {
 
 /// The INSERT every way of storing an article shares; `RETURNING id` yields no row when
 /// the feed already had the item.
+/// Binds a new article's fields in the order both insert statements name them.
+macro_rules! bind_new_article {
+    ($q:expr, $a:expr) => {
+        $q.bind($a.feed_id)
+            .bind(&$a.item_key)
+            .bind(&$a.url)
+            .bind(&$a.title)
+            .bind(&$a.author)
+            .bind($a.published_at)
+            .bind($a.fetched_at)
+            .bind(&$a.text)
+            .bind(&$a.summary)
+            .bind(&$a.lang)
+            .bind(&$a.image_url)
+            .bind($a.text_source)
+            .bind($a.backfill)
+            .bind(serde_json::to_string(&$a.categories).unwrap_or_else(|_| "[]".into()))
+    };
+}
+
 pub(super) fn insert_article_query(
     a: &NewArticle,
 ) -> sqlx::query::QueryScalar<'_, sqlx::Sqlite, i64, sqlx::sqlite::SqliteArguments> {
-    sqlx::query_scalar(
-        "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
+    bind_new_article!(
+        sqlx::query_scalar(
+            "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
              fetched_at, text, summary, lang, image_url, text_source, backfill, categories,
              community_tags)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
@@ -153,48 +174,25 @@ pub(super) fn insert_article_query(
                        WHERE feed_id = ?1), ''))
          ON CONFLICT(feed_id, item_key) DO NOTHING
          RETURNING id",
+        ),
+        a
     )
-    .bind(a.feed_id)
-    .bind(&a.item_key)
-    .bind(&a.url)
-    .bind(&a.title)
-    .bind(&a.author)
-    .bind(a.published_at)
-    .bind(a.fetched_at)
-    .bind(&a.text)
-    .bind(&a.summary)
-    .bind(&a.lang)
-    .bind(&a.image_url)
-    .bind(a.text_source)
-    .bind(a.backfill)
-    .bind(serde_json::to_string(&a.categories).unwrap_or_else(|_| "[]".into()))
 }
 
 /// [`insert_article_query`] on PostgreSQL, where a trigger fills `community_ids`.
 pub(super) fn pg_insert_article_query(
     a: &NewArticle,
 ) -> sqlx::query::QueryScalar<'_, sqlx::Postgres, i64, sqlx::postgres::PgArguments> {
-    sqlx::query_scalar(
-        "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
+    bind_new_article!(
+        sqlx::query_scalar(
+            "INSERT INTO articles (feed_id, item_key, url, title, author, published_at,
              fetched_at, text, summary, lang, image_url, text_source, backfill, categories)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT(feed_id, item_key) DO NOTHING
          RETURNING id",
+        ),
+        a
     )
-    .bind(a.feed_id)
-    .bind(&a.item_key)
-    .bind(&a.url)
-    .bind(&a.title)
-    .bind(&a.author)
-    .bind(a.published_at)
-    .bind(a.fetched_at)
-    .bind(&a.text)
-    .bind(&a.summary)
-    .bind(&a.lang)
-    .bind(&a.image_url)
-    .bind(a.text_source)
-    .bind(a.backfill)
-    .bind(serde_json::to_string(&a.categories).unwrap_or_else(|_| "[]".into()))
 }
 
 /// How many of the newest matches a search ranks.

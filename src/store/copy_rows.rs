@@ -44,7 +44,9 @@ pub(super) async fn copy_tables(from: &Store, to: &Store) -> Result<Vec<TableCop
         let mut after = i64::MIN;
         loop {
             let rows = from.rows_as_json(table, &columns, paged.then_some(after)).await?;
-            let batch: Vec<serde_json::Value> = serde_json::from_str(&rows).unwrap_or_default();
+            // The database wrote it; one that cannot be read is an error, not an end.
+            let batch: Vec<serde_json::Value> =
+                serde_json::from_str(&rows).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             if batch.is_empty() {
                 break;
             }

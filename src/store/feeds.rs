@@ -77,66 +77,38 @@ impl Store {
         interval_s: i64,
         now: Timestamp,
     ) -> Result<(FeedRow, bool), StoreError> {
-        let inserted = match &self.db {
-            Db::Sqlite(db) => sqlx::query(
-                "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at)
-                 VALUES (?, ?, ?, ?) ON CONFLICT(url) DO NOTHING",
-            )
+        let inserted = on_db!(self, writer, |ex, sql| {
+            sqlx::query(sql("INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at)
+                 VALUES (?, ?, ?, ?) ON CONFLICT(url) DO NOTHING"))
             .bind(url)
             .bind(interval_s)
             .bind(now)
             .bind(now)
-            .execute(&db.writer)
+            .execute(ex)
             .await?
-            .rows_affected(),
-            Db::Postgres(pg) => sqlx::query(
-                "INSERT INTO feeds (url, poll_interval_s, next_poll_at, created_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT(url) DO NOTHING",
-            )
-            .bind(url)
-            .bind(interval_s)
-            .bind(now)
-            .bind(now)
-            .execute(pg)
-            .await?
-            .rows_affected(),
-        } == 1;
+            .rows_affected()
+        }) == 1;
         let row = self.feed_by_url(url).await?.ok_or(sqlx::Error::RowNotFound)?;
         Ok((row, inserted))
     }
 
     pub async fn feed_by_url(&self, url: &str) -> Result<Option<FeedRow>, StoreError> {
-        Ok(match &self.db {
-            Db::Sqlite(db) => {
-                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?");
-                sqlx::query_as(AssertSqlSafe(sql)).bind(url).fetch_optional(&db.pool).await?
-            }
-            Db::Postgres(pg) => {
-                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = $1");
-                sqlx::query_as(AssertSqlSafe(sql)).bind(url).fetch_optional(pg).await?
-            }
-        })
+        let text = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?");
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&text)).bind(url).fetch_optional(ex).await?
+        }))
     }
 
     pub async fn feed_by_id(&self, id: i64) -> Result<Option<FeedRow>, StoreError> {
-        Ok(match &self.db {
-            Db::Sqlite(db) => {
-                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?");
-                sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&db.pool).await?
-            }
-            Db::Postgres(pg) => {
-                let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = $1");
-                sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pg).await?
-            }
-        })
+        let text = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?");
+        Ok(on_db!(self, pool, |ex, sql| {
+            sqlx::query_as(sql(&text)).bind(id).fetch_optional(ex).await?
+        }))
     }
 
     pub async fn list_feeds(&self) -> Result<Vec<FeedRow>, StoreError> {
-        let sql = AssertSqlSafe(format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY id"));
-        Ok(match &self.db {
-            Db::Sqlite(db) => sqlx::query_as(sql).fetch_all(&db.pool).await?,
-            Db::Postgres(pg) => sqlx::query_as(sql).fetch_all(pg).await?,
-        })
+        let text = format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY id");
+        Ok(on_db!(self, pool, |ex, sql| sqlx::query_as(sql(&text)).fetch_all(ex).await?))
     }
 
     pub async fn count_feeds(&self) -> Result<i64, StoreError> {
