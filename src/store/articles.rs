@@ -83,6 +83,17 @@ pub struct SearchHit {
 pub(super) const MARK_OPEN: char = '\u{2}';
 pub(super) const MARK_CLOSE: char = '\u{3}';
 
+/// A page of hits as both backends return it: snippets split from their marks, each
+/// hit given its rank from `page` (id, rank), best first, ties newest first.
+pub(super) fn finish_hits(mut hits: Vec<SearchHit>, page: &[(i64, f64)]) -> Vec<SearchHit> {
+    for hit in &mut hits {
+        (hit.snippet, hit.marks) = split_marks(&hit.snippet);
+        hit.rank = page.iter().find(|(id, _)| *id == hit.id).map(|(_, r)| *r).unwrap_or(0.0);
+    }
+    hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.id.cmp(&a.id)));
+    hits
+}
+
 /// A snippet with bracketed matches → its plain text and the matches' byte ranges.
 pub(super) fn split_marks(snippet: &str) -> (String, Vec<std::ops::Range<usize>>) {
     let mut text = String::with_capacity(snippet.len());
@@ -395,7 +406,7 @@ impl Store {
         // The snippet always comes from the article's text (column 2): a match in the
         // title would otherwise repeat the title, which the result already shows; a text
         // without the words gives its opening lines.
-        let mut hits: Vec<SearchHit> = sqlx::query_as(
+        let hits: Vec<SearchHit> = sqlx::query_as(
             "SELECT a.id, a.feed_id, a.title, a.url, a.published_at, a.fetched_at,
                     snippet(articles_fts, 2, char(2), char(3), '…', 16) AS snippet,
                     0.0 AS rank
@@ -406,12 +417,7 @@ impl Store {
         .bind(json)
         .fetch_all(&db.pool)
         .await?;
-        for hit in &mut hits {
-            (hit.snippet, hit.marks) = split_marks(&hit.snippet);
-            hit.rank = page.iter().find(|(id, _)| *id == hit.id).map(|(_, r)| *r).unwrap_or(0.0);
-        }
-        hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.id.cmp(&a.id)));
-        Ok(hits)
+        Ok(finish_hits(hits, &page))
     }
 
     /// Reads the whole full-text index once and returns its size in bytes, so the OS

@@ -16,8 +16,8 @@
 use sqlx::{AssertSqlSafe, PgPool};
 
 use super::articles::{
-    MARK_CLOSE, MARK_OPEN, RANK_WEIGHTS, SEARCH_CANDIDATES, SearchHit, SearchScope, fts_phrases,
-    split_marks,
+    MARK_CLOSE, MARK_OPEN, RANK_WEIGHTS, SEARCH_CANDIDATES, SearchHit, SearchScope, finish_hits,
+    fts_phrases,
 };
 use super::{StoreError, rank};
 use crate::clock::Timestamp;
@@ -176,7 +176,7 @@ pub(super) async fn search(
     // Snippets from the text only (as on SQLite), marking any of the words: a text
     // holding one of two words still shows it. An ellipsis stands where the fragment
     // cuts the text, as FTS5's snippet puts one.
-    let mut hits: Vec<SearchHit> = sqlx::query_as(AssertSqlSafe(format!(
+    let hits: Vec<SearchHit> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT id, feed_id, title, url, published_at, fetched_at, 0.0::float8 AS rank,
                 CASE WHEN starts_with(ltrim(text), ltrim(plain)) THEN '' ELSE '…' END
                 || h ||
@@ -192,12 +192,7 @@ pub(super) async fn search(
     .bind(&ids)
     .fetch_all(pg)
     .await?;
-    for hit in &mut hits {
-        (hit.snippet, hit.marks) = split_marks(&hit.snippet);
-        hit.rank = page.iter().find(|(id, _)| *id == hit.id).map(|(_, r)| *r).unwrap_or(0.0);
-    }
-    hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.id.cmp(&a.id)));
-    Ok(hits)
+    Ok(finish_hits(hits, &page))
 }
 
 /// The bits of an article id below its bucket key, as `herald_search_keys` computes it

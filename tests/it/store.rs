@@ -182,13 +182,7 @@ async fn articles_are_stored_once_and_read_newest_first() {
         assert_eq!(known, ["a", "b"].iter().map(|k| k.to_string()).collect());
         assert!(s.known_item_keys(feed.id, &[]).await.expect("known").is_empty());
 
-        let order: Vec<String> = s
-            .articles_of_feed(feed.id, 10)
-            .await
-            .expect("list")
-            .into_iter()
-            .map(|a| a.item_key)
-            .collect();
+        let order = item_keys(s, feed.id).await;
         assert_eq!(order, ["d", "c", "a", "b"], "newest first; a publication date counts");
         let latest = s.latest_articles(&[feed.id, other.id], 2).await.expect("latest");
         assert_eq!(latest.len(), 2);
@@ -207,6 +201,12 @@ async fn articles_are_stored_once_and_read_newest_first() {
     }
 }
 
+/// A feed's stored item keys, newest first.
+async fn item_keys(s: &Store, feed: i64) -> Vec<String> {
+    let articles = s.articles_of_feed(feed, 10).await.expect("list");
+    articles.into_iter().map(|a| a.item_key).collect()
+}
+
 #[tokio::test]
 async fn retention_deletes_old_and_crowded_articles() {
     for b in backends::each().await {
@@ -219,13 +219,7 @@ async fn retention_deletes_old_and_crowded_articles() {
         s.insert_article(&article(other.id, "old", T0 - 10)).await.expect("insert");
         assert_eq!(s.prune_articles(Some(T0), None).await.expect("prune"), 1, "older than T0");
         assert_eq!(s.prune_articles(None, Some(4)).await.expect("prune"), 2, "beyond 4 a feed");
-        let left: Vec<String> = s
-            .articles_of_feed(feed.id, 10)
-            .await
-            .expect("list")
-            .into_iter()
-            .map(|a| a.item_key)
-            .collect();
+        let left = item_keys(s, feed.id).await;
         assert_eq!(left, ["a5", "a4", "a3", "a2"]);
         assert_eq!(s.prune_articles(Some(T0), Some(4)).await.expect("prune"), 0);
         s.check_search_index().await.expect("the search index matches the articles");
